@@ -1,0 +1,97 @@
+/**
+ * The device-profile schema: a reusable *type* of device — its protocol, its points and
+ * where they live, default alarm rules and the ML models that apply. The keys of
+ * DESIGN.md's "Configuration formats" are a contract: add keys, never rename them.
+ *
+ * The `address` of a point (and the per-protocol block such as `modbus:`) is owned by the
+ * protocol's driver, which hands its schema in (CONVENTIONS §5): this file only knows
+ * that there is one.
+ */
+import { Type, type Static } from 'typebox';
+
+export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$';
+export const POINT_NAME_PATTERN = '^[a-z0-9_]+$';
+
+export const Protocol = Type.Enum(['modbus', 'bacnet', 'onvif']);
+export type Protocol = Static<typeof Protocol>;
+
+export const DataType = Type.Enum(['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'int64', 'uint64', 'string', 'bits']);
+export type DataType = Static<typeof DataType>;
+
+export const Order = Type.Enum(['big', 'little']);
+export type Order = Static<typeof Order>;
+
+export const Severity = Type.Enum(['critical', 'major', 'minor', 'warning']);
+
+const Point = Type.Object(
+  {
+    name: Type.String({ pattern: POINT_NAME_PATTERN }),
+    description: Type.Optional(Type.String()),
+    unit: Type.Optional(Type.String({ maxLength: 32 })),
+    type: DataType,
+    /** Protocol-specific; checked against the driver's schema after this one. */
+    address: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
+    /** Word order of multi-register values: big = ABCD (high word first), little = CDAB. */
+    wordOrder: Type.Optional(Order),
+    /** Byte order inside each 16-bit register: big = AB (Modbus standard), little = BA. */
+    byteOrder: Type.Optional(Order),
+    /** Number of registers a `string` point spans (2 characters each). */
+    length: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
+    /** value = raw * scale + offset. */
+    scale: Type.Number({ default: 1 }),
+    offset: Type.Number({ default: 0 }),
+    access: Type.Enum(['r', 'rw'], { default: 'r' }),
+    /** [min, max] in engineering units: writes outside are refused, readings outside flagged. */
+    range: Type.Optional(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 })),
+    /** Labels of coded values, e.g. fault codes: { "0": 正常, "3": overcurrent }. */
+    states: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /** Overrides the device's poll interval for this point (ms). */
+    pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 86_400_000 })),
+  },
+  { additionalProperties: false },
+);
+export type PointSpec = Static<typeof Point>;
+
+const AlarmRule = Type.Object(
+  {
+    point: Type.String({ pattern: POINT_NAME_PATTERN }),
+    kind: Type.Enum(['high', 'low', 'state', 'rate', 'stale']),
+    limit: Type.Optional(Type.Number()),
+    /** For `state`: the coded value(s) that are abnormal. */
+    value: Type.Optional(Type.Union([Type.Number(), Type.Boolean(), Type.String()])),
+    deadband: Type.Number({ minimum: 0, default: 0 }),
+    severity: Severity,
+    delayMs: Type.Integer({ minimum: 0, default: 0 }),
+    message: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const Profile = Type.Object(
+  {
+    id: Type.String({ pattern: PROFILE_ID_PATTERN }),
+    name: Type.String({ minLength: 1 }),
+    description: Type.Optional(Type.String()),
+    manufacturer: Type.Optional(Type.String()),
+    model: Type.Optional(Type.String()),
+    protocol: Protocol,
+    /** Protocol blocks (`modbus:`, `bacnet:`, `onvif:`); each checked by its driver's schema. */
+    modbus: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
+    bacnet: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
+    onvif: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
+    points: Type.Array(Point, { minItems: 1 }),
+    alarms: Type.Array(AlarmRule, { default: [] }),
+    models: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type AlarmRuleSpec = Static<typeof AlarmRule>;
+
+/** A validated profile. `protocolOptions` is the driver-validated protocol block. */
+export interface DeviceProfile extends Omit<Static<typeof Profile>, 'points' | 'modbus' | 'bacnet' | 'onvif'> {
+  readonly points: readonly PointSpec[];
+  readonly protocolOptions: Readonly<Record<string, unknown>>;
+  /** The file the profile was loaded from. */
+  readonly file: string;
+}

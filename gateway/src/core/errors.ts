@@ -1,0 +1,133 @@
+/**
+ * The gateway's error registry: every error the gateway raises on purpose has a literal
+ * code here, a kind that decides the policy (retry or not), and a one-line summary that
+ * `docs/errors.md` repeats. A test checks that every code is unique and documented.
+ *
+ * Pattern after fastify's `lib/errors.js` and EdgeX's `errors/types.go`.
+ */
+
+/** What went wrong, in the terms that decide what to do about it. */
+export type ErrorKind =
+  | 'communication' // the peer could not be reached or hung up: retry with backoff
+  | 'timeout' // the peer did not answer in time: retry with backoff
+  | 'contract' // the input or the peer's answer breaks the contract: retrying cannot help
+  | 'not_found' // the thing named does not exist
+  | 'conflict' // the request clashes with the current state
+  | 'limit' // a size, rate or space limit was reached: retry later, after backing off
+  | 'auth'; // credentials missing, wrong or not allowed: a lasting error, never a retry storm
+
+export interface ErrorSpec {
+  readonly kind: ErrorKind;
+  /** What the code means and what to do about it (docs/errors.md repeats this). */
+  readonly summary: string;
+}
+
+export const gatewayErrors = {
+  GW_ERR_CONFIG_INVALID: {
+    kind: 'contract',
+    summary: 'A site config or device profile breaks its schema. The message names the file, the path inside it and what was expected; fix the file and start again.',
+  },
+  GW_ERR_CONFIG_READ: {
+    kind: 'not_found',
+    summary: 'A config or profile file could not be read (missing, unreadable). Check the path given and its permissions.',
+  },
+  GW_ERR_CONFIG_YAML: {
+    kind: 'contract',
+    summary: 'A config or profile file is not valid YAML. The message gives the line and column of the first syntax error.',
+  },
+  GW_ERR_PROFILE_NOT_FOUND: {
+    kind: 'not_found',
+    summary: 'A device names a profile that is neither an id under device-profiles/ nor a readable .yaml path. Check `profile:` in site.yaml.',
+  },
+  GW_ERR_PROTOCOL_MISMATCH: {
+    kind: 'contract',
+    summary: "A device's connection protocol does not fit its profile's protocol (e.g. a bacnet-ip connection for a modbus profile).",
+  },
+  GW_ERR_SECRET_MISSING: {
+    kind: 'contract',
+    summary: 'A secret named by passwordEnv / passwordFile is not set or cannot be read. Set the variable or create the file.',
+  },
+  GW_ERR_MODBUS_TIMEOUT: {
+    kind: 'timeout',
+    summary: 'A Modbus device did not answer within connection.timeoutMs. The device is marked offline and retried with backoff.',
+  },
+  GW_ERR_MODBUS_CONNECT: {
+    kind: 'communication',
+    summary: 'The Modbus TCP connection could not be opened or was closed by the peer. Retried with backoff.',
+  },
+  GW_ERR_MODBUS_EXCEPTION: {
+    kind: 'contract',
+    summary: 'The Modbus device answered with an exception response (the code is named: 1 illegal function, 2 illegal data address, 3 illegal data value, 4 device failure, …). Check the profile against the device manual.',
+  },
+  GW_ERR_MODBUS_FRAME: {
+    kind: 'communication',
+    summary: 'A Modbus answer was malformed (wrong length, wrong function, wrong register count). The request is failed, the connection reset.',
+  },
+  GW_ERR_DECODE: {
+    kind: 'contract',
+    summary: "Registers could not be decoded as the point's data type (too few registers, a bit outside 0–15, an unsupported type).",
+  },
+  GW_ERR_WRITE_REFUSED: {
+    kind: 'contract',
+    summary: 'A write was refused before it reached the device: the point is read-only, or the value is outside its range or of the wrong type.',
+  },
+  GW_ERR_DEVICE_NOT_FOUND: {
+    kind: 'not_found',
+    summary: 'No device or point with that id exists in this site.',
+  },
+  GW_ERR_STORE_IO: {
+    kind: 'limit',
+    summary: 'The gateway database could not be written (disk full, I/O error). Polling goes on; the error is reported on /healthz and /metrics.',
+  },
+  GW_ERR_STORE_MIGRATION: {
+    kind: 'contract',
+    summary: 'The gateway database has a schema version newer than this build knows. Run the newer build, or move the data folder aside.',
+  },
+  GW_ERR_SYNC_HTTP: {
+    kind: 'communication',
+    summary: 'The cloud could not be reached or answered with a server error. The outbox keeps everything; uplink retries with backoff and jitter.',
+  },
+  GW_ERR_SYNC_REFUSED: {
+    kind: 'contract',
+    summary: 'The cloud refused a batch as malformed (HTTP 400/413/422). The answer is logged; the batch is retried smaller or after the cause is fixed.',
+  },
+  GW_ERR_SYNC_AUTH: {
+    kind: 'auth',
+    summary: "The cloud refused the gateway's credential or enrolment token (HTTP 401/403). Issue a new enrolment token with `steward cloud gateway add` and put it in site.yaml; the gateway does not retry until restarted.",
+  },
+  GW_ERR_SYNC_RATE: {
+    kind: 'limit',
+    summary: 'The cloud asked the gateway to slow down (HTTP 429/503). Uplink waits for Retry-After before the next batch.',
+  },
+  GW_ERR_HTTP_BAD_REQUEST: {
+    kind: 'contract',
+    summary: "A request to the gateway's HTTP API has a malformed query or body; the message names the field.",
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type GatewayErrorCode = keyof typeof gatewayErrors;
+
+/** An error raised by the gateway on purpose. `code` is stable; match on it, not on the message. */
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  readonly kind: ErrorKind;
+  /** Structured context for logs and APIs (file, path, device, …). Never secrets. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: GatewayErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.kind = gatewayErrors[code].kind;
+    this.details = Object.freeze({ ...(options.details ?? {}) });
+  }
+}
+
+/** The retry policy, decided by kind alone (CONVENTIONS §3). */
+export function isRetryable(kind: ErrorKind): boolean {
+  return kind === 'communication' || kind === 'timeout' || kind === 'limit';
+}
+
+export function isGatewayError(err: unknown, code?: GatewayErrorCode): err is GatewayError {
+  return err instanceof GatewayError && (code === undefined || err.code === code);
+}

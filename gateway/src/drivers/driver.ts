@@ -1,0 +1,57 @@
+/**
+ * The driver contract (CONVENTIONS §6): connect, read a planned block of points and
+ * return raw values, write one point, close. Scaling, deadbands, scheduling, coalescing
+ * and one-request-at-a-time per link live in the poller, once, for every driver.
+ * Modelled on EdgeX's `ProtocolDriver` interface.
+ */
+import type { PointSpec } from '../core/config/profile.js';
+
+/** A value as the device holds it, before scale and offset. */
+export type RawValue = number | boolean | string;
+
+/** Where a point lives, in terms the poller can coalesce without knowing the protocol. */
+export interface Location {
+  /** Points in different spaces are never read together (e.g. "1/holding": unit 1, holding registers). */
+  readonly space: string;
+  /** First address unit (register, coil, object index) the point occupies. */
+  readonly start: number;
+  /** Address units the point spans. */
+  readonly count: number;
+}
+
+/** A read the poller planned: points of one space that a single request can fetch. */
+export interface ReadBlock {
+  readonly space: string;
+  readonly start: number;
+  readonly count: number;
+  /** Points inside [start, start + count), each with its location. */
+  readonly points: readonly { readonly spec: PointSpec; readonly at: Location }[];
+}
+
+/** A point's raw value or the reason it could not be had. */
+export type PointResult = { readonly ok: true; readonly value: RawValue } | { readonly ok: false; readonly error: Error };
+
+export interface Driver {
+  /** The connection protocol, e.g. `modbus-tcp`. */
+  readonly protocol: string;
+  /** Identifies the physical link (socket, serial port): the poller sends one request at a time per link. */
+  readonly linkKey: string;
+  /** Opens the link. Throws a GatewayError (communication/timeout/auth) when it cannot. */
+  connect(): Promise<void>;
+  /** True while the link is believed usable. */
+  isConnected(): boolean;
+  /** Where `point` lives. Pure: no I/O. */
+  locate(point: PointSpec): Location;
+  /** The largest request (`maxCount` units) and the largest gap worth reading through, for a space. */
+  limits(space: string): { readonly maxCount: number; readonly maxGap: number };
+  /**
+   * Reads one planned block in one request. Resolves with one result per point, in
+   * `block.points` order; rejects when the request as a whole failed (timeout, link down,
+   * exception response) with a GatewayError naming why.
+   */
+  read(block: ReadBlock): Promise<PointResult[]>;
+  /** Writes a raw value to a point. Rejects with a GatewayError. */
+  write(point: PointSpec, value: RawValue): Promise<void>;
+  /** Closes the link; pending requests reject. Idempotent. */
+  close(): Promise<void>;
+}
