@@ -43,9 +43,9 @@ t.test('64-bit types in all four word/byte orders (little word order reverses al
     BADC: [0x0201, 0x0403, 0x0605, 0x0807],
     DCBA: [0x0807, 0x0605, 0x0403, 0x0201],
   };
-  const v = 0x0102030405060708; // > 2^53: compare through the same double rounding
+  const v = Number(0x0102030405060708n); // > 2^53: compare through the same double rounding
   for (const [wo, bo, name] of ORDERS) {
-    t.equal(decode(L('uint64', wo, bo), expected[name]!), Number(0x0102030405060708n), `uint64 ${name}`);
+    t.equal(decode(L('uint64', wo, bo), expected[name]!), v, `uint64 ${name}`);
     t.equal(decode(L('int64', wo, bo), expected[name]!), v, `int64 ${name}`);
     // float64 1.0 = 0x3FF0 0000 0000 0000
     const one = encode(L('float64', wo, bo), 1);
