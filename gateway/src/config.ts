@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadProfile, loadSite, type SiteConfig } from './core/config/load.js';
 import type { DeviceProfile } from './core/config/profile.js';
-import { protocolSchemas } from './drivers/registry.js';
+import { protocolSchemas } from './drivers/schemas.js';
 
 /** The `device-profiles/` folder shipped with Steward. */
 export const BUNDLED_PROFILE_DIR = fileURLToPath(new URL('../../device-profiles/', import.meta.url));

@@ -103,6 +103,14 @@ export const gatewayErrors = {
     kind: 'contract',
     summary: "A request to the gateway's HTTP API has a malformed query or body; the message names the field.",
   },
+  GW_ERR_HTTP_NOT_FOUND: {
+    kind: 'not_found',
+    summary: "No route of the gateway's HTTP API matches the request. See docs/gateway-api.md.",
+  },
+  GW_ERR_INTERNAL: {
+    kind: 'communication',
+    summary: 'An unexpected failure inside the gateway while answering a request. It is logged with its stack; please report it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type GatewayErrorCode = keyof typeof gatewayErrors;

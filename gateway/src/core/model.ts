@@ -1,0 +1,39 @@
+/**
+ * The gateway's data model (DESIGN.md "Data model"): plain types every part may use.
+ */
+
+export type Quality = 'good' | 'bad' | 'stale';
+export type Value = number | boolean | string;
+
+/** A point reading in engineering units. */
+export interface Reading {
+  /** `deviceId.pointName`. */
+  readonly point: string;
+  /** ms epoch, gateway clock, when the value was read. */
+  readonly ts: number;
+  /** null when the point could not be read (quality bad/stale). */
+  readonly value: Value | null;
+  readonly quality: Quality;
+}
+
+export type Severity = 'critical' | 'major' | 'minor' | 'warning' | 'info';
+
+/** Something that happened (`device.offline`, `alarm.raised`, …). */
+export interface GatewayEvent {
+  /** UUIDv7. */
+  readonly id: string;
+  readonly ts: number;
+  readonly site: string;
+  readonly device?: string;
+  /** Dotted: `device.online`, `alarm.raised`, `buffer.evicted`, … */
+  readonly type: string;
+  readonly severity: Severity;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** What the gateway knows of a device's link right now. */
+export type DeviceState = 'connecting' | 'online' | 'offline' | 'disabled';
+
+export function pointId(device: string, point: string): string {
+  return `${device}.${point}`;
+}
