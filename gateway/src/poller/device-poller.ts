@@ -1,0 +1,276 @@
+/**
+ * Polls one device on its own schedule. A poll cycle reads as a list of named steps
+ * (CONVENTIONS §11): pick the due points → make sure the link is up → read the planned
+ * blocks → convert to engineering units → hand the readings over → settle the device's
+ * state. A device that stops answering goes offline with exponential backoff and never
+ * delays another device: each has its own timer, and requests queue only behind
+ * requests on the same link.
+ */
+import type { DeviceConfig } from '../core/config/load.js';
+import type { PointSpec } from '../core/config/profile.js';
+import { GatewayError, isRetryable, type ErrorKind } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { pointId, type DeviceState, type Reading, type Severity, type Value } from '../core/model.js';
+import type { Driver, ReadBlock } from '../drivers/driver.js';
+import { planReads } from './coalesce.js';
+import type { LinkQueue } from './link-queue.js';
+import { toEngineering } from './transform.js';
+
+/** Where a device poller hands its results (main.ts wires the store and the event log). */
+export interface PollSink {
+  readings(device: string, readings: Reading[]): void;
+  event(event: { ts: number; device: string; type: string; severity: Severity; body: Record<string, unknown> }): void;
+}
+
+export interface BackoffOptions {
+  /** First retry delay after a failure, ms (default: the poll interval, at least 500). */
+  readonly initialMs?: number;
+  /** Longest retry delay, ms. */
+  readonly maxMs?: number;
+}
+
+export interface DeviceStats {
+  cycles: number;
+  failedCycles: number;
+  requests: number;
+  failedRequests: number;
+  pointsRead: number;
+  /** How late the last cycle started against its schedule, ms. */
+  lastLatenessMs: number;
+  /** Duration of the last cycle, ms. */
+  lastCycleMs: number;
+  skippedCycles: number;
+}
+
+export interface DeviceStatus {
+  readonly id: string;
+  readonly state: DeviceState;
+  readonly since: number;
+  readonly lastOkAt: number | null;
+  readonly lastError: { readonly code: string; readonly kind: ErrorKind; readonly message: string; readonly at: number } | null;
+  readonly nextAttemptAt: number | null;
+  readonly consecutiveFailures: number;
+  readonly stats: Readonly<DeviceStats>;
+}
+
+export class DevicePoller {
+  private state: DeviceState = 'connecting';
+  private since = Date.now();
+  private lastOkAt: number | null = null;
+  private lastError: DeviceStatus['lastError'] = null;
+  private failures = 0;
+  private nextAttemptAt: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private nextDue = 0;
+  private readonly lastRead = new Map<string, number>();
+  private readonly lastValue = new Map<string, Value>();
+  private readonly plans = new Map<string, ReadBlock[]>();
+  private readonly cycleMs: number;
+  private readonly backoff: Required<BackoffOptions>;
+  readonly stats: DeviceStats = { cycles: 0, failedCycles: 0, requests: 0, failedRequests: 0, pointsRead: 0, lastLatenessMs: 0, lastCycleMs: 0, skippedCycles: 0 };
+
+  constructor(
+    readonly device: DeviceConfig,
+    private readonly driver: Driver,
+    private readonly link: LinkQueue,
+    private readonly sink: PollSink,
+    private readonly log: Logger,
+    backoff: BackoffOptions = {},
+  ) {
+    const intervals = device.profile.points.map((p) => p.pollIntervalMs ?? device.pollIntervalMs);
+    this.cycleMs = Math.min(device.pollIntervalMs, ...intervals);
+    this.backoff = { initialMs: backoff.initialMs ?? Math.max(500, this.cycleMs), maxMs: backoff.maxMs ?? 60_000 };
+    if (!device.enabled) this.state = 'disabled';
+  }
+
+  status(): DeviceStatus {
+    return {
+      id: this.device.id,
+      state: this.state,
+      since: this.since,
+      lastOkAt: this.lastOkAt,
+      lastError: this.lastError,
+      nextAttemptAt: this.nextAttemptAt,
+      consecutiveFailures: this.failures,
+      stats: { ...this.stats },
+    };
+  }
+
+  start(): void {
+    if (!this.device.enabled || !this.stopped) return;
+    this.stopped = false;
+    this.nextDue = Date.now();
+    this.schedule(0);
+  }
+
+  /** Stops polling, waits for a running cycle, closes the driver. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+    await this.driver.close().catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.cycle().finally(() => {
+        this.running = undefined;
+      });
+    }, delayMs);
+  }
+
+  /** One poll cycle. Never throws: failures become device state and point quality. */
+  async cycle(): Promise<void> {
+    const started = Date.now();
+    this.stats.lastLatenessMs = Math.max(0, started - this.nextDue);
+    this.stats.cycles++;
+    let delay: number;
+    try {
+      const due = this.duePoints(started);
+      if (due.length > 0) {
+        await this.ensureConnected();
+        const readings = await this.readAll(due);
+        this.sink.readings(this.device.id, readings);
+      }
+      this.settleOnline(started);
+      delay = this.advanceSchedule(Date.now());
+    } catch (err) {
+      this.stats.failedCycles++;
+      delay = this.settleFailed(err, Date.now());
+    }
+    this.stats.lastCycleMs = Date.now() - started;
+    this.schedule(delay);
+  }
+
+  /** Step 1: points whose own interval has elapsed (half a cycle of tolerance). */
+  private duePoints(now: number): PointSpec[] {
+    return this.device.profile.points.filter((p) => {
+      const last = this.lastRead.get(p.name);
+      return last === undefined || now - last >= (p.pollIntervalMs ?? this.device.pollIntervalMs) - this.cycleMs / 2;
+    });
+  }
+
+  /** Step 2: (re)open the link when it is down. */
+  private async ensureConnected(): Promise<void> {
+    if (this.driver.isConnected()) return;
+    await this.link.run(() => this.driver.connect());
+  }
+
+  /**
+   * Step 3–4: read each planned block, one request at a time on the link, and convert.
+   * A block refused by the device (an exception) marks its points bad and goes on; a
+   * timeout or a dropped link fails the whole cycle.
+   */
+  private async readAll(due: PointSpec[]): Promise<Reading[]> {
+    const key = due.map((p) => p.name).join(',');
+    let blocks = this.plans.get(key);
+    if (blocks === undefined) {
+      blocks = planReads(due, this.driver);
+      if (this.plans.size > 64) this.plans.clear();
+      this.plans.set(key, blocks);
+    }
+    const readings: Reading[] = [];
+    for (const block of blocks) {
+      this.stats.requests++;
+      let results;
+      try {
+        results = await this.link.run(() => this.driver.read(block));
+      } catch (err) {
+        this.stats.failedRequests++;
+        if (err instanceof GatewayError && !isRetryable(err.kind)) {
+          const ts = Date.now();
+          this.log.warn({ err, block: { space: block.space, start: block.start, count: block.count } }, 'block refused by the device');
+          for (const p of block.points) readings.push({ point: pointId(this.device.id, p.spec.name), ts, value: null, quality: 'bad' });
+          this.noteError(err, ts);
+          continue;
+        }
+        throw err;
+      }
+      const ts = Date.now();
+      block.points.forEach((p, i) => {
+        const r = results[i];
+        const id = pointId(this.device.id, p.spec.name);
+        this.lastRead.set(p.spec.name, ts);
+        if (r === undefined || !r.ok) {
+          readings.push({ point: id, ts, value: null, quality: 'bad' });
+          return;
+        }
+        const { value, quality } = toEngineering(p.spec, r.value);
+        this.lastValue.set(p.spec.name, value);
+        readings.push({ point: id, ts, value, quality });
+      });
+      this.stats.pointsRead += block.points.length;
+    }
+    return readings;
+  }
+
+  private noteError(err: unknown, at: number): void {
+    const e = err instanceof GatewayError ? err : undefined;
+    this.lastError = { code: e?.code ?? 'ERROR', kind: e?.kind ?? 'communication', message: err instanceof Error ? err.message : String(err), at };
+  }
+
+  /** Step 5 (success): back online, with an event if it had been away. */
+  private settleOnline(now: number): void {
+    this.failures = 0;
+    this.nextAttemptAt = null;
+    this.lastOkAt = now;
+    if (this.state !== 'online') {
+      const was = this.state;
+      this.setState('online', now);
+      if (was === 'offline') {
+        this.sink.event({ ts: now, device: this.device.id, type: 'device.online', severity: 'info', body: { after: this.lastError?.code ?? null } });
+      }
+      this.log.info({ was }, 'device online');
+    }
+  }
+
+  /** Step 5 (failure): offline with backoff; its points go stale, keeping their last value. */
+  private settleFailed(err: unknown, now: number): number {
+    this.failures++;
+    this.noteError(err, now);
+    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures - 1, 20)) * (0.8 + Math.random() * 0.4);
+    this.nextAttemptAt = now + delay;
+    void this.driver.close().catch(() => undefined);
+    if (this.state !== 'offline') {
+      this.setState('offline', now);
+      const stale: Reading[] = this.device.profile.points.map((p) => ({
+        point: pointId(this.device.id, p.name),
+        ts: now,
+        value: this.lastValue.get(p.name) ?? null,
+        quality: 'stale',
+      }));
+      this.sink.readings(this.device.id, stale);
+      this.sink.event({
+        ts: now,
+        device: this.device.id,
+        type: 'device.offline',
+        severity: 'major',
+        body: { code: this.lastError?.code, reason: this.lastError?.message },
+      });
+      this.log.warn({ err, retryInMs: Math.round(delay) }, 'device offline');
+    } else {
+      this.log.debug({ code: this.lastError?.code, failures: this.failures, retryInMs: Math.round(delay) }, 'device still offline');
+    }
+    this.nextDue = now + delay;
+    return delay;
+  }
+
+  private setState(state: DeviceState, now: number): void {
+    this.state = state;
+    this.since = now;
+  }
+
+  /** Fixed-rate schedule: the next cycle is due one interval after the last was due; missed ones are skipped. */
+  private advanceSchedule(now: number): number {
+    this.nextDue += this.cycleMs;
+    if (this.nextDue < now) {
+      const missed = Math.ceil((now - this.nextDue) / this.cycleMs);
+      this.stats.skippedCycles += missed;
+      this.nextDue += missed * this.cycleMs;
+    }
+    return Math.max(0, this.nextDue - now);
+  }
+}

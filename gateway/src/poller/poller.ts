@@ -1,0 +1,50 @@
+/**
+ * All device pollers of a site: builds one per enabled device with its driver, shares
+ * a link queue between devices on the same link, and reports their states.
+ */
+import type { DeviceConfig } from '../core/config/load.js';
+import type { Logger } from '../core/logger.js';
+import type { Driver } from '../drivers/driver.js';
+import { DevicePoller, type BackoffOptions, type DeviceStatus, type PollSink } from './device-poller.js';
+import { LinkQueues } from './link-queue.js';
+
+export interface PollerOptions {
+  readonly devices: readonly DeviceConfig[];
+  readonly createDriver: (device: DeviceConfig) => Driver;
+  readonly sink: PollSink;
+  readonly log: Logger;
+  readonly backoff?: BackoffOptions;
+}
+
+export class Poller {
+  private readonly pollers = new Map<string, DevicePoller>();
+  private readonly links = new LinkQueues();
+
+  constructor(options: PollerOptions) {
+    for (const device of options.devices) {
+      const driver = options.createDriver(device);
+      // Modbus over Serial Line §2.5.1.1: 3.5 character times between frames; ≥ 1.75 ms above 19200 baud.
+      const baud = typeof device.connection.baudRate === 'number' ? device.connection.baudRate : undefined;
+      const gapMs = baud === undefined ? 0 : Math.max(1.75, Math.ceil((3.5 * 11 * 1000) / baud));
+      const link = this.links.get(driver.linkKey, gapMs);
+      const log = options.log.child({ device: device.id });
+      this.pollers.set(device.id, new DevicePoller(device, driver, link, options.sink, log, options.backoff));
+    }
+  }
+
+  start(): void {
+    for (const p of this.pollers.values()) p.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.pollers.values()].map((p) => p.stop()));
+  }
+
+  status(id: string): DeviceStatus | undefined {
+    return this.pollers.get(id)?.status();
+  }
+
+  statuses(): DeviceStatus[] {
+    return [...this.pollers.values()].map((p) => p.status());
+  }
+}

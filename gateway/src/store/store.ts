@@ -1,0 +1,297 @@
+/**
+ * The gateway's SQLite store (better-sqlite3 v12, WAL): latest values, raw samples,
+ * events and the transactional outbox. Knows nothing of drivers or sync (DESIGN.md
+ * "Layout"): it keeps what it is given and hands out what is asked for.
+ *
+ * Durability (docs/operations.md): WAL with synchronous=NORMAL — a process crash loses
+ * nothing committed; a power cut may lose the last transactions not yet checkpointed
+ * (at most the last poll cycle's telemetry). Each poll cycle is one transaction.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { laneOf, type Lane, type OutboxItem, type WireReading } from '../../../protocol/v1.js';
+import { uuidv7 } from '../../../protocol/uuid.js';
+import { GatewayError } from '../core/errors.js';
+import type { GatewayEvent, Quality, Reading, Value } from '../core/model.js';
+import { migrations } from './migrations.js';
+
+type Db = Database.Database;
+
+const QUALITY_CODE: Record<Quality, number> = { good: 0, bad: 1, stale: 2 };
+
+/** A latest value as the API shows it. */
+export interface LatestRow {
+  readonly point: string;
+  readonly device: string;
+  readonly value: Value | null;
+  readonly quality: Quality;
+  readonly ts: number;
+}
+
+export interface LaneStatus {
+  readonly lastSeq: number;
+  readonly ackedSeq: number;
+  /** Items appended but not yet acknowledged. */
+  readonly backlog: number;
+  /** Age in ms of the oldest unacknowledged item, 0 when none. */
+  readonly oldestMs: number;
+}
+
+export interface EventQuery {
+  readonly type?: string;
+  readonly device?: string;
+  readonly since?: number;
+  readonly limit?: number;
+}
+
+export interface StoreOptions {
+  /** Folder of the database file; created if missing. Use ':memory:' for a throwaway store. */
+  readonly dataDir: string;
+  readonly site: string;
+  /** Most readings in one telemetry.latest outbox item. */
+  readonly snapshotChunk?: number;
+}
+
+/** Maps SQLite's I/O failures to an error that says what to do. */
+function storeError(cause: unknown, doing: string): GatewayError {
+  const code = (cause as { code?: string }).code ?? '';
+  const hint = code === 'SQLITE_FULL' ? 'the disk is full' : code.startsWith('SQLITE_IOERR') ? 'an I/O error' : (cause as Error).message;
+  return new GatewayError('GW_ERR_STORE_IO', `gateway database: ${doing} failed: ${hint}`, { cause, details: { sqlite: code } });
+}
+
+export class GatewayStore {
+  readonly db: Db;
+  readonly file: string;
+  private readonly site: string;
+  private readonly snapshotChunk: number;
+  private readonly stmts;
+
+  constructor(options: StoreOptions) {
+    this.site = options.site;
+    this.snapshotChunk = options.snapshotChunk ?? 2000;
+    if (options.dataDir === ':memory:') this.file = ':memory:';
+    else {
+      mkdirSync(options.dataDir, { recursive: true });
+      this.file = path.join(options.dataDir, 'gateway.db');
+    }
+    this.db = new Database(this.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.stmts = this.prepare();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    const latest = migrations[migrations.length - 1]?.version ?? 0;
+    if (current > latest) {
+      throw new GatewayError('GW_ERR_STORE_MIGRATION', `gateway database ${this.file} has schema version ${current}; this build knows up to ${latest}`);
+    }
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.pragma(`user_version = ${m.version}`);
+      })();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      upsertLatest: db.prepare(
+        `INSERT INTO latest (point, device, value, quality, ts, dirty) VALUES (?, ?, ?, ?, ?, 1)
+         ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts,
+           dirty = CASE WHEN latest.value IS excluded.value AND latest.quality = excluded.quality THEN latest.dirty ELSE 1 END
+         WHERE excluded.ts >= latest.ts`,
+      ),
+      insertSample: db.prepare('INSERT INTO samples (point, ts, num, txt, quality) VALUES (?, ?, ?, ?, ?)'),
+      latestAll: db.prepare('SELECT point, device, value, quality, ts FROM latest ORDER BY point'),
+      latestByDevice: db.prepare('SELECT point, device, value, quality, ts FROM latest WHERE device = ? ORDER BY point'),
+      dirty: db.prepare('SELECT point, value, quality, ts FROM latest WHERE dirty = 1 ORDER BY point'),
+      clearDirty: db.prepare('UPDATE latest SET dirty = 0 WHERE dirty = 1'),
+      insertEvent: db.prepare('INSERT INTO events (id, ts, device, type, severity, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      laneRow: db.prepare('SELECT last_seq AS lastSeq, acked_seq AS ackedSeq FROM lanes WHERE lane = ?'),
+      bumpLane: db.prepare('UPDATE lanes SET last_seq = last_seq + 1 WHERE lane = ? RETURNING last_seq AS seq'),
+      insertOutbox: db.prepare('INSERT INTO outbox (lane, seq, id, kind, ts, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      peek: db.prepare('SELECT lane, seq, id, kind, ts, body FROM outbox WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      ack: db.prepare('UPDATE lanes SET acked_seq = ? WHERE lane = ? AND acked_seq < ?'),
+      deleteAcked: db.prepare('DELETE FROM outbox WHERE lane = ? AND seq <= ?'),
+      backlog: db.prepare('SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM outbox WHERE lane = ? AND seq > ?'),
+      getKv: db.prepare('SELECT value FROM kv WHERE key = ?'),
+      setKv: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      countSamples: db.prepare('SELECT COUNT(*) AS n FROM samples'),
+    };
+  }
+
+  /**
+   * Stores one poll cycle's readings in one transaction: the latest value of each point
+   * (only moving forward in time) and a raw sample of each.
+   */
+  writeReadings(device: string, readings: readonly Reading[]): void {
+    if (readings.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const r of readings) {
+          const json = r.value === null ? null : JSON.stringify(r.value);
+          this.stmts.upsertLatest.run(r.point, device, json, r.quality, r.ts);
+          const num = typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? (r.value ? 1 : 0) : null;
+          const txt = typeof r.value === 'string' ? r.value : null;
+          this.stmts.insertSample.run(r.point, r.ts, num, txt, QUALITY_CODE[r.quality]);
+        }
+      })();
+    } catch (cause) {
+      throw storeError(cause, `storing ${readings.length} readings of ${device}`);
+    }
+  }
+
+  latest(device?: string): LatestRow[] {
+    const rows = (device === undefined ? this.stmts.latestAll.all() : this.stmts.latestByDevice.all(device)) as {
+      point: string;
+      device: string;
+      value: string | null;
+      quality: Quality;
+      ts: number;
+    }[];
+    return rows.map((r) => ({ ...r, value: r.value === null ? null : (JSON.parse(r.value) as Value) }));
+  }
+
+  sampleCount(): number {
+    return (this.stmts.countSamples.get() as { n: number }).n;
+  }
+
+  /** Appends an outbox item inside the caller's transaction; returns it. */
+  private append(lane: Lane, kind: string, ts: number, body: Record<string, unknown>): OutboxItem {
+    const { seq } = this.stmts.bumpLane.get(lane) as { seq: number };
+    const item: OutboxItem = { lane, seq, id: uuidv7(), kind, ts, body };
+    this.stmts.insertOutbox.run(lane, seq, item.id, kind, ts, JSON.stringify(body));
+    return item;
+  }
+
+  /**
+   * Records an event and its outbox item in one transaction (the transactional outbox):
+   * `alarm.*` go to lane 0, everything else to lane 1.
+   */
+  recordEvent(event: Omit<GatewayEvent, 'id' | 'site'> & { id?: string }): GatewayEvent {
+    const full: GatewayEvent = { ...event, id: event.id ?? uuidv7(event.ts), site: this.site };
+    try {
+      this.db.transaction(() => {
+        this.stmts.insertEvent.run(full.id, full.ts, full.device ?? null, full.type, full.severity, JSON.stringify(full.body));
+        const body: Record<string, unknown> = { ...full, body: full.body };
+        this.append(laneOf('event', full.type), 'event', full.ts, body);
+      })();
+    } catch (cause) {
+      throw storeError(cause, `recording event ${full.type}`);
+    }
+    return full;
+  }
+
+  events(query: EventQuery = {}): GatewayEvent[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.type !== undefined) {
+      // `alarm.*` or `alarm` match a whole family of types.
+      const family = query.type.replace(/\.\*$/, '');
+      where.push('(type = ? OR type LIKE ?)');
+      args.push(query.type, `${family}.%`);
+    }
+    if (query.device !== undefined) {
+      where.push('device = ?');
+      args.push(query.device);
+    }
+    if (query.since !== undefined) {
+      where.push('ts >= ?');
+      args.push(query.since);
+    }
+    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+    const sql = `SELECT id, ts, device, type, severity, body FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ${limit}`;
+    const rows = this.db.prepare(sql).all(...args) as { id: string; ts: number; device: string | null; type: string; severity: GatewayEvent['severity']; body: string }[];
+    return rows.map((r) => ({
+      id: r.id,
+      ts: r.ts,
+      site: this.site,
+      ...(r.device === null ? {} : { device: r.device }),
+      type: r.type,
+      severity: r.severity,
+      body: JSON.parse(r.body) as Record<string, unknown>,
+    }));
+  }
+
+  /**
+   * Queues the latest value of every point changed since the last snapshot as
+   * `telemetry.latest` items in lane 2, and clears the change marks — one transaction.
+   * Returns how many readings were queued.
+   */
+  queueTelemetrySnapshot(now: number = Date.now()): number {
+    try {
+      return this.db.transaction(() => {
+        const rows = this.stmts.dirty.all() as { point: string; value: string | null; quality: Quality; ts: number }[];
+        if (rows.length === 0) return 0;
+        for (let i = 0; i < rows.length; i += this.snapshotChunk) {
+          const readings: WireReading[] = rows.slice(i, i + this.snapshotChunk).map((r) => ({
+            id: r.point,
+            v: r.value === null ? null : (JSON.parse(r.value) as Value),
+            ts: r.ts,
+            q: r.quality,
+          }));
+          this.append(2, 'telemetry.latest', now, { readings });
+        }
+        this.stmts.clearDirty.run();
+        return rows.length;
+      })();
+    } catch (cause) {
+      throw storeError(cause, 'queueing a telemetry snapshot');
+    }
+  }
+
+  /** Unacknowledged items of a lane, oldest first. */
+  peek(lane: Lane, limit: number): OutboxItem[] {
+    const { ackedSeq } = this.lane(lane);
+    const rows = this.stmts.peek.all(lane, ackedSeq, limit) as { lane: Lane; seq: number; id: string; kind: string; ts: number; body: string }[];
+    return rows.map((r) => ({ ...r, body: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  /**
+   * Records the cloud's acknowledgement of a lane up to `seq` and drops the acknowledged
+   * items from the outbox: nothing leaves it before this (CONVENTIONS §10).
+   */
+  ack(lane: Lane, seq: number): void {
+    const { lastSeq } = this.lane(lane);
+    const upTo = Math.min(seq, lastSeq);
+    this.db.transaction(() => {
+      this.stmts.ack.run(upTo, lane, upTo);
+      this.stmts.deleteAcked.run(lane, upTo);
+    })();
+  }
+
+  lane(lane: Lane): { lastSeq: number; ackedSeq: number } {
+    return this.stmts.laneRow.get(lane) as { lastSeq: number; ackedSeq: number };
+  }
+
+  laneStatus(lane: Lane, now: number = Date.now()): LaneStatus {
+    const { lastSeq, ackedSeq } = this.lane(lane);
+    const { n, oldest } = this.stmts.backlog.get(lane, ackedSeq) as { n: number; oldest: number | null };
+    return { lastSeq, ackedSeq, backlog: n, oldestMs: oldest === null ? 0 : Math.max(0, now - oldest) };
+  }
+
+  getState(key: string): string | undefined {
+    return (this.stmts.getKv.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setState(key: string, value: string): void {
+    this.stmts.setKv.run(key, value);
+  }
+
+  /** Checkpoints the WAL and closes the database. Idempotent. */
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+}
