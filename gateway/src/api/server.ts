@@ -1,0 +1,152 @@
+/**
+ * The gateway's HTTP API (DESIGN.md "Interfaces the project keeps stable"): health,
+ * Prometheus metrics, devices with their state, latest point readings, events and the
+ * sync state. It reads what main.ts hands it and owns no state of its own.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { DeviceConfig } from '../core/config/load.js';
+import { GatewayError, gatewayErrors } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { DeviceStatus } from '../poller/device-poller.js';
+import type { GatewayStore } from '../store/store.js';
+import type { SyncStatus } from '../sync/uplink.js';
+import { renderMetrics } from './metrics.js';
+
+/** What the API reads from the running gateway. */
+export interface ApiContext {
+  readonly site: { readonly id: string; readonly name: string; readonly timezone: string };
+  readonly devices: readonly DeviceConfig[];
+  readonly store: GatewayStore;
+  deviceStatus(id: string): DeviceStatus | undefined;
+  /** Undefined when the gateway runs without a cloud. */
+  syncStatus(): SyncStatus | undefined;
+  /** Counters kept by main.ts (readings stored, store errors, …). */
+  counters(): Readonly<Record<string, number>>;
+  /** Last store failure, if the database is failing right now. */
+  storeError(): { message: string; at: number } | undefined;
+  readonly startedAt: number;
+  readonly version: string;
+}
+
+const statusCodeOf: Record<string, number> = { contract: 400, auth: 401, not_found: 404, conflict: 409, limit: 503, timeout: 504, communication: 502 };
+
+const EventsQuery = Type.Object(
+  {
+    type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_.*]*$', maxLength: 64 })),
+    device: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' })),
+    since: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const PointsQuery = Type.Object({ device: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' })) }, { additionalProperties: false });
+
+export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  const byId = new Map(ctx.devices.map((d) => [d.id, d]));
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof GatewayError) {
+      return reply.status(statusCodeOf[err.kind] ?? 500).send({ statusCode: statusCodeOf[err.kind] ?? 500, code: err.code, error: err.kind, message: err.message });
+    }
+    const e = err as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation !== undefined) {
+      return reply.status(400).send({ statusCode: 400, code: 'GW_ERR_HTTP_BAD_REQUEST', error: 'Bad Request', message: e.message });
+    }
+    const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply.status(status).send({ statusCode: status, code: status === 500 ? 'GW_ERR_INTERNAL' : 'GW_ERR_HTTP_BAD_REQUEST', error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: e.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ statusCode: 404, code: 'GW_ERR_HTTP_NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url}` }));
+
+  app.get('/healthz', async (_req, reply) => {
+    const storeError = ctx.storeError();
+    const states = { connecting: 0, online: 0, offline: 0, disabled: 0 };
+    for (const d of ctx.devices) states[ctx.deviceStatus(d.id)?.state ?? 'disabled']++;
+    const sync = ctx.syncStatus();
+    const body = {
+      status: storeError === undefined ? 'ok' : 'failing',
+      site: ctx.site.id,
+      version: ctx.version,
+      uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
+      devices: states,
+      store: storeError === undefined ? { ok: true } : { ok: false, error: storeError.message, at: storeError.at },
+      sync: sync === undefined ? { enabled: false } : { enabled: true, online: sync.online, lastSuccessAt: sync.lastSuccessAt },
+    };
+    return reply.status(storeError === undefined ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return renderMetrics(ctx);
+  });
+
+  app.get('/api/v1/devices', async () =>
+    ctx.devices.map((d) => {
+      const s = ctx.deviceStatus(d.id);
+      return {
+        id: d.id,
+        name: d.name ?? d.id,
+        system: d.system,
+        profile: d.profile.id,
+        protocol: d.connection.protocol,
+        location: d.location ?? {},
+        pollIntervalMs: d.pollIntervalMs,
+        state: s?.state ?? 'disabled',
+        since: s?.since ?? null,
+        lastOkAt: s?.lastOkAt ?? null,
+        lastError: s?.lastError ?? null,
+        nextAttemptAt: s?.nextAttemptAt ?? null,
+        points: d.profile.points.length,
+      };
+    }),
+  );
+
+  app.get('/api/v1/devices/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const d = byId.get(id);
+    if (d === undefined) throw new GatewayError('GW_ERR_DEVICE_NOT_FOUND', `no device "${id}" in site ${ctx.site.id}`);
+    return {
+      id: d.id,
+      name: d.name ?? d.id,
+      system: d.system,
+      profile: d.profile.id,
+      protocol: d.connection.protocol,
+      location: d.location ?? {},
+      status: ctx.deviceStatus(d.id) ?? null,
+      points: d.profile.points.map((p) => ({ name: p.name, description: p.description ?? null, unit: p.unit ?? null, type: p.type, access: p.access, range: p.range ?? null })),
+    };
+  });
+
+  app.get('/api/v1/points', { schema: { querystring: PointsQuery } }, async (req) => {
+    const { device } = req.query as { device?: string };
+    if (device !== undefined && !byId.has(device)) throw new GatewayError('GW_ERR_DEVICE_NOT_FOUND', `no device "${device}" in site ${ctx.site.id}`);
+    return ctx.store.latest(device).map((r) => {
+      const dot = r.point.indexOf('.');
+      const name = r.point.slice(dot + 1);
+      const unit = byId.get(r.device)?.profile.points.find((p) => p.name === name)?.unit ?? null;
+      return { id: r.point, device: r.device, point: name, value: r.value, unit, quality: r.quality, ts: r.ts };
+    });
+  });
+
+  app.get('/api/v1/events', { schema: { querystring: EventsQuery } }, async (req) => {
+    const q = req.query as { type?: string; device?: string; since?: number; limit?: number };
+    return ctx.store.events(q);
+  });
+
+  app.get('/api/v1/sync', async () => {
+    const s = ctx.syncStatus();
+    if (s === undefined) {
+      const lanes = Object.fromEntries(([0, 1, 2] as const).map((l) => [String(l), ctx.store.laneStatus(l)]));
+      return { enabled: false, online: false, lanes, lastSuccessAt: null, lastError: null };
+    }
+    return s;
+  });
+
+  app.get('/api/v1/errors', async () => Object.entries(gatewayErrors).map(([code, spec]) => ({ code, ...spec })));
+
+  await app.ready();
+  return app;
+}

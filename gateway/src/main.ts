@@ -1,0 +1,136 @@
+/**
+ * The wiring (top floor): builds every part of the gateway from the frozen site config
+ * and starts them — store, drivers and poller, uplink, HTTP API — and stops them in the
+ * reverse order. The only module that knows every part (DESIGN.md "Layout").
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { SiteConfig } from './core/config/load.js';
+import { GatewayError } from './core/errors.js';
+import { createLogger, type Logger } from './core/logger.js';
+import type { Reading } from './core/model.js';
+import { createDriver } from './drivers/registry.js';
+import { buildApi } from './api/server.js';
+import { Poller } from './poller/poller.js';
+import type { BackoffOptions } from './poller/device-poller.js';
+import { GatewayStore } from './store/store.js';
+import { Uplink } from './sync/uplink.js';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface GatewayOptions {
+  readonly log?: Logger;
+  /** Overrides gateway.http.port (0 = any free port; tests use it). */
+  readonly httpPort?: number;
+  readonly backoff?: BackoffOptions;
+  /** Uplink tuning for tests (idle poll, backoff ceiling). */
+  readonly uplink?: { readonly idleMs?: number; readonly maxBackoffMs?: number; readonly pingIntervalMs?: number };
+}
+
+export interface Gateway {
+  readonly config: SiteConfig;
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly api: FastifyInstance;
+  readonly store: GatewayStore;
+  readonly poller: Poller;
+  readonly uplink: Uplink | undefined;
+  /** Stops polling, flushes, closes the API and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: SiteConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger({ level: config.gateway.logLevel, name: 'gateway' });
+  const startedAt = Date.now();
+  const counters = { readings_stored_total: 0, events_recorded_total: 0, store_errors_total: 0 };
+  let storeError: { message: string; at: number } | undefined;
+
+  const store = new GatewayStore({ dataDir: config.gateway.dataDir, site: config.site.id });
+  log.info({ file: store.file }, 'store open');
+
+  /** A failing disk must not stop polling: note it, report it, try again next cycle. */
+  const guarded = (what: string, fn: () => void): void => {
+    try {
+      fn();
+      storeError = undefined;
+    } catch (err) {
+      counters.store_errors_total++;
+      const message = err instanceof Error ? err.message : String(err);
+      if (storeError === undefined) log.error({ err }, `${what}: ${message}`);
+      storeError = { message, at: Date.now() };
+      if (!(err instanceof GatewayError)) throw err;
+    }
+  };
+
+  const poller = new Poller({
+    devices: config.devices,
+    createDriver: (device) => createDriver(device, log.child({ device: device.id, part: 'driver' })),
+    log: log.child({ part: 'poller' }),
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    sink: {
+      readings(device: string, readings: Reading[]) {
+        guarded('storing readings', () => {
+          store.writeReadings(device, readings);
+          counters.readings_stored_total += readings.length;
+        });
+      },
+      event(e) {
+        guarded('recording an event', () => {
+          store.recordEvent(e);
+          counters.events_recorded_total++;
+        });
+      },
+    },
+  });
+
+  const uplink =
+    config.cloud === undefined
+      ? undefined
+      : new Uplink({
+          store,
+          cloud: config.cloud,
+          site: config.site.id,
+          dataDir: config.gateway.dataDir,
+          log: log.child({ part: 'uplink' }),
+          ...options.uplink,
+        });
+
+  const api = await buildApi(
+    {
+      site: config.site,
+      devices: config.devices,
+      store,
+      deviceStatus: (id) => poller.status(id),
+      syncStatus: () => uplink?.status(),
+      counters: () => counters,
+      storeError: () => storeError,
+      startedAt,
+      version: VERSION,
+    },
+    log.child({ part: 'api' }),
+  );
+  const port = options.httpPort ?? config.gateway.http.port;
+  await api.listen({ host: config.gateway.http.host, port });
+  const address = api.server.address();
+  const actualPort = typeof address === 'object' && address !== null ? address.port : port;
+  const url = `http://${config.gateway.http.host.includes(':') ? `[${config.gateway.http.host}]` : config.gateway.http.host}:${actualPort}`;
+
+  poller.start();
+  uplink?.start();
+  log.info({ url, devices: config.devices.length, cloud: config.cloud?.url ?? null }, 'gateway started');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      log.info('gateway stopping');
+      await poller.stop();
+      await uplink?.stop();
+      // What changed since the last snapshot is queued, so the cloud gets it after a restart.
+      if (uplink !== undefined) guarded('final telemetry snapshot', () => uplink.snapshot());
+      await api.close();
+      store.close();
+      log.info('gateway stopped');
+    })());
+
+  return { config, url, api, store, poller, uplink, close };
+}

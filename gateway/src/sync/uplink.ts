@@ -1,0 +1,327 @@
+/**
+ * The uplink: sends the outbox to the cloud (`protocol/` v1) and marks items sent only
+ * when the cloud has acknowledged them. Lane 0 (alarms, work-order operations) goes
+ * first in every batch, then lane 1, then lane 2, so a telemetry backlog never delays an
+ * alarm. Network failures back off exponentially with jitter; 429/503 are honoured with
+ * their Retry-After; a refused credential is a lasting error, not a retry storm.
+ * Reads only the store (DESIGN.md "Layout").
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { LANES, LIMITS, PROTOCOL_VERSION, type Batch, type BatchAck, type EnrolReply, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
+import type { SiteConfig } from '../core/config/load.js';
+import { GatewayError, type GatewayErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { GatewayStore, LaneStatus } from '../store/store.js';
+
+const gzip = promisify(gzipCb);
+
+export interface UplinkOptions {
+  readonly store: GatewayStore;
+  readonly cloud: NonNullable<SiteConfig['cloud']>;
+  readonly site: string;
+  /** Where the gateway's credential is kept (`cloud-credential.json`, mode 0600). */
+  readonly dataDir: string;
+  readonly log: Logger;
+  /** How long to wait before looking at the outbox again when it was empty, ms. */
+  readonly idleMs?: number;
+  /** Longest backoff after failures, ms. */
+  readonly maxBackoffMs?: number;
+  /** How long to wait after the cloud refused the credential, ms. */
+  readonly authRetryMs?: number;
+  /** With nothing to send, check in with the cloud this often, ms. */
+  readonly pingIntervalMs?: number;
+}
+
+export interface SyncStatus {
+  readonly enabled: boolean;
+  /** True while the last exchange with the cloud succeeded. */
+  readonly online: boolean;
+  readonly lanes: Readonly<Record<`${Lane}`, LaneStatus>>;
+  readonly lastSuccessAt: number | null;
+  readonly lastAttemptAt: number | null;
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
+  /** Cloud clock minus gateway clock, ms (from the last answer). */
+  readonly clockOffsetMs: number | null;
+  readonly enrolled: boolean;
+  readonly counters: Readonly<{ batches: number; itemsSent: number; failures: number }>;
+}
+
+interface Credential {
+  readonly gateway: string;
+  readonly site: string;
+  readonly url: string;
+  readonly secret: string;
+}
+
+/** Items in one batch stay under this many bytes of JSON (half the cloud's limit). */
+const BATCH_BYTES = LIMITS.maxBatchBytes / 2;
+
+export class Uplink {
+  private timer: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private failures = 0;
+  private maxItems: number;
+  private credential: Credential | undefined;
+  private online = false;
+  private lastSuccessAt: number | null = null;
+  private lastAttemptAt: number | null = null;
+  private lastError: SyncStatus['lastError'] = null;
+  private clockOffsetMs: number | null = null;
+  private readonly counters = { batches: 0, itemsSent: 0, failures: 0 };
+  private readonly credentialFile: string;
+  private readonly base: string;
+
+  constructor(private readonly options: UplinkOptions) {
+    this.maxItems = Math.min(options.cloud.batchMaxItems, LIMITS.maxItems);
+    this.credentialFile = path.join(options.dataDir, 'cloud-credential.json');
+    this.base = options.cloud.url.replace(/\/+$/, '');
+    this.credential = this.readCredential();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+    const every = this.options.cloud.snapshotIntervalMs;
+    this.snapshotTimer = setInterval(() => this.snapshot(), every);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.snapshotTimer);
+    await this.running;
+  }
+
+  /** Queues the latest values changed since the last snapshot (lane 2). */
+  snapshot(): number {
+    try {
+      return this.options.store.queueTelemetrySnapshot();
+    } catch (err) {
+      this.options.log.error({ err }, 'telemetry snapshot failed');
+      return 0;
+    }
+  }
+
+  status(now: number = Date.now()): SyncStatus {
+    const lanes = Object.fromEntries(LANES.map((l) => [String(l), this.options.store.laneStatus(l, now)])) as Record<`${Lane}`, LaneStatus>;
+    return {
+      enabled: true,
+      online: this.online,
+      lanes,
+      lastSuccessAt: this.lastSuccessAt,
+      lastAttemptAt: this.lastAttemptAt,
+      lastError: this.lastError,
+      clockOffsetMs: this.clockOffsetMs,
+      enrolled: this.credential !== undefined,
+      counters: { ...this.counters },
+    };
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    let delay: number;
+    try {
+      const sent = await this.syncOnce();
+      this.failures = 0;
+      delay = sent > 0 ? 0 : (this.options.idleMs ?? 1000);
+    } catch (err) {
+      delay = this.onFailure(err);
+    }
+    this.schedule(delay);
+  }
+
+  /** Enrols if needed, then sends one batch. Returns how many items were acknowledged. */
+  async syncOnce(): Promise<number> {
+    this.credential ??= await this.enrol();
+    const items = this.nextBatch();
+    if (items.length === 0) {
+      const pingEvery = this.options.pingIntervalMs ?? 30_000;
+      if (!this.online || this.lastSuccessAt === null || Date.now() - this.lastSuccessAt >= pingEvery) await this.ping();
+      return 0;
+    }
+    const batch: Batch = { v: PROTOCOL_VERSION, gateway: this.options.cloud.gatewayId, site: this.options.site, sentAt: Date.now(), items };
+    const body = await gzip(Buffer.from(JSON.stringify(batch)));
+    const sentAt = Date.now();
+    const res = await this.request(`/v1/gateways/${encodeURIComponent(batch.gateway)}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${this.credential.secret}` },
+      body,
+    });
+    if (res.status === 409) {
+      const gap = (await res.json()) as { code?: string; acked?: LaneMarks; lane?: number; expected?: number };
+      if (gap.code === 'CS_ERR_BATCH_SEQ_GAP' && gap.acked !== undefined) {
+        this.options.log.warn({ gap }, 'cloud reports a sequence gap: resuming from its marks');
+        this.applyMarks(gap.acked);
+        this.markSuccess(sentAt, Date.now(), undefined);
+        return 0;
+      }
+    }
+    await this.expectOk(res, 'sending a batch');
+    const ack = (await res.json()) as BatchAck;
+    const before = this.acked();
+    this.applyMarks(ack.acked);
+    this.markSuccess(sentAt, Date.now(), ack.serverTime);
+    const advanced = LANES.reduce((n: number, l) => n + (this.options.store.lane(l).ackedSeq - before[l]), 0);
+    this.counters.batches++;
+    this.counters.itemsSent += advanced;
+    // The batch went through: let it grow back towards the configured size.
+    this.maxItems = Math.min(this.options.cloud.batchMaxItems, LIMITS.maxItems, this.maxItems * 2);
+    return advanced;
+  }
+
+  private acked(): Record<Lane, number> {
+    return { 0: this.options.store.lane(0).ackedSeq, 1: this.options.store.lane(1).ackedSeq, 2: this.options.store.lane(2).ackedSeq };
+  }
+
+  private applyMarks(marks: LaneMarks): void {
+    for (const lane of LANES) this.options.store.ack(lane, marks[`${lane}`]);
+  }
+
+  /** Lane 0 first, then 1, then 2, within the item and byte budgets. */
+  private nextBatch(): OutboxItem[] {
+    const items: OutboxItem[] = [];
+    let bytes = 0;
+    for (const lane of LANES) {
+      if (items.length >= this.maxItems) break;
+      for (const item of this.options.store.peek(lane, this.maxItems - items.length)) {
+        const size = JSON.stringify(item.body).length + 200;
+        if (items.length > 0 && bytes + size > BATCH_BYTES) return items;
+        items.push(item);
+        bytes += size;
+      }
+    }
+    return items;
+  }
+
+  /** With nothing to send, a cheap authenticated call keeps `online` and the clock offset true. */
+  private async ping(): Promise<void> {
+    const sentAt = Date.now();
+    const res = await this.request(`/v1/gateways/${encodeURIComponent(this.options.cloud.gatewayId)}`, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${this.credential?.secret ?? ''}` },
+    });
+    await this.expectOk(res, 'checking in');
+    const reply = (await res.json()) as { serverTime?: number };
+    this.markSuccess(sentAt, Date.now(), reply.serverTime);
+  }
+
+  private markSuccess(sentAt: number, receivedAt: number, serverTime: number | undefined): void {
+    this.online = true;
+    this.lastSuccessAt = receivedAt;
+    this.lastAttemptAt = receivedAt;
+    if (serverTime !== undefined) this.clockOffsetMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
+  }
+
+  private async enrol(): Promise<Credential> {
+    const token = this.options.cloud.enrolmentTokenValue;
+    if (token === undefined) {
+      throw new GatewayError('GW_ERR_SYNC_AUTH', `no credential in ${this.credentialFile} and no cloud.enrolmentToken in site.yaml: run \`steward cloud gateway add\` and put the token in site.yaml`);
+    }
+    const id = this.options.cloud.gatewayId;
+    const res = await this.request(`/v1/gateways/${encodeURIComponent(id)}/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    await this.expectOk(res, 'enrolling');
+    const reply = (await res.json()) as EnrolReply;
+    const credential: Credential = { gateway: reply.gateway, site: reply.site, url: this.base, secret: reply.secret };
+    mkdirSync(this.options.dataDir, { recursive: true });
+    writeFileSync(this.credentialFile, `${JSON.stringify(credential, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(this.credentialFile, 0o600);
+    this.options.log.info({ gateway: reply.gateway, site: reply.site }, 'enrolled with the cloud');
+    // A fresh enrolment starts from the cloud's marks (zero for a new gateway).
+    this.applyMarks(reply.acked);
+    return credential;
+  }
+
+  private readCredential(): Credential | undefined {
+    if (!existsSync(this.credentialFile)) return undefined;
+    try {
+      const c = JSON.parse(readFileSync(this.credentialFile, 'utf8')) as Credential;
+      if (c.gateway !== this.options.cloud.gatewayId || c.url !== this.base) {
+        this.options.log.warn({ file: this.credentialFile }, 'stored credential is for another gateway or cloud: enrolling again');
+        return undefined;
+      }
+      return c;
+    } catch (err) {
+      this.options.log.warn({ err, file: this.credentialFile }, 'stored credential unreadable: enrolling again');
+      return undefined;
+    }
+  }
+
+  private async request(pathname: string, init: RequestInit): Promise<Response> {
+    this.lastAttemptAt = Date.now();
+    try {
+      return await fetch(`${this.base}${pathname}`, { ...init, signal: AbortSignal.timeout(this.options.cloud.requestTimeoutMs) });
+    } catch (cause) {
+      const timeout = (cause as Error).name === 'TimeoutError';
+      throw new GatewayError('GW_ERR_SYNC_HTTP', `cloud ${this.base} ${timeout ? 'did not answer in time' : `unreachable: ${(cause as Error).message}`}`, { cause });
+    }
+  }
+
+  /** Maps a non-2xx answer to the error whose kind decides what happens next. */
+  private async expectOk(res: Response, doing: string): Promise<void> {
+    if (res.ok) return;
+    let detail = '';
+    try {
+      const body = (await res.json()) as { code?: string; message?: string };
+      detail = `${body.code ?? ''} ${body.message ?? ''}`.trim();
+    } catch {
+      detail = res.statusText;
+    }
+    const code: GatewayErrorCode =
+      res.status === 401 || res.status === 403 ? 'GW_ERR_SYNC_AUTH' : res.status === 429 || res.status === 503 ? 'GW_ERR_SYNC_RATE' : res.status >= 500 ? 'GW_ERR_SYNC_HTTP' : 'GW_ERR_SYNC_REFUSED';
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new GatewayError(code, `cloud refused ${doing}: HTTP ${res.status} ${detail}`, {
+      details: { status: res.status, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) },
+    });
+  }
+
+  /** Decides the wait before the next attempt from the error's kind (CONVENTIONS §3). */
+  private onFailure(err: unknown): number {
+    const now = Date.now();
+    this.failures++;
+    this.counters.failures++;
+    this.online = false;
+    const e = err instanceof GatewayError ? err : new GatewayError('GW_ERR_SYNC_HTTP', (err as Error).message ?? String(err), { cause: err });
+    this.lastError = { code: e.code, message: e.message, at: now };
+    const maxBackoff = this.options.maxBackoffMs ?? 60_000;
+    const backoff = Math.min(maxBackoff, 1000 * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() * 0.5);
+    switch (e.kind) {
+      case 'auth': {
+        const wait = this.options.authRetryMs ?? 600_000;
+        this.options.log.error({ code: e.code, retryInMs: wait }, e.message);
+        return wait;
+      }
+      case 'limit': {
+        const after = typeof e.details.retryAfterMs === 'number' ? e.details.retryAfterMs : backoff;
+        this.options.log.warn({ code: e.code, retryInMs: after }, e.message);
+        return after;
+      }
+      case 'contract':
+        // The cloud found the batch malformed or too large: try a smaller one.
+        this.maxItems = Math.max(1, Math.floor(this.maxItems / 2));
+        this.options.log.error({ code: e.code, maxItems: this.maxItems, retryInMs: backoff }, e.message);
+        return backoff;
+      default:
+        if (this.failures === 1) this.options.log.warn({ code: e.code, retryInMs: Math.round(backoff) }, e.message);
+        else this.options.log.debug({ code: e.code, failures: this.failures, retryInMs: Math.round(backoff) }, e.message);
+        return backoff;
+    }
+  }
+}
