@@ -64,7 +64,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
   for (const file of files) {
     try {
       if (isSiteConfig(file)) {
-        const site = loadSiteConfig(file);
+        const site = loadSiteConfig(file, undefined, false);
         process.stdout.write(`ok  ${file} (site ${site.site.id}, ${site.devices.length} devices)\n`);
       } else {
         const profile = loadProfileFile(file);

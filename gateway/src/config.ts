@@ -10,8 +10,8 @@ import { protocolSchemas } from './drivers/schemas.js';
 /** The `device-profiles/` folder shipped with Steward. */
 export const BUNDLED_PROFILE_DIR = fileURLToPath(new URL('../../device-profiles/', import.meta.url));
 
-export function loadSiteConfig(file: string, env?: Readonly<Record<string, string | undefined>>): SiteConfig {
-  return loadSite(file, { schemas: protocolSchemas, bundledProfileDir: BUNDLED_PROFILE_DIR, ...(env === undefined ? {} : { env }) });
+export function loadSiteConfig(file: string, env?: Readonly<Record<string, string | undefined>>, resolveSecrets = true): SiteConfig {
+  return loadSite(file, { schemas: protocolSchemas, bundledProfileDir: BUNDLED_PROFILE_DIR, resolveSecrets, ...(env === undefined ? {} : { env }) });
 }
 
 export function loadProfileFile(file: string): DeviceProfile {

@@ -42,6 +42,8 @@ export interface LoadOptions {
   readonly bundledProfileDir: string;
   /** Environment for `passwordEnv` / `enrolmentTokenEnv`; defaults to process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** False to check the files only, leaving secrets unresolved (`steward profile validate`). */
+  readonly resolveSecrets?: boolean;
 }
 
 export interface DeviceConfig extends Omit<DeviceDoc, 'profile' | 'connection'> {
@@ -83,6 +85,15 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** True when one of `issues` is at `prefix` or below it. */
+function isUnder(issues: readonly PathIssue[], prefix: readonly (string | number)[]): boolean {
+  return issues.some((i) => prefix.every((p, k) => i.path[k] === p));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function bind(src: YamlFile, issues: readonly PathIssue[]): ConfigIssue[] {
   return issues.map((i) => {
     const line = src.lineOf(i.path);
@@ -104,14 +115,16 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
   // Defaults first (as ajv's useDefaults does): a key with a default may be left out.
   const data: unknown = Value.Default(Profile, Value.Clone(src.data));
   const base = validateAgainst(Profile, data);
-  if (base.length > 0) return { issues: bind(src, base) };
+  const broken = (...prefix: (string | number)[]) => isUnder(base, prefix);
   const doc = data as Record<string, unknown> & { protocol: Protocol; points: PointSpec[]; alarms: { point: string }[] };
-  const issues: PathIssue[] = [];
+  // Go on past schema issues where the rest can still be checked, so one run lists everything.
+  if (broken('protocol') || !Array.isArray(doc.points) || !Array.isArray(doc.alarms)) return { issues: bind(src, base) };
+  const issues: PathIssue[] = [...base];
   const proto = schemas.profiles[doc.protocol];
   let options: Record<string, unknown> = {};
   if (proto === undefined) {
     issues.push({ path: ['protocol'], message: `no driver for protocol "${doc.protocol}" in this build (have: ${Object.keys(schemas.profiles).join(', ')})` });
-  } else {
+  } else if (!broken(doc.protocol)) {
     const block = doc[doc.protocol] ?? {};
     const withDefaults = Value.Default(proto.options, Value.Clone(block));
     const blockIssues = validateAgainst(proto.options, withDefaults, [doc.protocol]);
@@ -123,6 +136,10 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
   }
   const seen = new Map<string, number>();
   doc.points.forEach((point, i) => {
+    if (broken('points', i)) {
+      if (isObject(point) && typeof point.name === 'string') seen.set(point.name, i);
+      return;
+    }
     const first = seen.get(point.name);
     if (first !== undefined) issues.push({ path: ['points', i, 'name'], message: `must be unique in the profile: "${point.name}" is also points[${first}]` });
     else seen.set(point.name, i);
@@ -144,7 +161,7 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
     for (const issue of proto.checkPoint?.(withDefaults, options) ?? []) issues.push({ path: ['points', i, ...issue.path], message: issue.message });
   });
   doc.alarms.forEach((rule, i) => {
-    if (!seen.has(rule.point)) issues.push({ path: ['alarms', i, 'point'], message: `must name a point of this profile, got "${rule.point}"` });
+    if (!broken('alarms', i) && !seen.has(rule.point)) issues.push({ path: ['alarms', i, 'point'], message: `must name a point of this profile, got "${rule.point}"` });
   });
   if (issues.length > 0) return { issues: bind(src, issues) };
   const { modbus: _m, bacnet: _b, onvif: _o, ...rest } = doc;
@@ -224,7 +241,7 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
   const base = validateAgainst(Site, data);
   // Report everything in one go: devices whose own entry is sound are still checked
   // (profile, connection) when another part of the file is wrong.
-  const broken = (...prefix: (string | number)[]) => base.some((i) => prefix.every((p, k) => i.path[k] === p));
+  const broken = (...prefix: (string | number)[]) => isUnder(base, prefix);
   const doc = data as SiteDoc;
   if (base.length > 0 && (!Array.isArray(doc.devices))) throw new ConfigInvalidError(bind(src, base));
   if (broken('gateway')) doc.gateway = Value.Default(Site.properties.gateway, {}) as SiteDoc['gateway'];
@@ -277,7 +294,7 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
     const connIssues = validateAgainst(proto.schema, connection, at);
     issues.push(...connIssues);
     if (connIssues.length > 0) return;
-    const secret = resolveSecret(connection, dir, env, at, issues);
+    const secret = options.resolveSecrets === false ? undefined : resolveSecret(connection, dir, env, at, issues);
     const { profile: profileRef, ...rest } = device;
     devices.push({ ...rest, profileRef, profile, connection, ...(secret === undefined ? {} : { secret }) });
   });
@@ -286,7 +303,7 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
   if (doc.cloud !== undefined && !broken('cloud')) {
     const tokenEnv = doc.cloud.enrolmentTokenEnv;
     const token = tokenEnv === undefined ? doc.cloud.enrolmentToken : env[tokenEnv];
-    if (tokenEnv !== undefined && (token === undefined || token === '')) issues.push({ path: ['cloud', 'enrolmentTokenEnv'], message: `names the environment variable ${tokenEnv}, which is not set` });
+    if (tokenEnv !== undefined && (token === undefined || token === '') && options.resolveSecrets !== false) issues.push({ path: ['cloud', 'enrolmentTokenEnv'], message: `names the environment variable ${tokenEnv}, which is not set` });
     cloud = { ...doc.cloud, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
   }
 
