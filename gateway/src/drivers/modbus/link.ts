@@ -1,0 +1,302 @@
+/**
+ * One physical Modbus link — a TCP connection or a serial port — shared by every device
+ * configured on it, with the request timeout enforced here rather than by modbus-serial.
+ *
+ * Why shared: several devices on one RS-485 bus (`modbus-rtu`, one serial port, one unit
+ * id each) cannot each open the port, and serial device servers and many Modbus TCP
+ * gateways accept a single TCP connection. Devices with the same link key get the same
+ * link; the poller already sends one request at a time per link key, and the link queues
+ * requests anyway so that two callers cannot interleave frames on an RTU line.
+ *
+ * Why our own timeout: modbus-serial@8 never rejects a pending request when the socket
+ * closes, and its transports mark themselves closed without telling the client
+ * (DEPENDENCIES.md). Each request here races the answer against a timer and against the
+ * link going down; a timeout or a malformed answer drops the link (a late answer must
+ * not be taken for the next request's, RTU has no transaction id), and the poller
+ * reconnects through `Driver.connect()`.
+ *
+ * Transports: `modbus-tcp` is MBAP framing (MODBUS Messaging on TCP/IP V1.0b §3.1.3) —
+ * modbus-serial's TcpPort; `modbus-rtu-tcp` is RTU frames with CRC over a raw TCP stream
+ * (Modbus over Serial Line V1.02 §2.5.1), as serial device servers forward them —
+ * modbus-serial's TelnetPort, which writes RTU frames as they are. (Its
+ * `connectTcpRTUBuffered` is, despite the name, MBAP framing with a tolerant receive
+ * buffer, so it would not speak to a serial device server in transparent mode.)
+ * `modbus-rtu` is a serial port — modbus-serial's RTUBufferedPort.
+ */
+import net from 'node:net';
+import ModbusSerial from 'modbus-serial';
+import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import { GatewayError, isGatewayError } from '../../core/errors.js';
+import { exceptionError } from './exceptions.js';
+import type { ModbusConnection } from './schema.js';
+
+/** The runtime export is `module.exports = class`; the .d.ts says `export default` (DEPENDENCIES.md). */
+const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
+export type ModbusClient = ModbusRTU;
+
+/** Identifies the physical link: `tcp://host:port`, `rtu-tcp://host:port` or `rtu://path`. */
+export function linkKeyOf(conn: ModbusConnection): string {
+  const hostPort = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (conn.protocol) {
+    case 'modbus-tcp':
+      return `tcp://${hostPort(conn.host, conn.port)}`;
+    case 'modbus-rtu-tcp':
+      return `rtu-tcp://${hostPort(conn.host, conn.port)}`;
+    case 'modbus-rtu':
+      return `rtu://${conn.path}`;
+  }
+}
+
+/** modbus-serial's errors are plain objects with a name, a message and sometimes `modbusCode`. */
+interface LibraryError {
+  readonly name?: unknown;
+  readonly message?: unknown;
+  readonly modbusCode?: unknown;
+}
+
+/** Turns what modbus-serial rejected with into a GatewayError; `drop` says whether the link is unusable now. */
+function classify(what: string, key: string, err: unknown): { error: GatewayError; drop: boolean } {
+  if (isGatewayError(err)) return { error: err, drop: err.code !== 'GW_ERR_MODBUS_EXCEPTION' };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as LibraryError;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  // An exception response is a valid answer (Modbus Application Protocol §7): the link is fine.
+  if (typeof e.modbusCode === 'number') return { error: exceptionError(e.modbusCode, what), drop: false };
+  if (e.name === 'PortNotOpenError') return { error: new GatewayError('GW_ERR_MODBUS_CONNECT', `${what}: ${key} is not open`, { cause: err }), drop: true };
+  if (/CRC|length|Unexpected data/i.test(message)) {
+    return { error: new GatewayError('GW_ERR_MODBUS_FRAME', `${what}: malformed answer from ${key} (${message}); the connection is reset`, { cause: err }), drop: true };
+  }
+  return { error: new GatewayError('GW_ERR_MODBUS_CONNECT', `${what}: ${key}: ${message}`, { cause: err }), drop: true };
+}
+
+/** Opens a TCP connection within `timeoutMs`. */
+function connectSocket(host: string, port: number, timeoutMs: number, key: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = new net.Socket();
+    const fail = (err: GatewayError) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new GatewayError('GW_ERR_MODBUS_CONNECT', `cannot connect to ${key}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('error', (err) => fail(new GatewayError('GW_ERR_MODBUS_CONNECT', `cannot connect to ${key}: ${err.message}`, { cause: err })));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.setNoDelay(true);
+      // Notices a peer that vanished (power cut, cable) while the link is idle.
+      socket.setKeepAlive(true, 10_000);
+      resolve(socket);
+    });
+    socket.connect({ host, port });
+  });
+}
+
+export class ModbusLink {
+  readonly key: string;
+  /** The connection of the first device that opened the link (serial settings come from it). */
+  readonly connection: ModbusConnection;
+  /** Devices holding the link; it closes when the last one lets go. */
+  refs = 0;
+  private client: ModbusClient | undefined;
+  private socket: net.Socket | undefined;
+  private opening: Promise<void> | undefined;
+  /** Bumped whenever the transport is replaced or dropped, so that stale close events are ignored. */
+  private generation = 0;
+  private readonly dropWaiters = new Set<(err: GatewayError) => void>();
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(key: string, connection: ModbusConnection) {
+    this.key = key;
+    this.connection = connection;
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Opens the transport if it is not open; concurrent callers share one attempt. */
+  open(timeoutMs: number): Promise<void> {
+    if (this.client !== undefined) return Promise.resolve();
+    this.opening ??= this.doOpen(timeoutMs).finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async doOpen(timeoutMs: number): Promise<void> {
+    const conn = this.connection;
+    const client = new ModbusClient();
+    // modbus-serial re-emits serial port errors on the client; an EventEmitter 'error' without a listener would throw.
+    (client as unknown as NodeJS.EventEmitter).on('error', () => undefined);
+    if (conn.protocol === 'modbus-rtu') {
+      const opened = client.connectRTUBuffered(conn.path, { baudRate: conn.baudRate, parity: conn.parity, dataBits: conn.dataBits, stopBits: conn.stopBits });
+      await raceTimeout(opened, timeoutMs, () => new GatewayError('GW_ERR_MODBUS_CONNECT', `cannot open ${this.key}: no answer within ${timeoutMs} ms`)).catch((err: unknown) => {
+        // The port may still open after we gave up on it: close it then.
+        opened.then(() => closeQuietly(client), () => undefined);
+        if (isGatewayError(err)) throw err;
+        throw new GatewayError('GW_ERR_MODBUS_CONNECT', `cannot open ${this.key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
+      const generation = ++this.generation;
+      client.on('close', () => this.lost(generation, new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key} was closed`)));
+      this.client = client;
+      this.abandonIfReleased();
+      return;
+    }
+    const socket = await connectSocket(conn.host, conn.port, timeoutMs, this.key);
+    const generation = ++this.generation;
+    let lastError: Error | undefined;
+    socket.on('error', (err) => {
+      lastError = err;
+    });
+    socket.on('close', () => {
+      const why = lastError === undefined ? 'the device closed the connection' : lastError.message;
+      this.lost(generation, new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key}: ${why}`, lastError === undefined ? {} : { cause: lastError }));
+    });
+    if (conn.protocol === 'modbus-tcp') await client.linkTCP(socket, { port: conn.port });
+    else await client.linkTelnet(socket, { port: conn.port });
+    if (socket.destroyed) throw new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key}: the device closed the connection`);
+    this.socket = socket;
+    this.client = client;
+    this.abandonIfReleased();
+  }
+
+  /** Every device let go while the link was opening: close what was just opened. */
+  private abandonIfReleased(): void {
+    if (this.refs > 0) return;
+    this.shutdown();
+    throw new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key} was closed while it was being opened`);
+  }
+
+  private lost(generation: number, err: GatewayError): void {
+    if (generation === this.generation) this.drop(err);
+  }
+
+  /** Throws the transport away (now, without a goodbye) and fails whatever is waiting on it. */
+  drop(err: GatewayError): void {
+    const { socket, client } = this.detach();
+    if (socket !== undefined) socket.destroy();
+    else if (client !== undefined) closeQuietly(client);
+    this.failWaiters(err);
+  }
+
+  private detach(): { socket: net.Socket | undefined; client: ModbusClient | undefined } {
+    const { socket, client } = this;
+    this.socket = undefined;
+    this.client = undefined;
+    this.generation++;
+    return { socket, client };
+  }
+
+  private failWaiters(err: GatewayError): void {
+    for (const waiter of [...this.dropWaiters]) waiter(err);
+  }
+
+  /**
+   * Sends one request for `unitId` and waits for its answer at most `timeoutMs`.
+   * Rejects with GW_ERR_MODBUS_TIMEOUT (and drops the link), GW_ERR_MODBUS_CONNECT (link
+   * down or lost meanwhile), GW_ERR_MODBUS_FRAME (malformed answer; link dropped) or
+   * GW_ERR_MODBUS_EXCEPTION (the device refused; link kept).
+   */
+  request<T>(what: string, unitId: number, timeoutMs: number, op: (client: ModbusClient) => Promise<T>): Promise<T> {
+    const run = () => this.exchange(what, unitId, timeoutMs, op);
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private exchange<T>(what: string, unitId: number, timeoutMs: number, op: (client: ModbusClient) => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (client === undefined) return Promise.reject(new GatewayError('GW_ERR_MODBUS_CONNECT', `${what}: ${this.key} is not connected`));
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.dropWaiters.delete(onDrop);
+        fn();
+      };
+      const onDrop = (err: GatewayError) => settle(() => reject(new GatewayError(err.code, `${what}: ${err.message}`, { cause: err })));
+      const timer = setTimeout(() => {
+        const err = new GatewayError('GW_ERR_MODBUS_TIMEOUT', `${what}: no answer from ${this.key} within ${timeoutMs} ms`, { details: { timeoutMs } });
+        settle(() => reject(err));
+        this.drop(err);
+      }, timeoutMs);
+      this.dropWaiters.add(onDrop);
+      let pending: Promise<T>;
+      try {
+        // The promise API reads the unit id when the call is made, so setting it just before is safe.
+        client.setID(unitId);
+        pending = op(client);
+      } catch (err) {
+        pending = Promise.reject(err);
+      }
+      pending.then(
+        (value) => settle(() => resolve(value)),
+        (err: unknown) => {
+          if (settled) return;
+          const { error, drop } = classify(what, this.key, err);
+          settle(() => reject(error));
+          if (drop && this.client === client) this.drop(error);
+        },
+      );
+    });
+  }
+
+  /** Closes the transport politely (TCP FIN) and fails what is pending. */
+  shutdown(): void {
+    const { socket, client } = this.detach();
+    if (socket !== undefined) {
+      socket.end();
+      // A peer that never acknowledges the FIN must not hold the socket open.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else if (client !== undefined) closeQuietly(client);
+    this.failWaiters(new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key} was closed by the gateway`));
+  }
+}
+
+function closeQuietly(client: ModbusClient): void {
+  try {
+    client.close(() => undefined);
+  } catch {
+    // Already closed: nothing to do.
+  }
+}
+
+function raceTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+const links = new Map<string, ModbusLink>();
+
+/** The link for `conn`, shared with other devices on the same physical link. Pair with releaseLink. */
+export function acquireLink(conn: ModbusConnection): ModbusLink {
+  const key = linkKeyOf(conn);
+  let link = links.get(key);
+  if (link === undefined) {
+    link = new ModbusLink(key, conn);
+    links.set(key, link);
+  }
+  link.refs++;
+  return link;
+}
+
+/** Lets go of a link; the last holder closes it. */
+export function releaseLink(link: ModbusLink): void {
+  link.refs--;
+  if (link.refs > 0) return;
+  if (links.get(link.key) === link) links.delete(link.key);
+  link.shutdown();
+}
