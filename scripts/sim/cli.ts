@@ -1,0 +1,84 @@
+/**
+ * `steward sim --config site.yaml [--seed N] [--only id,id] [--tick-ms N]`: serves the
+ * site's Modbus TCP devices from simulators until SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { loadSiteConfig } from '../../gateway/src/config.js';
+import { startSimulator, type SimulatorOptions } from './sim.js';
+
+const USAGE = `Usage: steward sim --config site.yaml [--seed N] [--only ID,ID…] [--tick-ms N]
+
+Serves every modbus-tcp (and modbus-rtu-tcp) device of site.yaml on its connection's
+host and port, with signals from a model of its profile, until Ctrl-C.
+`;
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got "${value}"`);
+  return n;
+}
+
+/** Runs the command; resolves with the exit code. `signal` stops it as SIGINT would (for tests). */
+export async function simCommand(argv: string[], options: { signal?: AbortSignal } = {}): Promise<number> {
+  let opts: SimulatorOptions;
+  let config: string;
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        seed: { type: 'string' },
+        only: { type: 'string' },
+        'tick-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help === true) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (values.config === undefined) throw new Error('--config is required');
+    config = values.config;
+    const seed = integer('seed', values.seed);
+    const tickMs = integer('tick-ms', values['tick-ms']);
+    if (tickMs !== undefined && tickMs < 10) throw new Error('--tick-ms must be at least 10');
+    opts = {
+      ...(seed === undefined ? {} : { seed }),
+      ...(tickMs === undefined ? {} : { tickMs }),
+      ...(values.only === undefined ? {} : { only: values.only.split(',').map((s) => s.trim()).filter(Boolean) }),
+    };
+  } catch (err) {
+    process.stderr.write(`steward sim: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 1;
+  }
+
+  let sim;
+  try {
+    const site = loadSiteConfig(config);
+    sim = await startSimulator(site, opts);
+  } catch (err) {
+    process.stderr.write(`steward sim: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
+  if (sim.devices.length === 0) process.stderr.write('steward sim: the site has no modbus-tcp device to simulate\n');
+  const width = Math.max(0, ...sim.devices.map((d) => d.id.length));
+  for (const d of sim.devices) process.stdout.write(`${d.id.padEnd(width)}  ${d.protocol} ${d.host}:${d.port}  ${d.profile}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      options.signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (options.signal?.aborted === true) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
+  });
+  await sim.close();
+  return 0;
+}
