@@ -130,6 +130,23 @@ export const SeqGapError = Type.Object({
 });
 export type SeqGapError = Static<typeof SeqGapError>;
 
+/**
+ * The answer to a batch that resends an acknowledged sequence with a different item id
+ * (409, code CS_ERR_BATCH_SEQ_REUSED): the gateway's numbering restarted (e.g. its database
+ * was replaced). Taking such items as replays would drop them silently, so nothing of the
+ * batch is stored: the gateway renumbers each lane from `acked[lane] + 1`.
+ */
+export const SeqReusedError = Type.Object({
+  statusCode: Type.Literal(409),
+  code: Type.Literal('CS_ERR_BATCH_SEQ_REUSED'),
+  error: Type.String(),
+  message: Type.String(),
+  lane: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)]),
+  seq: Type.Integer({ minimum: 1 }),
+  acked: LaneMarks,
+});
+export type SeqReusedError = Static<typeof SeqReusedError>;
+
 /** Every error answer of the cloud has this shape (fastify's, plus our code). */
 export const ErrorReply = Type.Object({
   statusCode: Type.Integer(),
