@@ -1,0 +1,76 @@
+/**
+ * `buildCloud`: the Steward cloud as a Fastify app — plugins first (errors, db, metrics,
+ * auth, docs), then the routes. Stateless apart from the database, so instances scale out
+ * behind a load balancer (DESIGN.md "Storage").
+ */
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import authPlugin from './plugins/auth.js';
+import dbPlugin from './plugins/db.js';
+import docsPlugin from './plugins/docs.js';
+import errorsPlugin from './plugins/errors.js';
+import metricsPlugin from './plugins/metrics.js';
+import opsRoutes from './routes/ops.js';
+import authRoutes from './routes/v1/auth.js';
+import batchRoutes from './routes/v1/batches.js';
+import eventRoutes from './routes/v1/events.js';
+import gatewayRoutes from './routes/v1/gateways.js';
+import siteRoutes from './routes/v1/sites.js';
+
+export interface BuildCloudOptions {
+  /** A SQLite file path, `:memory:`, or a `postgres://…` URL (optionally `?schema=NAME`). */
+  database: string;
+  /** fastify's logger option: false (default) for silence, true for info-level JSON logs, or pino options. */
+  logger?: boolean | object;
+}
+
+/** Body limit of every route but the uplink (which sets its own from protocol LIMITS): logins and enrolments are tiny. */
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+/** Secrets never reach the logs (CONVENTIONS §12). */
+const REDACT = ['req.headers.authorization', 'req.body.token', 'req.body.password'];
+
+function loggerOption(logger: boolean | object | undefined): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  if (logger === true) return { level: 'info', redact: REDACT };
+  return { redact: REDACT, ...logger };
+}
+
+/**
+ * Builds the cloud app, opens and migrates its database, and waits until it is ready
+ * (not listening: call `app.listen`, or use `startCloud`). Close it with `app.close()`,
+ * which also closes the database. The database is at `app.stewardDb`.
+ */
+export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOption(opts.logger),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // TypeBox's own compiler: strict `additionalProperties: false` (fastify's default Ajv
+  // silently strips unknown properties instead of refusing them).
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  try {
+    await app.register(errorsPlugin);
+    await app.register(dbPlugin, { database: opts.database });
+    await app.register(metricsPlugin);
+    await app.register(authPlugin);
+    await app.register(docsPlugin);
+    await app.register(opsRoutes);
+    await app.register(
+      async (v1) => {
+        await v1.register(authRoutes);
+        await v1.register(gatewayRoutes);
+        await v1.register(batchRoutes);
+        await v1.register(siteRoutes);
+        await v1.register(eventRoutes);
+      },
+      { prefix: '/v1' },
+    );
+    await app.ready();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
+}

@@ -1,0 +1,154 @@
+/**
+ * `steward cloud …`: run the cloud, register gateways, create logins. Errors print one
+ * line on stderr and exit 1. Output meant for scripts (a token, a generated password) is
+ * the last line of stdout.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { addGateway, addUser } from './admin.js';
+import { openCloudDatabase } from './db/open.js';
+import { CloudError, isCloudError } from './plugins/errors.js';
+import { DEFAULT_HOST, DEFAULT_PORT, startCloud } from './server.js';
+import { ROLES, type Role } from './users/users.js';
+
+/** The SQLite file used when neither --database nor DATABASE_URL is given. */
+export const DEFAULT_DATABASE = './cloud-data/cloud.db';
+
+const USAGE = `Usage:
+  steward cloud [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}] [--database FILE|postgres://…] [--log-level warn]
+      run the cloud until SIGINT/SIGTERM
+  steward cloud gateway add --site ID --gateway ID [--site-name NAME] [--database …]
+      register a gateway; prints its one-time enrolment token (valid 7 days) as the last line
+  steward cloud user add --name NAME [--password P] [--role ${ROLES.join('|')}] [--database …]
+      create a login (default role viewer); without --password one is generated and printed as the last line
+
+The database is --database, else $DATABASE_URL, else ${DEFAULT_DATABASE} (SQLite).
+A PostgreSQL URL may end in ?schema=NAME to keep the cloud's tables in their own schema.
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function databaseOption(value: string | undefined): string {
+  return value ?? process.env['DATABASE_URL'] ?? DEFAULT_DATABASE;
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw new CloudError('CS_ERR_CONFIG_INVALID', `--${name} is required\n\n${USAGE}`);
+  return value;
+}
+
+function portOption(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new CloudError('CS_ERR_CONFIG_INVALID', `--port "${value}" must be a whole number from 0 to 65535`);
+  return port;
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      database: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const level = values['log-level'] ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new CloudError('CS_ERR_CONFIG_INVALID', `--log-level "${level}" must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const cloud = await startCloud({
+    host: values.host ?? DEFAULT_HOST,
+    port: portOption(values.port),
+    database: databaseOption(values.database),
+    logger: { level },
+  });
+  process.stdout.write(`steward cloud listening on ${cloud.url} (database: ${cloud.app.stewardDb.location})\n`);
+  process.stdout.write(`  API docs: ${cloud.url}/docs   health: ${cloud.url}/healthz   metrics: ${cloud.url}/metrics\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (s: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(s);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  process.stdout.write(`steward cloud: ${signal}, closing\n`);
+  await cloud.close();
+  return 0;
+}
+
+async function gatewayAdd(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { site: { type: 'string' }, gateway: { type: 'string' }, 'site-name': { type: 'string' }, database: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const site = required(values.site, 'site');
+  const gateway = required(values.gateway, 'gateway');
+  const cdb = await openCloudDatabase(databaseOption(values.database));
+  try {
+    const token = await addGateway(cdb, { site, gateway, ...(values['site-name'] === undefined ? {} : { siteName: values['site-name'] }) });
+    process.stdout.write(`Gateway "${gateway}" of site "${site}" registered in ${cdb.location}.\n`);
+    process.stdout.write(`One-time enrolment token (valid 7 days) for site.yaml's cloud.enrolmentToken:\n`);
+    process.stdout.write(`${token}\n`);
+  } finally {
+    await cdb.close();
+  }
+  return 0;
+}
+
+async function userAdd(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, database: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const name = required(values.name, 'name');
+  const role = values.role ?? 'viewer';
+  if (!(ROLES as readonly string[]).includes(role)) throw new CloudError('CS_ERR_CONFIG_INVALID', `--role "${role}" must be one of ${ROLES.join(', ')}`);
+  const generated = values.password === undefined;
+  const password = values.password ?? randomBytes(18).toString('base64url');
+  const cdb = await openCloudDatabase(databaseOption(values.database));
+  try {
+    await addUser(cdb, { name, password, role: role as Role });
+    process.stdout.write(`User "${name}" (${role}) created in ${cdb.location}.\n`);
+    if (generated) process.stdout.write(`Generated password (shown once):\n${password}\n`);
+  } finally {
+    await cdb.close();
+  }
+  return 0;
+}
+
+function isParseArgsError(err: unknown): err is Error & { code: string } {
+  const code: unknown = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+/** `steward cloud …` — returns the exit code. */
+export async function cloudCommand(argv: string[]): Promise<number> {
+  const [first, second, ...rest] = argv;
+  try {
+    if (first === 'help' || first === '--help' || first === '-h') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (first === 'gateway' || first === 'user') {
+      if (second !== 'add') throw new CloudError('CS_ERR_CONFIG_INVALID', `unknown command "steward cloud ${first} ${second ?? ''}"\n\n${USAGE}`);
+      return first === 'gateway' ? await gatewayAdd(rest) : await userAdd(rest);
+    }
+    if (first !== undefined && !first.startsWith('-')) throw new CloudError('CS_ERR_CONFIG_INVALID', `unknown command "steward cloud ${first}"\n\n${USAGE}`);
+    return await serve(argv);
+  } catch (err) {
+    if (isCloudError(err)) process.stderr.write(`steward cloud: ${err.code}: ${err.message}\n`);
+    else if (isParseArgsError(err)) process.stderr.write(`steward cloud: ${err.message}\n\n${USAGE}`);
+    else process.stderr.write(`steward cloud: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
