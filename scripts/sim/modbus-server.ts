@@ -52,6 +52,8 @@ export interface ModbusServerOptions {
 export interface ServerStats {
   connections: number;
   requests: number;
+  /** Requests by function code. */
+  functions: Record<number, number>;
   exceptions: number;
   /** Connections closed because they sent something that is not Modbus. */
   garbage: number;
@@ -93,14 +95,15 @@ export function startModbusServer(options: ModbusServerOptions): Promise<ModbusS
   const host = options.host ?? '127.0.0.1';
   const framing = options.framing ?? 'mbap';
   let faults: ServerFaults = { ...(options.faults ?? {}) };
-  const stats: ServerStats = { connections: 0, requests: 0, exceptions: 0, garbage: 0 };
+  const stats: ServerStats = { connections: 0, requests: 0, functions: {}, exceptions: 0, garbage: 0 };
   const sockets = new Set<net.Socket>();
 
   /** The response PDU for one request, or undefined for no answer. */
   const respond = (unit: number, pdu: Buffer): Buffer | undefined => {
-    stats.requests++;
-    if (faults.stall === true) return undefined;
     const fc = pdu[0]!;
+    stats.requests++;
+    stats.functions[fc] = (stats.functions[fc] ?? 0) + 1;
+    if (faults.stall === true) return undefined;
     if (faults.exception !== undefined) {
       stats.exceptions++;
       return exceptionPdu(fc, faults.exception);
