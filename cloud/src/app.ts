@@ -49,6 +49,8 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
   // TypeBox's own compiler: strict `additionalProperties: false` (fastify's default Ajv
   // silently strips unknown properties instead of refusing them).
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Every body is JSON: refuse text/plain with 415 rather than parse it and fail the schema.
+  app.removeContentTypeParser('text/plain');
 
   try {
     await app.register(errorsPlugin);

@@ -141,7 +141,7 @@ export function statusOfKind(kind: ErrorKind): number {
     case 'timeout':
       return 504;
     case 'communication':
-      return 503;
+      return 502; // a part behind the cloud failed (docs/errors.md's table)
   }
 }
 
@@ -244,6 +244,21 @@ declare module 'fastify' {
 
 const SIZE_KEYWORDS = new Set(['maxItems', 'maxLength', 'maxProperties']);
 
+/**
+ * Connection-level database failures: node socket errors, PostgreSQL SQLSTATE class 08
+ * (connection exception), 53300 (too many connections), 57P0x (shutdown), pg-pool's
+ * connect timeout, SQLite busy/locked past busy_timeout. They are not bugs: answer 503.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code: unknown = (err as Error & { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '53300', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code)) return true;
+  }
+  return /timeout exceeded when trying to connect|Connection terminated/i.test(err.message);
+}
+
 /** Turn anything thrown into a CloudError, keeping 4xx for what the client did wrong. */
 export function toCloudError(err: unknown, routeConfig: ErrorRouteConfig = {}): CloudError {
   if (err instanceof CloudError) return err;
@@ -263,6 +278,7 @@ export function toCloudError(err: unknown, routeConfig: ErrorRouteConfig = {}): 
     return new CloudError(routeConfig.bodyTooLargeCode, 'request body is larger than this route accepts', { cause: err });
   }
   if (mapped !== undefined) return new CloudError(mapped, fe.message ?? 'bad request', { cause: err });
+  if (isDatabaseUnavailable(err)) return new CloudError('CS_ERR_DB_UNAVAILABLE', 'the database is unavailable; retry later', { cause: err });
   // Any other error fastify marks as the client's (4xx): keep it a client error.
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status === 404) return new CloudError('CS_ERR_NOT_FOUND', fe.message ?? 'not found', { cause: err });
@@ -278,6 +294,8 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
     const ce = toCloudError(err, routeConfig);
     if (ce.statusCode >= 500) request.log.error({ err, code: ce.code }, 'request failed');
     else request.log.info({ code: ce.code, statusCode: ce.statusCode, reason: ce.message }, 'request refused');
+    // RFC 9110 §15.5.2: a 401 carries a challenge; RFC 6750 §3 names the Bearer scheme.
+    if (ce.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="steward"');
     return reply.code(ce.statusCode).send(errorReply(ce));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,0 +1,67 @@
+import t from 'tap';
+import { Value } from 'typebox/value';
+import { BatchAck } from '../../../protocol/v1.js';
+import { batchOf, enrolledGateway, eventItem, loggedInUser, postBatch, rowCounts, telemetryRun, testCloud } from '../helpers/cloud.js';
+
+t.test('a batch is stored, projected and acknowledged per lane', async (t) => {
+  const app = await testCloud(t);
+  const gw = await enrolledGateway(app, 's1', 'gw-1');
+  const items = [
+    eventItem(1, 's1', { type: 'alarm.raised', severity: 'major', device: 'pump-1', body: { rule: 'outlet_pressure.low' } }),
+    eventItem(1, 's1', { type: 'device.online', device: 'pump-1' }),
+    eventItem(2, 's1', { type: 'device.offline', device: 'ahu-1', severity: 'warning' }),
+    ...telemetryRun(1, 3),
+  ];
+  const sentAt = Date.now() - 5000; // a gateway clock 5 s behind
+  const res = await postBatch(app, gw, { ...batchOf(gw, items), sentAt });
+  t.equal(res.statusCode, 200);
+  const ack = res.json();
+  t.ok(Value.Check(BatchAck, ack), 'the answer is a protocol BatchAck');
+  t.same(ack.acked, { 0: 1, 1: 2, 2: 3 });
+  t.equal(ack.accepted, 6);
+  t.equal(ack.duplicates, 0);
+  t.ok(Math.abs(ack.serverTime - Date.now()) < 5000);
+
+  t.same(await rowCounts(app), { items: 6, events: 3, latest_readings: 1 });
+
+  const user = await loggedInUser(app);
+  const status = (await app.inject({ url: '/v1/gateways/gw-1', headers: user })).json();
+  t.same(status.lanes, { 0: { ackedSeq: 1 }, 1: { ackedSeq: 2 }, 2: { ackedSeq: 3 } });
+  t.equal(status.enrolled, true);
+  t.ok(status.lastSeenAt >= ack.serverTime - 1000, 'last contact recorded');
+  t.ok(status.clockOffsetMs >= 5000 && status.clockOffsetMs < 6000, `clock offset ${status.clockOffsetMs} ms ≈ 5 s`);
+
+  const alarms = (await app.inject({ url: '/v1/events?type=alarm.*', headers: user })).json();
+  t.equal(alarms.length, 1);
+  t.match(alarms[0], { site: 's1', gateway: 'gw-1', device: 'pump-1', type: 'alarm.raised', severity: 'major', body: { rule: 'outlet_pressure.low' } });
+});
+
+t.test('unknown item kinds are stored and acknowledged (forward compatibility)', async (t) => {
+  const app = await testCloud(t);
+  const gw = await enrolledGateway(app, 's1', 'gw-1');
+  const item = { lane: 0 as const, seq: 1, id: '01900000-0000-7000-8000-000000000001', kind: 'workorder.op', ts: 1, body: { op: 'create' } };
+  const res = await postBatch(app, gw, batchOf(gw, [item]));
+  t.equal(res.statusCode, 200);
+  t.same(res.json().acked, { 0: 1, 1: 0, 2: 0 });
+  const row = await app.stewardDb.db.selectFrom('items').selectAll().executeTakeFirstOrThrow();
+  t.equal(row.kind, 'workorder.op');
+  t.same(JSON.parse(row.body_json), { op: 'create' });
+  t.same(await rowCounts(app), { items: 1, events: 0, latest_readings: 0 }, 'not projected anywhere');
+});
+
+t.test('/metrics counts batches, items and duplicates', async (t) => {
+  const app = await testCloud(t);
+  const gw = await enrolledGateway(app, 's1', 'gw-1');
+  const batch = batchOf(gw, telemetryRun(1, 4));
+  await postBatch(app, gw, batch);
+  await postBatch(app, gw, batch);
+  await postBatch(app, gw, batchOf(gw, telemetryRun(9, 1)));
+  const res = await app.inject({ url: '/metrics' });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  t.match(res.body, /steward_cloud_batches_total\{outcome="accepted"\} 2\n/);
+  t.match(res.body, /steward_cloud_batches_total\{outcome="gap"\} 1\n/);
+  t.match(res.body, /steward_cloud_items_accepted_total\{lane="2"\} 4\n/);
+  t.match(res.body, /steward_cloud_items_duplicate_total\{lane="2"\} 4\n/);
+  t.match(res.body, /steward_cloud_gap_refusals_total 1\n/);
+});
