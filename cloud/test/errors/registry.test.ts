@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { CloudError, cloudErrors, errorReply, statusOf, statusOfKind, toCloudError, type CloudErrorCode, type ErrorKind } from '../../src/plugins/errors.js';
+import { CloudError, cloudErrors, errorReply, statusOf, statusOfKind, toCloudError, type CloudErrorCode, type ErrorKind, type ErrorSpec } from '../../src/plugins/errors.js';
 
 const kinds: ErrorKind[] = ['communication', 'timeout', 'contract', 'not_found', 'conflict', 'limit', 'auth'];
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
@@ -33,7 +33,7 @@ t.test('the kind decides the HTTP status; bad input is never a 5xx', async (t) =
     [502, 504, 400, 404, 409, 429, 401],
   );
   for (const code of codes) {
-    const spec = cloudErrors[code];
+    const spec: ErrorSpec = cloudErrors[code];
     const status = statusOf(code);
     if (spec.kind === 'communication' || spec.kind === 'timeout') t.ok(status >= 500, `${code} → ${status}`);
     else t.ok(status >= 400 && status < 500, `${code} → ${status}`);
