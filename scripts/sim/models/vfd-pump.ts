@@ -6,8 +6,9 @@
  * - The drive holds outlet pressure at `pressure_setpoint`: the pump adds
  *   H0·(f/50)² − k·Q² bar to the inlet (mains) pressure (affinity laws with a quadratic
  *   system curve); the drive aims for the frequency that gives the setpoint at the
- *   present flow and ramps to it (first-order, τ 1.5 s), within 25–50 Hz. Past 50 Hz it
- *   cannot hold the setpoint and pressure sags, as a real one would.
+ *   present flow and settles to it (first-order, τ 1.5 s), within 25–50 Hz; a stop
+ *   ramps down at 20 Hz/s. Past 50 Hz it cannot hold the setpoint and pressure sags, as
+ *   a real one would.
  * - Motor current from hydraulic power Q·Δp/36 kW over efficiency, at 380 V, PF 0.85.
  * - Bearing temperature settles (τ 10 min) at ambient + a load term; vibration follows
  *   speed (ISO 10816 zone A/B for a healthy pump). `bearingWearPerHour` adds a slowly
@@ -48,6 +49,7 @@ const SYSTEM_K = 4 / (FLOW_MAX * FLOW_MAX); // boost lost at full flow and 50 Hz
 const F_MIN = 25;
 const F_MAX = 50;
 const RAMP_TAU_S = 1.5;
+const DECEL_HZ_PER_S = 20; // stop ramp: 50 Hz → 0 in 2.5 s
 const BEARING_TAU_S = 600;
 const EFFICIENCY = 0.68;
 const DEFAULT_SETPOINT_BAR = 4.5;
@@ -118,30 +120,33 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
       flow += (flowTarget - flow) * (1 - Math.exp(-dt / 2));
 
       const sp = setpoint();
-      const fTarget = running ? frequencyFor(sp, flow) : 0;
-      f += (fTarget - f) * (1 - Math.exp(-dt / RAMP_TAU_S));
-      if (f < 0.05) f = 0;
+      // Running, the drive's pressure loop settles like a first-order lag; stopping is the
+      // drive's linear deceleration ramp.
+      if (running) f += (frequencyFor(sp, flow) - f) * (1 - Math.exp(-dt / RAMP_TAU_S));
+      else f = Math.max(0, f - DECEL_HZ_PER_S * dt);
       const pressure = Math.min(16, Math.max(0, INLET_BAR + boostAt(f, flow) + rng.normal(0.02)));
 
+      // The motor turns until the stop ramp reaches 0 Hz; the status word says so meanwhile.
+      const turning = f > 0;
       const load = (f / 50) ** 2;
       const hydraulicKw = (flow * Math.max(0, pressure - INLET_BAR)) / 36;
-      const powerKw = running ? hydraulicKw / EFFICIENCY + 0.6 * (f / 50) : 0;
-      const current = running ? (powerKw * 1000) / (Math.sqrt(3) * 380 * 0.85) + 2.5 * (f / 50) + rng.normal(0.15) : 0;
+      const powerKw = turning ? hydraulicKw / EFFICIENCY + 0.6 * (f / 50) : 0;
+      const current = turning ? (powerKw * 1000) / (Math.sqrt(3) * 380 * 0.85) + 2.5 * (f / 50) + rng.normal(0.15) : 0;
 
       if (running && wearRate > 0) wear = Math.min(1, wear + (wearRate * dt) / 3600);
       const bearingTarget = 28 + 22 * load + 40 * wear * (running ? 1 : 0.3);
       bearing += (bearingTarget - bearing) * (1 - Math.exp(-dt / BEARING_TAU_S)) + rng.normal(0.03);
       const vibration = f > 1 ? 0.9 + 1.3 * load + 8 * wear * load + rng.normal(0.06) : Math.abs(rng.normal(0.03));
 
-      if (running) {
+      if (turning) {
         runFraction += dt / 3600;
         if (runFraction >= 1) {
           runHours += Math.floor(runFraction);
           runFraction -= Math.floor(runFraction);
         }
         energy += (powerKw * dt) / 3600;
-        if (bearing > 95) faultCode = 4; // overheat
-        else if (tripsPerDay > 0 && rng.chance((tripsPerDay * dt) / 86_400)) faultCode = 1 + Math.floor(rng.next() * 6);
+        if (running && bearing > 95) faultCode = 4; // overheat
+        else if (running && tripsPerDay > 0 && rng.chance((tripsPerDay * dt) / 86_400)) faultCode = 1 + Math.floor(rng.next() * 6);
       }
 
       io.set('outlet_pressure', pressure);
@@ -152,7 +157,7 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
       io.set('vibration', Math.max(0, vibration));
       io.set('run_hours', runHours);
       io.set('energy', energy);
-      io.set('running', running && f > 0);
+      io.set('running', f > 0);
       io.set('fault', faultCode !== 0);
       io.set('remote_mode', true);
       io.set('fault_code', faultCode);
