@@ -109,6 +109,17 @@ t.test('run hours and energy integrate while running, not while stopped', async 
   t.ok(s.io.num('energy', NaN) - e1 < 0.1, 'no energy while stopped');
 });
 
+t.test('a client write of the setpoint beyond the drive limit is stored clamped', async (t) => {
+  const s = simulate(pump);
+  const sp = s.io.point('pressure_setpoint')!;
+  sp.bank.holding[sp.register] = 1500; // 15.00 bar, as FC6 would put it
+  sp.bank.notifyWrite('holding', sp.register, 1);
+  t.equal(s.io.num('pressure_setpoint', NaN), 10);
+  sp.bank.holding[sp.register] = 520;
+  sp.bank.notifyWrite('holding', sp.register, 1);
+  t.equal(s.io.num('pressure_setpoint', NaN), 5.2, 'a value in range is kept');
+});
+
 t.test('a drive trip stops the pump until a stop command resets it', async (t) => {
   const s = simulate(pump, { faults: { tripsPerDay: 86_400 } }); // ~one a second
   s.run(30_000, 500);

@@ -53,6 +53,7 @@ const DECEL_HZ_PER_S = 20; // stop ramp: 50 Hz → 0 in 2.5 s
 const BEARING_TAU_S = 600;
 const EFFICIENCY = 0.68;
 const DEFAULT_SETPOINT_BAR = 4.5;
+const SETPOINT_MAX_BAR = 10; // the profile's range of pressure_setpoint
 
 /** Gaussian bump on a 24 h circle. */
 function bump(h: number, mu: number, sigma: number): number {
@@ -88,7 +89,11 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
   if (io.point('pressure_setpoint') !== undefined) io.set('pressure_setpoint', DEFAULT_SETPOINT_BAR);
   io.set('start_stop', true);
   io.set('remote_mode', true);
-  const setpoint = () => Math.min(10, Math.max(0, io.num('pressure_setpoint', DEFAULT_SETPOINT_BAR)));
+  const setpoint = () => Math.min(SETPOINT_MAX_BAR, Math.max(0, io.num('pressure_setpoint', DEFAULT_SETPOINT_BAR)));
+  // A setpoint written beyond the drive's parameter limit is stored clamped, as drives do.
+  io.onClientWrite((points) => {
+    if (points.some((p) => p.spec.name === 'pressure_setpoint') && io.num('pressure_setpoint', 0) > SETPOINT_MAX_BAR) io.set('pressure_setpoint', SETPOINT_MAX_BAR);
+  });
   let demandNoise = 0;
   let flow = FLOW_MAX * dailyDemand(localHour(ctx.startMs, ctx.timeZone));
   let f = frequencyFor(setpoint(), flow);
