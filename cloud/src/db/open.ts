@@ -88,7 +88,15 @@ function openPostgres(url: string): Opened {
   return {
     cdb,
     async prepare() {
-      if (schema !== null) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      if (schema === null) return;
+      try {
+        await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      } catch (err) {
+        // Two instances starting at once both pass "if not exists"; the loser hits the catalog's
+        // unique index (23505) or duplicate_schema (42P06). The schema exists: that is all we need.
+        const code = (err as { code?: unknown }).code;
+        if (code !== '23505' && code !== '42P06') throw err;
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('the uplink needs the gateway secret: missing → 401, wrong → 401, another gateway → 403', async (t) => {
   const app = await testCloud(t);

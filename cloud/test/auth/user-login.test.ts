@@ -1,6 +1,6 @@
 import t from 'tap';
 import { addUser } from '../../src/index.js';
-import { batchOf, enrolledGateway, postBatch, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, postBatch, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('the read API needs a login', async (t) => {
   const app = await testCloud(t);

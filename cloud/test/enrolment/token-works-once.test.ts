@@ -1,7 +1,7 @@
 import t from 'tap';
 import { addGateway } from '../../src/index.js';
 import { createGateway, ENROLMENT_TTL_MS } from '../../src/gateways/enrolment.js';
-import { batchOf, postBatch, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, postBatch, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('an enrolment token buys a secret once; the second use is refused', async (t) => {
   const app = await testCloud(t);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { batchOf, enrolledGateway, eventItem, loggedInUser, postBatch, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, loggedInUser, postBatch, testCloud } from '../fixtures/cloud.js';
 
 t.test('events filter by site, type (exact or prefix) and since, and page with a cursor', async (t) => {
   const app = await testCloud(t);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { batchOf, enrolledGateway, loggedInUser, postBatch, telemetryItem, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, loggedInUser, postBatch, telemetryItem, testCloud } from '../fixtures/cloud.js';
 
 t.test('telemetry.latest updates points; an older reading never overwrites a newer one', async (t) => {
   const app = await testCloud(t);

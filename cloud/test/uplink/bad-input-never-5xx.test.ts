@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { Value } from 'typebox/value';
 import { ErrorReply, LIMITS } from '../../../protocol/v1.js';
-import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryItem, telemetryRun, testCloud, type TestGateway } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryItem, telemetryRun, testCloud, type TestGateway } from '../fixtures/cloud.js';
 import type { FastifyInstance } from 'fastify';
 
 async function send(app: FastifyInstance, gw: TestGateway, payload: string | Buffer, headers: Record<string, string> = {}) {

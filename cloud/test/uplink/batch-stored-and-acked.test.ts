@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Value } from 'typebox/value';
 import { BatchAck } from '../../../protocol/v1.js';
-import { batchOf, enrolledGateway, eventItem, loggedInUser, postBatch, rowCounts, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, loggedInUser, postBatch, rowCounts, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('a batch is stored, projected and acknowledged per lane', async (t) => {
   const app = await testCloud(t);

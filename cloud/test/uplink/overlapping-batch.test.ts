@@ -1,6 +1,6 @@
 import t from 'tap';
 import { uuidv7 } from '../../../protocol/uuid.js';
-import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('an overlapping batch (old + new items) stores only the new ones', async (t) => {
   const app = await testCloud(t);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('a second delivery of the same batch changes nothing', async (t) => {
   const app = await testCloud(t);

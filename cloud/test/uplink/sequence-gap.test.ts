@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Value } from 'typebox/value';
 import { SeqGapError } from '../../../protocol/v1.js';
-import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../helpers/cloud.js';
+import { batchOf, enrolledGateway, eventItem, postBatch, rowCounts, telemetryRun, testCloud } from '../fixtures/cloud.js';
 
 t.test('a gap answers 409 with the expected seq and stores nothing of the batch', async (t) => {
   const app = await testCloud(t);
