@@ -3,7 +3,7 @@
  * Prometheus metrics, devices with their state, latest point readings, events and the
  * sync state. It reads what main.ts hands it and owns no state of its own.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DeviceConfig } from '../core/config/load.js';
 import { GatewayError, gatewayErrors } from '../core/errors.js';
@@ -44,7 +44,12 @@ const EventsQuery = Type.Object(
 const PointsQuery = Type.Object({ device: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' })) }, { additionalProperties: false });
 
 export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request lines would drown the poller's logs; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  }) as unknown as FastifyInstance;
   const byId = new Map(ctx.devices.map((d) => [d.id, d]));
 
   app.setErrorHandler((err, req, reply) => {
