@@ -30,6 +30,7 @@ t.test('a batch is stored, projected and acknowledged per lane', async (t) => {
   t.equal(status.enrolled, true);
   t.ok(status.lastSeenAt >= ack.serverTime - 1000, 'last contact recorded');
   t.ok(status.clockOffsetMs >= 5000 && status.clockOffsetMs < 6000, `clock offset ${status.clockOffsetMs} ms ≈ 5 s`);
+  t.ok(status.serverTime >= ack.serverTime, "the status carries the cloud's clock");
 
   const alarms = (await app.inject({ url: '/v1/events?type=alarm.*', headers: user })).json();
   t.equal(alarms.length, 1);

@@ -10,7 +10,7 @@ import { enrolGateway } from '../../gateways/enrolment.js';
 import { gatewayStatuses } from '../../gateways/status.js';
 import { authenticated, principalOf, requireGatewayReader } from '../../plugins/auth.js';
 import { CloudError } from '../../plugins/errors.js';
-import { GatewayIdParams, GatewayStatus, Id, bearer, errorResponses } from './schemas.js';
+import { GatewayIdParams, GatewayStatus, GatewayStatusReply, Id, bearer, errorResponses } from './schemas.js';
 
 const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -37,14 +37,14 @@ const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "A gateway's sync status: acknowledged sequence per lane, last contact, clock offset",
         security: bearer,
         params: GatewayIdParams,
-        response: { 200: GatewayStatus, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: GatewayStatusReply, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request) => {
       requireGatewayReader(principalOf(request), request.params.id);
       const [status] = await gatewayStatuses(app.stewardDb.db, { id: request.params.id });
       if (status === undefined) throw new CloudError('CS_ERR_NOT_FOUND', `no gateway "${request.params.id}"`);
-      return status;
+      return { ...status, serverTime: Date.now() };
     },
   );
 

@@ -37,6 +37,12 @@ export const GatewayStatus = Type.Object(
 );
 export type GatewayStatus = Static<typeof GatewayStatus>;
 
+/** `GET /v1/gateways/:id`: the status plus the cloud's clock, so a gateway's check-in can estimate its clock offset. */
+export const GatewayStatusReply = Type.Object(
+  { ...GatewayStatus.properties, serverTime: Type.Integer({ description: 'The cloud clock when answering, ms epoch.' }) },
+  { additionalProperties: false },
+);
+
 export const Site = Type.Object(
   { id: Type.String(), name: Type.String(), gateways: Type.Array(Type.String()) },
   { additionalProperties: false },
