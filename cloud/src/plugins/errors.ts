@@ -279,6 +279,12 @@ export function toCloudError(err: unknown, routeConfig: ErrorRouteConfig = {}): 
   }
   if (mapped !== undefined) return new CloudError(mapped, fe.message ?? 'bad request', { cause: err });
   if (isDatabaseUnavailable(err)) return new CloudError('CS_ERR_DB_UNAVAILABLE', 'the database is unavailable; retry later', { cause: err });
+  // Safety net: PostgreSQL SQLSTATE class 22 (data exception: out of range, bad text
+  // representation) means a value the schemas let through does not fit a column. It is the
+  // request's value, so answer 400, never a 5xx; the schemas should be tightened to match.
+  if (typeof fe.code === 'string' && /^22[0-9A-Z]{3}$/.test(fe.code)) {
+    return new CloudError('CS_ERR_VALIDATION', 'a value in the request is out of range or malformed for storage', { cause: err });
+  }
   // Any other error fastify marks as the client's (4xx): keep it a client error.
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status === 404) return new CloudError('CS_ERR_NOT_FOUND', fe.message ?? 'not found', { cause: err });

@@ -54,8 +54,18 @@ function chunks<T>(rows: readonly T[]): T[][] {
   return out;
 }
 
-/** The checks that need no database: identity, sizes, and the bodies of the kinds v1 knows. */
+/**
+ * Integers must be exact in JSON and JavaScript (≤ 2^53 − 1) and fit PostgreSQL's bigint.
+ * Protocol v1's schemas say `integer, minimum 0` without a maximum, so 1e300 passes them;
+ * refuse it here as a contract error rather than let the database fail with a 5xx.
+ */
+function checkSafe(value: number, path: string): void {
+  if (!Number.isSafeInteger(value)) throw new CloudError('CS_ERR_VALIDATION', `${path} must be at most ${Number.MAX_SAFE_INTEGER}`);
+}
+
+/** The checks that need no database: identity, sizes, integer ranges, and the bodies of the kinds v1 knows. */
 function prepare(gateway: GatewayIdentity, batch: Batch): Prepared[] {
+  checkSafe(batch.sentAt, 'body/sentAt');
   if (batch.gateway !== gateway.id) {
     throw new CloudError('CS_ERR_GATEWAY_MISMATCH', `the batch names gateway "${batch.gateway}" but was posted to gateway "${gateway.id}"`);
   }
@@ -63,6 +73,8 @@ function prepare(gateway: GatewayIdentity, batch: Batch): Prepared[] {
     throw new CloudError('CS_ERR_FORBIDDEN', `gateway "${gateway.id}" belongs to site "${gateway.site}", not "${batch.site}"`);
   }
   return batch.items.map((item, index) => {
+    checkSafe(item.seq, `body/items/${index}/seq`);
+    checkSafe(item.ts, `body/items/${index}/ts`);
     const bodyJson = JSON.stringify(item.body);
     const bytes = Buffer.byteLength(bodyJson, 'utf8');
     if (bytes > LIMITS.maxItemBytes) {
@@ -70,12 +82,14 @@ function prepare(gateway: GatewayIdentity, batch: Batch): Prepared[] {
     }
     if (item.kind === 'event') {
       if (!eventBody.Check(item.body)) throw new CloudError('CS_ERR_VALIDATION', validationMessage(eventBody.Errors(item.body), `body/items/${index}/body`));
+      checkSafe((item.body as EventBody).ts, `body/items/${index}/body/ts`);
       const site = (item.body as EventBody).site;
       if (site !== gateway.site) throw new CloudError('CS_ERR_FORBIDDEN', `body/items/${index}/body/site is "${site}": gateway "${gateway.id}" may only report site "${gateway.site}"`);
     } else if (item.kind === 'telemetry.latest') {
       if (!telemetryLatestBody.Check(item.body)) {
         throw new CloudError('CS_ERR_VALIDATION', validationMessage(telemetryLatestBody.Errors(item.body), `body/items/${index}/body`));
       }
+      (item.body as TelemetryLatestBody).readings.forEach((r, k) => checkSafe(r.ts, `body/items/${index}/body/readings/${k}/ts`));
     }
     return { item, index, bodyJson };
   });

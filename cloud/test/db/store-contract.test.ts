@@ -157,6 +157,23 @@ for (const backend of backends) {
       t.same(answers.map((a) => a.statusCode).sort(), [200, 401, 401, 401]);
     });
 
+    t.test('integers past 2^53 are refused with 400 on every dialect, never a 5xx', async (t) => {
+      const [item] = telemetryRun(1, 1, 'huge');
+      const cases = [
+        { ...batchOf(gw, [{ ...item!, ts: 1e300 }]) },
+        { ...batchOf(gw, [item!]), sentAt: 1e300 },
+        batchOf(gw, [eventItem(1, 's1', { ts: 2 ** 63 })]),
+        batchOf(gw, [telemetryItem(1, [{ id: 'huge.p', v: 1, ts: 1e20, q: 'good' }])]),
+      ];
+      for (const batch of cases) {
+        const res = await postBatch(app, gw, batch);
+        t.equal(res.statusCode, 400, res.json().message);
+        t.equal(res.json().code, 'CS_ERR_VALIDATION');
+      }
+      const user = await loggedInUser(app, 'range-user');
+      t.equal((await app.inject({ url: '/v1/events?since=1e300', headers: user })).statusCode, 400);
+    });
+
     t.test('health reports the dialect', async (t) => {
       t.same((await app.inject({ url: '/healthz' })).json(), { status: 'ok', database: 'ok', dialect: backend.name });
     });

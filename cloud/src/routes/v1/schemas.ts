@@ -73,7 +73,7 @@ export const EventsQuery = Type.Object(
   {
     site: Type.Optional(Id),
     type: Type.Optional(Type.String({ pattern: EVENT_TYPE_FILTER, maxLength: 66, description: 'An exact type (`alarm.raised`) or a prefix (`alarm.*`).' })),
-    since: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with ts ≥ since (ms epoch).' })),
+    since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events with ts ≥ since (ms epoch).' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: EVENTS_MAX_LIMIT, default: 100 })),
     after: Type.Optional(
       Type.String({ pattern: '^[0-9]{1,16}_[0-9a-f-]{36}$', description: 'Cursor: the `x-next-cursor` header of the previous page.' }),
