@@ -44,7 +44,7 @@ async function freePorts(n: number): Promise<number[]> {
 
 function child(args: string[], readyLines: number): Promise<{ proc: ChildProcess; out: string[] }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_TOKEN: 'unused-by-the-simulator' } });
+    const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: string[] = [];
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -163,8 +163,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const base = await baseline(file, seconds);
 
     const site = loadSiteConfig(file, { BENCH_TOKEN: token });
-    const cpu0 = process.cpuUsage();
     const gw = await startGateway(site, { httpPort: 0, log: createLogger({ level: 'silent' }), uplink: { idleMs: 100 } });
+    // Warm up (modules loaded, links open, enrolled) before measuring.
+    await new Promise((r) => setTimeout(r, 1500));
+    const cpu0 = process.cpuUsage();
     const lateness: number[] = [];
     const lag: number[] = [];
     const t0 = Date.now();
@@ -179,8 +181,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const points = gw.store.sampleCount() - stored0;
     const sync = gw.uplink!.status();
     const rssMb = process.memoryUsage().rss / 2 ** 20;
-    await gw.close();
     const cpu = process.cpuUsage(cpu0);
+    await gw.close();
     const full: PhaseResult = { points, seconds: secondsRun, cpuMs: (cpu.user + cpu.system) / 1000, lateness, rssMb };
 
     const row = (name: string, r: PhaseResult) => [

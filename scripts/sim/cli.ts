@@ -56,7 +56,7 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
 
   let sim;
   try {
-    const site = loadSiteConfig(config);
+    const site = loadSiteConfig(config, undefined, false); // a simulator needs no secrets
     sim = await startSimulator(site, opts);
   } catch (err) {
     process.stderr.write(`steward sim: ${err instanceof Error ? err.message : String(err)}\n`);
