@@ -1,0 +1,115 @@
+/**
+ * The uplink against a real cloud: what is recorded while the cloud is down is delivered
+ * once it is back, alarms (lane 0) before telemetry, and nothing is dropped before the
+ * cloud acknowledges it; a refused credential is reported, not retried in a storm.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { addGateway, startCloud } from '../../cloud/src/index.js';
+import type { SiteConfig } from '../../gateway/src/core/config/load.js';
+import { createLogger } from '../../gateway/src/core/logger.js';
+import { GatewayStore } from '../../gateway/src/store/store.js';
+import { Uplink } from '../../gateway/src/sync/uplink.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function until(what: string, probe: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function cloudConfig(url: string, token: string | undefined, batchMaxItems = 500): NonNullable<SiteConfig['cloud']> {
+  return { url, gatewayId: 'gw-1', snapshotIntervalMs: 60_000, batchMaxItems, requestTimeoutMs: 2000, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
+}
+
+t.test('recorded while the cloud is down, delivered when it is back, lane 0 first', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-uplink-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dbFile = path.join(dir, 'cloud.db');
+
+  // Register the gateway, then take the cloud down.
+  let cloud = await startCloud({ port, database: dbFile });
+  const token = await addGateway(cloud.app, { site: 'site-1', gateway: 'gw-1' });
+  await cloud.close();
+
+  const store = new GatewayStore({ dataDir: path.join(dir, 'gw'), site: 'site-1' });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 6; i++) store.writeReadings('p1', [{ point: `p1.v${i}`, ts: 1000 + i, value: i, quality: 'good' }]);
+  store.queueTelemetrySnapshot();
+  for (let i = 0; i < 3; i++) store.queueTelemetrySnapshot(); // nothing new: no items
+  store.writeReadings('p1', [{ point: 'p1.v0', ts: 2000, value: 99, quality: 'good' }]);
+  store.queueTelemetrySnapshot();
+  store.recordEvent({ ts: 3000, device: 'p1', type: 'alarm.raised', severity: 'critical', body: { rule: 'fault' } });
+  store.recordEvent({ ts: 3001, device: 'p1', type: 'alarm.acked', severity: 'critical', body: {} });
+  store.recordEvent({ ts: 3002, device: 'p1', type: 'device.offline', severity: 'major', body: {} });
+
+  // Two items per batch, so the order of delivery shows.
+  const uplink = new Uplink({ store, cloud: cloudConfig(url, token, 2), site: 'site-1', dataDir: path.join(dir, 'gw'), log: createLogger({ level: 'silent' }), idleMs: 20, maxBackoffMs: 200 });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+
+  await until('a failed attempt', () => uplink.status().lastError !== null);
+  const down = uplink.status();
+  t.equal(down.online, false);
+  t.equal(down.lastError?.code, 'GW_ERR_SYNC_HTTP');
+  t.match(down.lanes, { '0': { backlog: 2 }, '1': { backlog: 1 }, '2': { backlog: 2 } }, 'everything waits in the outbox');
+
+  cloud = await startCloud({ port, database: dbFile });
+  t.teardown(() => cloud.close());
+  const seen: string[] = [];
+  await until('everything delivered', () => {
+    const s = uplink.status();
+    const marks = `${s.lanes['0'].ackedSeq}/${s.lanes['1'].ackedSeq}/${s.lanes['2'].ackedSeq}`;
+    if (seen[seen.length - 1] !== marks) seen.push(marks);
+    return s.lanes['0'].backlog + s.lanes['1'].backlog + s.lanes['2'].backlog === 0;
+  });
+  t.equal(seen[0], '0/0/0');
+  t.equal(seen[1], '2/0/0', 'the first batch carried the two alarm items, before any telemetry');
+  t.equal(seen[seen.length - 1], '2/1/2');
+  t.equal(uplink.status().online, true);
+  t.same(store.peek(0, 10), [], 'acknowledged items left the outbox');
+
+  // The cloud has them all, once — asked with the gateway's own credential.
+  const { secret } = JSON.parse(readFileSync(path.join(dir, 'gw', 'cloud-credential.json'), 'utf8')) as { secret: string };
+  const auth = { authorization: `Bearer ${secret}` };
+  const events = (await (await fetch(`${url}/v1/events?site=site-1`, { headers: auth })).json()) as { type: string }[] | { items: { type: string }[] };
+  const list = Array.isArray(events) ? events : events.items;
+  t.same(list.map((e) => e.type).sort(), ['alarm.acked', 'alarm.raised', 'device.offline']);
+  const points = (await (await fetch(`${url}/v1/sites/site-1/points`, { headers: auth })).json()) as { id: string; value: unknown }[];
+  t.equal(points.length, 6);
+  t.equal(points.find((p) => p.id === 'p1.v0')?.value, 99, 'the newer value won');
+});
+
+t.test('a wrong enrolment token is a lasting, reported error — not a retry storm', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-uplink-'));
+  const cloud = await startCloud({ port: 0, database: path.join(dir, 'cloud.db') });
+  t.teardown(() => cloud.close());
+  await addGateway(cloud.app, { site: 'site-1', gateway: 'gw-1' });
+  const store = new GatewayStore({ dataDir: ':memory:', site: 'site-1' });
+  t.teardown(() => store.close());
+  store.recordEvent({ ts: 1, type: 'alarm.raised', severity: 'major', body: {} });
+  const uplink = new Uplink({ store, cloud: cloudConfig(cloud.url, 'not-the-right-token'), site: 'site-1', dataDir: path.join(dir, 'gw'), log: createLogger({ level: 'silent' }), idleMs: 20, maxBackoffMs: 50 });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  await until('the refusal', () => uplink.status().lastError !== null);
+  await new Promise((r) => setTimeout(r, 300));
+  const s = uplink.status();
+  t.equal(s.lastError?.code, 'GW_ERR_SYNC_AUTH');
+  t.match(s.lastError?.message, /401/);
+  t.equal(s.counters.failures, 1, 'one attempt, then a long wait');
+  t.equal(s.enrolled, false);
+  t.equal(s.lanes['0'].backlog, 1, 'the alarm is still kept');
+});
