@@ -31,6 +31,41 @@ export interface ReadBlock {
 /** A point's raw value or the reason it could not be had. */
 export type PointResult = { readonly ok: true; readonly value: RawValue } | { readonly ok: false; readonly error: Error };
 
+/** A device event as a driver reports it (ONVIF motion, a fire panel alarm, access forced…). */
+export interface DeviceEvent {
+  /** Dotted event type of DESIGN.md's data model, e.g. `camera.motion`, `access.forced`. */
+  readonly type: string;
+  readonly severity: 'critical' | 'major' | 'minor' | 'warning' | 'info';
+  /** ms epoch; the device's time when it gives one, else the gateway's. */
+  readonly ts: number;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** Where a driver pushes what the device sends unasked. */
+export interface DriverSink {
+  /** A value pushed by the device (a BACnet COV notification), raw like `read` returns. */
+  value(point: string, value: RawValue, ts: number): void;
+  /** An event the device raised. */
+  event(event: DeviceEvent): void;
+  /**
+   * The subscription was lost (device rebooted, lifetime ended, link dropped) and could
+   * not be renewed: the poller falls back to polling these points until `subscribe` again.
+   */
+  lost(points: readonly string[], reason: Error): void;
+}
+
+/** A device found by discovery (BACnet Who-Is/I-Am, ONVIF probe on a known address). */
+export interface DiscoveredDevice {
+  readonly protocol: string;
+  /** How to reach it, in the shape of a site.yaml `connection`. */
+  readonly connection: Readonly<Record<string, unknown>>;
+  readonly name?: string;
+  readonly vendor?: string;
+  readonly model?: string;
+  /** Protocol-specific inventory (BACnet object list, ONVIF profiles…). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
 export interface Driver {
   /** The connection protocol, e.g. `modbus-tcp`. */
   readonly protocol: string;
@@ -52,6 +87,16 @@ export interface Driver {
   read(block: ReadBlock): Promise<PointResult[]>;
   /** Writes a raw value to a point. Rejects with a GatewayError. */
   write(point: PointSpec, value: RawValue): Promise<void>;
+  /**
+   * Optional: asks the device to push values (BACnet COV) and events (ONVIF PullPoint)
+   * after connect. Resolves with the names of the points it now pushes — the poller
+   * stops polling those (or polls them slowly as a check) — and keeps the subscriptions
+   * alive itself (renewal before the lifetime ends, re-subscription after a reboot).
+   * Points it could not subscribe (refused) are simply not in the answer: they are polled.
+   */
+  subscribe?(points: readonly PointSpec[], sink: DriverSink): Promise<readonly string[]>;
+  /** Optional: finds devices reachable from this driver's link (never broadcasts beyond what the config allows). */
+  discover?(): Promise<DiscoveredDevice[]>;
   /** Closes the link; pending requests reject. Idempotent. */
   close(): Promise<void>;
 }
