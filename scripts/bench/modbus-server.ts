@@ -75,7 +75,7 @@ async function raw(port: number, n: number, depth: number): Promise<{ elapsedMs:
 
 async function viaDriver(port: number, n: number): Promise<{ elapsedMs: number; latencies: number[] }> {
   const points = Array.from({ length: REGISTERS }, (_, i) => ({ name: `r${i}`, type: 'uint16' as const, address: { table: 'holding', register: i }, scale: 1, offset: 0, access: 'r' as const }));
-  const profile: DeviceProfile = { id: 'bench/registers', name: 'bench', protocol: 'modbus', points, alarms: [], models: [], protocolOptions: {}, file: 'bench' };
+  const profile: DeviceProfile = { id: 'bench/registers', name: 'bench', protocol: 'modbus', points, alarms: [], events: [], models: [], protocolOptions: {}, file: 'bench' };
   const device: DeviceConfig = { id: 'bench', profileRef: 'bench', profile, system: 'other', pollIntervalMs: 1000, enabled: true, connection: { protocol: 'modbus-tcp', host: '127.0.0.1', port, unitId: 1, timeoutMs: 2000 } };
   const driver = createModbusDriver(device, createLogger({ level: 'silent' }));
   await driver.connect();

@@ -60,7 +60,7 @@ t.test('mistakes in a profile are named with their path', async (t) => {
   t.match(problems(`${head}points:\n  - { name: p, type: float32, address: { table: holding, register: -1 } }\n`), [/points\[0\]\.address\.register: must be an integer 0–65535, got -1/]);
   t.match(problems(`${head}points:\n  - { name: p, type: float32 }\n`), [/points\[0\]\.address: is required: expected a modbus address/]);
   t.match(problems(`${head}points:\n  - { name: Bad-Name, type: int16, address: { table: holding, register: 0 } }\n`), [/points\[0\]\.name: must be a string matching/]);
-  t.match(problems(`${head}points: []\n`), [/points: must be a list of ≥ 1 items of a mapping, got 0 items/]);
+  t.match(problems(`${head}points: []\n`), [/p\.yaml: points: must list at least one point for a modbus profile/]);
   t.match(problems('name: X\nprotocol: modbus\npoints:\n  - { name: p, type: int16, address: { table: holding, register: 0 } }\n'), [/\(top level\)|id: is required/]);
 });
 

@@ -30,6 +30,14 @@ export interface ProtocolSchemas {
           readonly options: TSchema;
           /** Checks that span fields (e.g. a coil cannot hold a float32); paths relative to the point. */
           readonly checkPoint?: (point: PointSpec, options: Readonly<Record<string, unknown>>) => PathIssue[];
+          /**
+           * The point keys that make up its address (default `['address']`). BACnet's are
+           * `object`, `property`, `cov`…: they are gathered into one object, checked
+           * against `address`, and handed to the driver as `point.address`.
+           */
+          readonly addressKeys?: readonly string[];
+          /** False when a profile of this protocol may have no points (a camera: events only). */
+          readonly needsPoints?: boolean;
         }
       >
     >
@@ -148,18 +156,27 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
     }
     if (point.type === 'string' && point.length === undefined) issues.push({ path: ['points', i, 'length'], message: 'is required for a string point: the number of registers it spans' });
     if (proto === undefined) return;
-    if (point.address === undefined) {
+    const keys = proto.addressKeys ?? ['address'];
+    const own = keys.length === 1 && keys[0] === 'address';
+    const pointRecord = point as unknown as Record<string, unknown>;
+    const foreign = ['address', 'object', 'property', 'cov', 'arrayIndex', 'priority'].filter((k) => !keys.includes(k) && pointRecord[k] !== undefined);
+    for (const k of foreign) issues.push({ path: ['points', i, k], message: `is not a ${doc.protocol} point key (a ${doc.protocol} point uses ${keys.join(', ')})` });
+    if (own && point.address === undefined) {
       issues.push({ path: ['points', i, 'address'], message: `is required: expected a ${doc.protocol} address` });
       return;
     }
-    const address = Value.Default(proto.address, Value.Clone(point.address)) as Record<string, unknown>;
-    const addrIssues = validateAgainst(proto.address, address, ['points', i, 'address']);
+    const gathered = own ? point.address : Object.fromEntries(keys.filter((k) => pointRecord[k] !== undefined).map((k) => [k, pointRecord[k]]));
+    const address = Value.Default(proto.address, Value.Clone(gathered)) as Record<string, unknown>;
+    const addrIssues = validateAgainst(proto.address, address, own ? ['points', i, 'address'] : ['points', i]);
     issues.push(...addrIssues);
     if (addrIssues.length > 0) return;
     const withDefaults = { ...point, address };
     doc.points[i] = withDefaults;
     for (const issue of proto.checkPoint?.(withDefaults, options) ?? []) issues.push({ path: ['points', i, ...issue.path], message: issue.message });
   });
+  if (proto !== undefined && proto.needsPoints !== false && doc.points.length === 0 && !broken('points')) {
+    issues.push({ path: ['points'], message: `must list at least one point for a ${doc.protocol} profile` });
+  }
   doc.alarms.forEach((rule, i) => {
     if (!broken('alarms', i) && !seen.has(rule.point)) issues.push({ path: ['alarms', i, 'point'], message: `must name a point of this profile, got "${rule.point}"` });
   });

@@ -31,6 +31,12 @@ const Point = Type.Object(
     type: DataType,
     /** Protocol-specific; checked against the driver's schema after this one. */
     address: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
+    /** BACnet's way of saying where a point lives (DESIGN.md): checked by the BACnet driver's schema. */
+    object: Type.Optional(Type.Unknown({ 'x-expect': 'a BACnet object such as { type: analog-input, instance: 1 }' })),
+    property: Type.Optional(Type.Unknown({ 'x-expect': 'a BACnet property such as present-value' })),
+    cov: Type.Optional(Type.Unknown({ 'x-expect': 'true or false' })),
+    arrayIndex: Type.Optional(Type.Unknown({ 'x-expect': 'an array index' })),
+    priority: Type.Optional(Type.Unknown({ 'x-expect': 'a BACnet write priority 1–16' })),
     /** Word order of multi-register values: big = ABCD (high word first), little = CDAB. */
     wordOrder: Type.Optional(Order),
     /** Byte order inside each 16-bit register: big = AB (Modbus standard), little = BA. */
@@ -51,6 +57,21 @@ const Point = Type.Object(
   { additionalProperties: false },
 );
 export type PointSpec = Static<typeof Point>;
+
+const DeviceEventRule = Type.Object(
+  {
+    /** The device's name for the event (ONVIF topic, BACnet event object, …). */
+    topic: Type.String({ minLength: 1 }),
+    /** Only when this data item has this value (e.g. ONVIF `IsMotion` = true). */
+    when: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+    type: Type.String({ pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$', 'x-expect': 'a dotted event type such as camera.motion' }),
+    severity: Type.Enum(['critical', 'major', 'minor', 'warning', 'info'], { default: 'info' }),
+    /** Fetch a snapshot with the event (cameras). */
+    snapshot: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+export type DeviceEventRuleSpec = Static<typeof DeviceEventRule>;
 
 const AlarmRule = Type.Object(
   {
@@ -79,7 +100,10 @@ export const Profile = Type.Object(
     modbus: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
     bacnet: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
     onvif: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-expect': 'a mapping' })),
-    points: Type.Array(Point, { minItems: 1 }),
+    /** At least one for Modbus and BACnet; an ONVIF camera may have none (events only). */
+    points: Type.Array(Point, { default: [] }),
+    /** Device events: a device topic (ONVIF `tns1:VideoSource/MotionAlarm`) mapped to an event type. */
+    events: Type.Array(DeviceEventRule, { default: [] }),
     alarms: Type.Array(AlarmRule, { default: [] }),
     models: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), { default: [] }),
   },
