@@ -28,6 +28,12 @@ A PostgreSQL URL may end in ?schema=NAME to keep the cloud's tables in their own
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Where the command writes; tests pass their own. */
+export interface CommandIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
 function databaseOption(value: string | undefined): string {
   return value ?? process.env['DATABASE_URL'] ?? DEFAULT_DATABASE;
 }
@@ -44,7 +50,7 @@ function portOption(value: string | undefined): number {
   return port;
 }
 
-async function serve(argv: string[]): Promise<number> {
+async function serve(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -66,8 +72,8 @@ async function serve(argv: string[]): Promise<number> {
     database: databaseOption(values.database),
     logger: { level },
   });
-  process.stdout.write(`steward cloud listening on ${cloud.url} (database: ${cloud.app.stewardDb.location})\n`);
-  process.stdout.write(`  API docs: ${cloud.url}/docs   health: ${cloud.url}/healthz   metrics: ${cloud.url}/metrics\n`);
+  io.stdout.write(`steward cloud listening on ${cloud.url} (database: ${cloud.app.stewardDb.location})\n`);
+  io.stdout.write(`  API docs: ${cloud.url}/docs   health: ${cloud.url}/healthz   metrics: ${cloud.url}/metrics\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (s: NodeJS.Signals): void => {
       process.off('SIGINT', stop);
@@ -77,12 +83,12 @@ async function serve(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  process.stdout.write(`steward cloud: ${signal}, closing\n`);
+  io.stdout.write(`steward cloud: ${signal}, closing\n`);
   await cloud.close();
   return 0;
 }
 
-async function gatewayAdd(argv: string[]): Promise<number> {
+async function gatewayAdd(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: { site: { type: 'string' }, gateway: { type: 'string' }, 'site-name': { type: 'string' }, database: { type: 'string' } },
@@ -94,16 +100,16 @@ async function gatewayAdd(argv: string[]): Promise<number> {
   const cdb = await openCloudDatabase(databaseOption(values.database));
   try {
     const token = await addGateway(cdb, { site, gateway, ...(values['site-name'] === undefined ? {} : { siteName: values['site-name'] }) });
-    process.stdout.write(`Gateway "${gateway}" of site "${site}" registered in ${cdb.location}.\n`);
-    process.stdout.write(`One-time enrolment token (valid 7 days) for site.yaml's cloud.enrolmentToken:\n`);
-    process.stdout.write(`${token}\n`);
+    io.stdout.write(`Gateway "${gateway}" of site "${site}" registered in ${cdb.location}.\n`);
+    io.stdout.write(`One-time enrolment token (valid 7 days) for site.yaml's cloud.enrolmentToken:\n`);
+    io.stdout.write(`${token}\n`);
   } finally {
     await cdb.close();
   }
   return 0;
 }
 
-async function userAdd(argv: string[]): Promise<number> {
+async function userAdd(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: { name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, database: { type: 'string' } },
@@ -118,8 +124,8 @@ async function userAdd(argv: string[]): Promise<number> {
   const cdb = await openCloudDatabase(databaseOption(values.database));
   try {
     await addUser(cdb, { name, password, role: role as Role });
-    process.stdout.write(`User "${name}" (${role}) created in ${cdb.location}.\n`);
-    if (generated) process.stdout.write(`Generated password (shown once):\n${password}\n`);
+    io.stdout.write(`User "${name}" (${role}) created in ${cdb.location}.\n`);
+    if (generated) io.stdout.write(`Generated password (shown once):\n${password}\n`);
   } finally {
     await cdb.close();
   }
@@ -132,23 +138,23 @@ function isParseArgsError(err: unknown): err is Error & { code: string } {
 }
 
 /** `steward cloud …` — returns the exit code. */
-export async function cloudCommand(argv: string[]): Promise<number> {
+export async function cloudCommand(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [first, second, ...rest] = argv;
   try {
     if (first === 'help' || first === '--help' || first === '-h') {
-      process.stdout.write(USAGE);
+      io.stdout.write(USAGE);
       return 0;
     }
     if (first === 'gateway' || first === 'user') {
       if (second !== 'add') throw new CloudError('CS_ERR_CONFIG_INVALID', `unknown command "steward cloud ${first} ${second ?? ''}"\n\n${USAGE}`);
-      return first === 'gateway' ? await gatewayAdd(rest) : await userAdd(rest);
+      return first === 'gateway' ? await gatewayAdd(rest, io) : await userAdd(rest, io);
     }
     if (first !== undefined && !first.startsWith('-')) throw new CloudError('CS_ERR_CONFIG_INVALID', `unknown command "steward cloud ${first}"\n\n${USAGE}`);
-    return await serve(argv);
+    return await serve(argv, io);
   } catch (err) {
-    if (isCloudError(err)) process.stderr.write(`steward cloud: ${err.code}: ${err.message}\n`);
-    else if (isParseArgsError(err)) process.stderr.write(`steward cloud: ${err.message}\n\n${USAGE}`);
-    else process.stderr.write(`steward cloud: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (isCloudError(err)) io.stderr.write(`steward cloud: ${err.code}: ${err.message}\n`);
+    else if (isParseArgsError(err)) io.stderr.write(`steward cloud: ${err.message}\n\n${USAGE}`);
+    else io.stderr.write(`steward cloud: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }

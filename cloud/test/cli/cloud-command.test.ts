@@ -1,72 +1,80 @@
 /**
- * `steward cloud …` as a user runs it: the real bin in a child process for what prints on
- * stdout or serves; `cloudCommand` in-process for the refusals (stderr and exit code).
+ * `steward cloud …`: `cloudCommand` in-process with captured output for the admin
+ * commands and refusals, and the real bin in a child process for serving until SIGTERM.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { cloudCommand } from '../../src/cli.js';
+import { openCloudDatabase } from '../../src/index.js';
 
 const bin = fileURLToPath(new URL('../../../bin/steward.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'steward-cloud-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const database = join(dir, 'cloud.db');
 
-function steward(...args: string[]) {
-  const res = spawnSync(process.execPath, [bin, 'cloud', ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DATABASE_URL: '' } });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr, last: res.stdout.trimEnd().split('\n').pop() ?? '' };
-}
-
-/** Runs cloudCommand in-process, capturing stderr (tap reports on stdout, so stderr is free to borrow). */
-async function refused(...args: string[]): Promise<{ code: number; stderr: string }> {
+async function steward(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; last: string }> {
+  let stdout = '';
   let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await cloudCommand(args), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
+  const code = await cloudCommand(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout, stderr, last: stdout.trimEnd().split('\n').pop() ?? '' };
 }
 
 t.test('gateway add prints the token as the last line; user add prints a generated password', async (t) => {
-  const added = steward('gateway', 'add', '--site', 'sz-garden-01', '--gateway', 'gw-01', '--database', database);
+  const added = await steward('gateway', 'add', '--site', 'sz-garden-01', '--gateway', 'gw-01', '--site-name', '深圳某花园', '--database', database);
   t.equal(added.code, 0, added.stderr);
   t.match(added.last, /^ste_[A-Za-z0-9_-]{43}$/);
 
-  const user = steward('user', 'add', '--name', 'ops', '--role', 'admin', '--database', database);
+  const user = await steward('user', 'add', '--name', 'ops', '--role', 'admin', '--database', database);
   t.equal(user.code, 0, user.stderr);
   t.match(user.last, /^[A-Za-z0-9_-]{24}$/, 'a generated password, printed once');
+  const withPassword = await steward('user', 'add', '--name', 'viewer1', '--password', 'correct horse battery', '--database', database);
+  t.equal(withPassword.code, 0);
+  t.notMatch(withPassword.stdout, /correct horse battery/, 'a given password is not echoed');
+
+  const cdb = await openCloudDatabase(database);
+  t.teardown(() => cdb.close());
+  t.same(await cdb.db.selectFrom('users').select(['name', 'role']).orderBy('name').execute(), [
+    { name: 'ops', role: 'admin' },
+    { name: 'viewer1', role: 'viewer' },
+  ]);
+  t.same(await cdb.db.selectFrom('sites').select(['id', 'name']).execute(), [{ id: 'sz-garden-01', name: '深圳某花园' }]);
+});
+
+t.test('DATABASE_URL is used when --database is not given', async (t) => {
+  const other = join(dir, 'from-env.db');
+  const saved = process.env['DATABASE_URL'];
+  process.env['DATABASE_URL'] = other;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env['DATABASE_URL'];
+    else process.env['DATABASE_URL'] = saved;
+  });
+  const added = await steward('gateway', 'add', '--site', 's1', '--gateway', 'gw-env');
+  t.equal(added.code, 0, added.stderr);
+  t.match(added.stdout, other);
 });
 
 t.test('refusals: one line on stderr, exit 1', async (t) => {
-  const clash = await refused('gateway', 'add', '--site', 'other', '--gateway', 'gw-01', '--database', database);
-  t.equal(clash.code, 1);
-  t.match(clash.stderr, /CS_ERR_GATEWAY_EXISTS/);
-  const taken = await refused('user', 'add', '--name', 'ops', '--password', 'long enough', '--database', database);
-  t.equal(taken.code, 1);
-  t.match(taken.stderr, /CS_ERR_USER_EXISTS/);
-  const missing = await refused('gateway', 'add', '--site', 'x', '--database', database);
-  t.equal(missing.code, 1);
-  t.match(missing.stderr, /--gateway is required/);
-  const unknown = await refused('gateway', 'add', '--bogus');
-  t.equal(unknown.code, 1);
-  t.match(unknown.stderr, /Unknown option '--bogus'/);
-  const badPort = await refused('--port', 'eighty', '--database', database);
-  t.equal(badPort.code, 1);
-  t.match(badPort.stderr, /--port "eighty"/);
-  const badRole = await refused('user', 'add', '--name', 'x', '--role', 'god', '--database', database);
-  t.equal(badRole.code, 1);
-  t.match(badRole.stderr, /--role "god"/);
-  const noDb = await refused('gateway', 'add', '--site', 's', '--gateway', 'g', '--database', 'postgres://nobody@127.0.0.1:1/none');
-  t.equal(noDb.code, 1);
-  t.match(noDb.stderr, /CS_ERR_DB_UNAVAILABLE/);
+  const cases: [string[], RegExp][] = [
+    [['gateway', 'add', '--site', 'other', '--gateway', 'gw-01', '--database', database], /CS_ERR_GATEWAY_EXISTS/],
+    [['user', 'add', '--name', 'ops', '--password', 'long enough', '--database', database], /CS_ERR_USER_EXISTS/],
+    [['user', 'add', '--name', 'x', '--password', 'short', '--database', database], /at least 8 characters/],
+    [['gateway', 'add', '--site', 'x', '--database', database], /--gateway is required/],
+    [['gateway', 'add', '--bogus'], /Unknown option '--bogus'/],
+    [['gateway', 'remove'], /unknown command/],
+    [['--port', 'eighty', '--database', database], /--port "eighty"/],
+    [['--log-level', 'loud', '--database', database], /--log-level "loud"/],
+    [['user', 'add', '--name', 'x', '--role', 'god', '--database', database], /--role "god"/],
+    [['gateway', 'add', '--site', 's', '--gateway', 'g', '--database', 'postgres://nobody@127.0.0.1:1/none'], /CS_ERR_DB_UNAVAILABLE/],
+  ];
+  for (const [args, message] of cases) {
+    const res = await steward(...args);
+    t.equal(res.code, 1, args.join(' '));
+    t.match(res.stderr, message, args.join(' '));
+  }
 });
 
 t.test('steward cloud serves until SIGTERM, then exits 0', async (t) => {
