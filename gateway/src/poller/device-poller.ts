@@ -11,7 +11,7 @@ import type { PointSpec } from '../core/config/profile.js';
 import { GatewayError, isRetryable, type ErrorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { pointId, type DeviceState, type Reading, type Severity, type Value } from '../core/model.js';
-import type { Driver, ReadBlock } from '../drivers/driver.js';
+import type { Driver, DriverSink, RawValue, ReadBlock } from '../drivers/driver.js';
 import { planReads } from './coalesce.js';
 import type { LinkQueue } from './link-queue.js';
 import { toEngineering } from './transform.js';
@@ -27,7 +27,13 @@ export interface BackoffOptions {
   readonly initialMs?: number;
   /** Longest retry delay, ms. */
   readonly maxMs?: number;
+  /** Wait after the device refused our credentials, ms (default 5 min): never a retry storm. */
+  readonly authMs?: number;
 }
+
+/** A point the device pushes (COV) is still read now and then, to notice a silent device. */
+export const PUSHED_CHECK_FACTOR = 10;
+export const PUSHED_CHECK_MIN_MS = 60_000;
 
 export interface DeviceStats {
   cycles: number;
@@ -35,6 +41,8 @@ export interface DeviceStats {
   requests: number;
   failedRequests: number;
   pointsRead: number;
+  /** Point values the device pushed (COV). */
+  pointsPushed: number;
   /** How late the last cycle started against its schedule, ms. */
   lastLatenessMs: number;
   /** Duration of the last cycle, ms. */
@@ -67,9 +75,13 @@ export class DevicePoller {
   private readonly lastRead = new Map<string, number>();
   private readonly lastValue = new Map<string, Value>();
   private readonly plans = new Map<string, ReadBlock[]>();
+  /** Points the driver pushes (after a successful subscribe); empty when none. */
+  private pushed = new Set<string>();
+  private subscribed = false;
+  private readonly specs: ReadonlyMap<string, PointSpec>;
   private readonly cycleMs: number;
   private readonly backoff: Required<BackoffOptions>;
-  readonly stats: DeviceStats = { cycles: 0, failedCycles: 0, requests: 0, failedRequests: 0, pointsRead: 0, lastLatenessMs: 0, lastCycleMs: 0, skippedCycles: 0 };
+  readonly stats: DeviceStats = { cycles: 0, failedCycles: 0, requests: 0, failedRequests: 0, pointsRead: 0, pointsPushed: 0, lastLatenessMs: 0, lastCycleMs: 0, skippedCycles: 0 };
 
   constructor(
     readonly device: DeviceConfig,
@@ -81,7 +93,8 @@ export class DevicePoller {
   ) {
     const intervals = device.profile.points.map((p) => p.pollIntervalMs ?? device.pollIntervalMs);
     this.cycleMs = Math.min(device.pollIntervalMs, ...intervals);
-    this.backoff = { initialMs: backoff.initialMs ?? Math.max(500, this.cycleMs), maxMs: backoff.maxMs ?? 60_000 };
+    this.backoff = { initialMs: backoff.initialMs ?? Math.max(500, this.cycleMs), maxMs: backoff.maxMs ?? 60_000, authMs: backoff.authMs ?? 300_000 };
+    this.specs = new Map(device.profile.points.map((p) => [p.name, p]));
     if (!device.enabled) this.state = 'disabled';
   }
 
@@ -130,8 +143,10 @@ export class DevicePoller {
     let delay: number;
     try {
       const due = this.duePoints(started);
+      const wantsPush = this.wantsSubscription();
+      if (due.length > 0 || wantsPush) await this.ensureConnected();
+      if (wantsPush && !this.subscribed) await this.ensureSubscribed();
       if (due.length > 0) {
-        await this.ensureConnected();
         const readings = await this.readAll(due);
         this.sink.readings(this.device.id, readings);
       }
@@ -145,19 +160,62 @@ export class DevicePoller {
     this.schedule(delay);
   }
 
-  /** Step 1: points whose own interval has elapsed (half a cycle of tolerance). */
+  /**
+   * Step 1: points whose own interval has elapsed (half a cycle of tolerance). A point
+   * the device pushes is read only every PUSHED_CHECK_FACTOR intervals (at least a
+   * minute), to notice a device that went silent.
+   */
   private duePoints(now: number): PointSpec[] {
     return this.device.profile.points.filter((p) => {
       const last = this.lastRead.get(p.name);
-      return last === undefined || now - last >= (p.pollIntervalMs ?? this.device.pollIntervalMs) - this.cycleMs / 2;
+      if (last === undefined) return true;
+      const interval = p.pollIntervalMs ?? this.device.pollIntervalMs;
+      const every = this.pushed.has(p.name) ? Math.max(interval * PUSHED_CHECK_FACTOR, PUSHED_CHECK_MIN_MS) : interval;
+      return now - last >= every - this.cycleMs / 2;
     });
   }
 
-  /** Step 2: (re)open the link when it is down. */
+  /** A driver that can push, and a profile with something to push (events, or points). */
+  private wantsSubscription(): boolean {
+    return this.driver.subscribe !== undefined && (this.device.profile.events.length > 0 || this.device.profile.points.length > 0);
+  }
+
+  /** Step 2: (re)open the link when it is down; a new link needs new subscriptions. */
   private async ensureConnected(): Promise<void> {
     if (this.driver.isConnected()) return;
+    this.subscribed = false;
+    this.pushed = new Set();
     await this.link.run(() => this.driver.connect());
   }
+
+  /** Step 2b: ask the device to push values and events; what it refuses stays polled. */
+  private async ensureSubscribed(): Promise<void> {
+    const pushed = await this.link.run(() => this.driver.subscribe!(this.device.profile.points, this.driverSink));
+    this.pushed = new Set(pushed);
+    this.subscribed = true;
+    if (pushed.length > 0 || this.device.profile.events.length > 0) this.log.info({ pushed: pushed.length, events: this.device.profile.events.length }, 'subscribed');
+  }
+
+  /** What the driver pushes, turned into readings and events of this device. */
+  private readonly driverSink: DriverSink = {
+    value: (name: string, raw: RawValue, ts: number) => {
+      const spec = this.specs.get(name);
+      if (spec === undefined) return;
+      const { value, quality } = toEngineering(spec, raw);
+      this.lastValue.set(name, value);
+      this.lastRead.set(name, ts);
+      this.stats.pointsPushed++;
+      this.sink.readings(this.device.id, [{ point: pointId(this.device.id, name), ts, value, quality }]);
+    },
+    event: (e) => {
+      this.sink.event({ ts: e.ts, device: this.device.id, type: e.type, severity: e.severity, body: { ...e.body } });
+    },
+    lost: (points: readonly string[], reason: Error) => {
+      for (const p of points) this.pushed.delete(p);
+      this.subscribed = false;
+      this.log.warn({ err: reason, points: points.length }, 'subscription lost: polling until it is renewed');
+    },
+  };
 
   /**
    * Step 3–4: read each planned block, one request at a time on the link, and convert.
@@ -231,7 +289,10 @@ export class DevicePoller {
   private settleFailed(err: unknown, now: number): number {
     this.failures++;
     this.noteError(err, now);
-    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures - 1, 20)) * (0.8 + Math.random() * 0.4);
+    const auth = err instanceof GatewayError && err.kind === 'auth';
+    const delay = auth ? this.backoff.authMs : Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures - 1, 20)) * (0.8 + Math.random() * 0.4);
+    this.subscribed = false;
+    this.pushed = new Set();
     this.nextAttemptAt = now + delay;
     void this.driver.close().catch(() => undefined);
     if (this.state !== 'offline') {
