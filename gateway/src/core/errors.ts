@@ -63,6 +63,34 @@ export const gatewayErrors = {
     kind: 'communication',
     summary: 'A Modbus answer was malformed (wrong length, wrong function, wrong register count). The request is failed, the connection reset.',
   },
+  GW_ERR_BACNET_TIMEOUT: {
+    kind: 'timeout',
+    summary: 'A BACnet device did not answer a confirmed request within connection.timeoutMs. The device is marked offline and retried with backoff; check its address, port and device instance.',
+  },
+  GW_ERR_BACNET_SOCKET: {
+    kind: 'communication',
+    summary: "The gateway's BACnet/IP UDP socket could not be opened (port in use, address not available) or was closed. Check connection.localPort; retried with backoff.",
+  },
+  GW_ERR_BACNET_ERROR: {
+    kind: 'contract',
+    summary: 'A BACnet device answered with an Error (the class and code are named, e.g. object/unknown-object, property/unknown-property, property/write-access-denied). Check the profile against the device’s object list.',
+  },
+  GW_ERR_BACNET_REJECT: {
+    kind: 'contract',
+    summary: 'A BACnet device rejected a request (the reason is named, e.g. unrecognized-service). An unsupported ReadPropertyMultiple makes the driver fall back to ReadProperty by itself.',
+  },
+  GW_ERR_BACNET_ABORT: {
+    kind: 'communication',
+    summary: 'A BACnet device aborted a request (the reason is named, e.g. segmentation-not-supported, out-of-resources). Lower bacnet.maxPropertiesPerRequest for the profile if it persists; retried with backoff.',
+  },
+  GW_ERR_BACNET_COV: {
+    kind: 'communication',
+    summary: 'A BACnet COV subscription was refused or could not be renewed (device rebooted or unreachable). The points are polled until the subscription is made again.',
+  },
+  GW_ERR_BACNET_BUSY: {
+    kind: 'limit',
+    summary: 'All 255 BACnet invoke ids of a local UDP port are waiting for answers. Requests are refused until some answer or time out; spread devices over more local ports or lower their timeouts.',
+  },
   GW_ERR_DECODE: {
     kind: 'contract',
     summary: "Registers could not be decoded as the point's data type (too few registers, a bit outside 0–15, an unsupported type).",
