@@ -51,6 +51,7 @@ export function renderMetrics(ctx: ApiContext): string {
   stat('steward_device_requests_total', 'counter', 'Read requests sent to the device.', (s) => s.stats.requests);
   stat('steward_device_failed_requests_total', 'counter', 'Read requests that failed.', (s) => s.stats.failedRequests);
   stat('steward_device_points_read_total', 'counter', 'Point values read.', (s) => s.stats.pointsRead);
+  stat('steward_device_points_suppressed_total', 'counter', 'Readings inside their deadband, not stored.', (s) => s.stats.pointsSuppressed);
   stat('steward_device_points_pushed_total', 'counter', 'Point values the device pushed (COV).', (s) => s.stats.pointsPushed);
   stat('steward_device_poll_lateness_seconds', 'gauge', 'How late the last poll cycle started against its schedule.', (s) => s.stats.lastLatenessMs / 1000);
   stat('steward_device_poll_duration_seconds', 'gauge', 'Duration of the last poll cycle.', (s) => s.stats.lastCycleMs / 1000);

@@ -13,6 +13,7 @@ import type { Logger } from '../core/logger.js';
 import { pointId, type DeviceState, type Reading, type Severity, type Value } from '../core/model.js';
 import type { Driver, DriverSink, RawValue, ReadBlock } from '../drivers/driver.js';
 import { planReads } from './coalesce.js';
+import { DeadbandFilter } from './deadband.js';
 import type { LinkQueue } from './link-queue.js';
 import { toEngineering } from './transform.js';
 
@@ -43,6 +44,8 @@ export interface DeviceStats {
   pointsRead: number;
   /** Point values the device pushed (COV). */
   pointsPushed: number;
+  /** Readings inside their deadband, not stored (report by exception). */
+  pointsSuppressed: number;
   /** How late the last cycle started against its schedule, ms. */
   lastLatenessMs: number;
   /** Duration of the last cycle, ms. */
@@ -79,9 +82,10 @@ export class DevicePoller {
   private pushed = new Set<string>();
   private subscribed = false;
   private readonly specs: ReadonlyMap<string, PointSpec>;
+  private readonly deadband = new DeadbandFilter();
   private readonly cycleMs: number;
   private readonly backoff: Required<BackoffOptions>;
-  readonly stats: DeviceStats = { cycles: 0, failedCycles: 0, requests: 0, failedRequests: 0, pointsRead: 0, pointsPushed: 0, lastLatenessMs: 0, lastCycleMs: 0, skippedCycles: 0 };
+  readonly stats: DeviceStats = { cycles: 0, failedCycles: 0, requests: 0, failedRequests: 0, pointsRead: 0, pointsPushed: 0, pointsSuppressed: 0, lastLatenessMs: 0, lastCycleMs: 0, skippedCycles: 0 };
 
   constructor(
     readonly device: DeviceConfig,
@@ -147,8 +151,7 @@ export class DevicePoller {
       if (due.length > 0 || wantsPush) await this.ensureConnected();
       if (wantsPush && !this.subscribed) await this.ensureSubscribed();
       if (due.length > 0) {
-        const readings = await this.readAll(due);
-        this.sink.readings(this.device.id, readings);
+        this.emit(await this.readAll(due));
       }
       this.settleOnline(started);
       delay = this.advanceSchedule(Date.now());
@@ -205,7 +208,7 @@ export class DevicePoller {
       this.lastValue.set(name, value);
       this.lastRead.set(name, ts);
       this.stats.pointsPushed++;
-      this.sink.readings(this.device.id, [{ point: pointId(this.device.id, name), ts, value, quality }]);
+      this.emit([{ point: pointId(this.device.id, name), ts, value, quality }]);
     },
     event: (e) => {
       this.sink.event({ ts: e.ts, device: this.device.id, type: e.type, severity: e.severity, body: { ...e.body } });
@@ -270,6 +273,17 @@ export class DevicePoller {
     this.lastError = { code: e?.code ?? 'ERROR', kind: e?.kind ?? 'communication', message: err instanceof Error ? err.message : String(err), at };
   }
 
+  /** Step 4b: report by exception — only readings outside their point's deadband go on. */
+  private emit(readings: Reading[]): void {
+    const prefix = this.device.id.length + 1;
+    const kept = readings.filter((r) => {
+      const spec = this.specs.get(r.point.slice(prefix));
+      return spec === undefined || this.deadband.pass(spec, r);
+    });
+    this.stats.pointsSuppressed += readings.length - kept.length;
+    if (kept.length > 0) this.sink.readings(this.device.id, kept);
+  }
+
   /** Step 5 (success): back online, with an event if it had been away. */
   private settleOnline(now: number): void {
     this.failures = 0;
@@ -303,7 +317,7 @@ export class DevicePoller {
         value: this.lastValue.get(p.name) ?? null,
         quality: 'stale',
       }));
-      this.sink.readings(this.device.id, stale);
+      this.emit(stale);
       this.sink.event({
         ts: now,
         device: this.device.id,

@@ -53,6 +53,16 @@ const Point = Type.Object(
     states: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Overrides the device's poll interval for this point (ms). */
     pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 86_400_000 })),
+    /**
+     * Report by exception: a new value is stored and published only when it differs from
+     * the last stored one by more than `deadband` (engineering units) or `deadbandPercent`
+     * (of the range span, or of the last value when there is no range) — or when its
+     * quality changed, or `maxSilenceMs` passed. Without either, every reading is stored.
+     */
+    deadband: Type.Optional(Type.Number({ minimum: 0 })),
+    deadbandPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    /** With a deadband: store the value anyway after this long without storing (ms; default 300000). */
+    maxSilenceMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
   },
   { additionalProperties: false },
 );
