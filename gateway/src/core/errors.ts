@@ -91,6 +91,38 @@ export const gatewayErrors = {
     kind: 'limit',
     summary: 'All 255 BACnet invoke ids of a local UDP port are waiting for answers. Requests are refused until some answer or time out; spread devices over more local ports or lower their timeouts.',
   },
+  GW_ERR_ONVIF_AUTH: {
+    kind: 'auth',
+    summary: "An ONVIF device refused the username or password (SOAP fault ter:NotAuthorized or HTTP 401), on a SOAP call or on the snapshot URI. Fix connection.username or the password (passwordEnv / passwordFile) and restart; the driver does not retry in the meantime. Requests are dated by the device's own clock, so clock skew is not the cause.",
+  },
+  GW_ERR_ONVIF_FAULT: {
+    kind: 'contract',
+    summary: "An ONVIF device answered a call with a SOAP fault other than an authorization one; the message names the operation, the fault code, subcodes (e.g. ter:ActionNotSupported, ter:InvalidArgVal) and the reason. Check that the device supports the operation and the profile's onvif options.",
+  },
+  GW_ERR_ONVIF_HTTP: {
+    kind: 'communication',
+    summary: 'An ONVIF device could not be reached (refused, reset, DNS) or answered with an HTTP error and no SOAP fault (e.g. 404: check connection.url and connection.path). Retried with backoff.',
+  },
+  GW_ERR_ONVIF_TIMEOUT: {
+    kind: 'timeout',
+    summary: 'An ONVIF device did not answer within connection.timeoutMs (PullMessages: pullTimeoutS plus timeoutMs). Retried with backoff.',
+  },
+  GW_ERR_ONVIF_MALFORMED: {
+    kind: 'communication',
+    summary: "An ONVIF device's answer was not well-formed XML, not a SOAP envelope, or lacked the element the operation must return; the message says what was missing. Retried with backoff; if it persists the device firmware is at fault.",
+  },
+  GW_ERR_ONVIF_UNSUPPORTED: {
+    kind: 'contract',
+    summary: "An ONVIF device lacks what the profile needs: no event service (for events), no media profile or the configured onvif.profileToken, or no snapshot URI. Fix the profile's onvif block or use a device that supports it.",
+  },
+  GW_ERR_ONVIF_SUBSCRIPTION: {
+    kind: 'communication',
+    summary: 'An ONVIF pull-point subscription was dropped (device rebooted, subscription expired or unknown) and could not be created again after several attempts. The device is reconnected with backoff; events resume when it answers.',
+  },
+  GW_ERR_ONVIF_NO_VALUE: {
+    kind: 'not_found',
+    summary: 'An ONVIF event point has no value yet: the device has not sent a notification of its topic since the subscription began. It gets one with the first such event.',
+  },
   GW_ERR_DECODE: {
     kind: 'contract',
     summary: "Registers could not be decoded as the point's data type (too few registers, a bit outside 0–15, an unsupported type).",
