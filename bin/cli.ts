@@ -7,6 +7,7 @@ const HELP = `steward — edge gateway and cloud sync for property management
 
 Usage:
   steward gateway --config site.yaml        run a community's gateway
+  steward gateway hash-password             a password hash for a user in site.yaml (stdin)
   steward cloud [--host H] [--port N] [--database FILE|postgres://…]
                                             run the cloud service
   steward cloud gateway add --site ID --gateway ID [--database …]

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigInvalidError } from './core/config/load.js';
 import { readYaml } from './core/config/yaml-file.js';
 import { GatewayError } from './core/errors.js';
+import { hashPassword } from './api/auth.js';
 import { loadProfileFile, loadSiteConfig } from './config.js';
 import { startGateway } from './main.js';
 
@@ -14,7 +15,25 @@ function fail(err: unknown): number {
   return 1;
 }
 
+/** `steward gateway hash-password [--password P]`: the scrypt hash for a user's `passwordHash` in site.yaml (reads stdin without --password). */
+async function hashPasswordCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { password: { type: 'string' } }, strict: true });
+  let password = values.password;
+  if (password === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  if (password.length < 8) {
+    process.stderr.write('steward gateway hash-password: the password must have at least 8 characters\n');
+    return 1;
+  }
+  process.stdout.write(`${await hashPassword(password)}\n`);
+  return 0;
+}
+
 export async function gatewayCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'hash-password') return hashPasswordCommand(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
@@ -22,7 +41,9 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     return fail(err);
   }
   if (values.help === true || values.config === undefined) {
-    process.stdout.write('Usage: steward gateway --config site.yaml [--port N]\n\nRuns the gateway of one community. See docs/configuration.md.\n');
+    process.stdout.write(
+      'Usage: steward gateway --config site.yaml [--port N]\n       steward gateway hash-password [--password P]   (or the password on stdin)\n\nRuns the gateway of one community. See docs/configuration.md and docs/gateway-api.md.\n',
+    );
     return values.help === true ? 0 : 1;
   }
   let gateway;

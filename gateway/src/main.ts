@@ -8,8 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { SiteConfig } from './core/config/load.js';
 import { GatewayError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
-import type { Reading } from './core/model.js';
+import type { Reading, Value } from './core/model.js';
 import { createDriver } from './drivers/registry.js';
+import { loadSessionKey, Sessions } from './api/auth.js';
 import { buildApi } from './api/server.js';
 import { Poller } from './poller/poller.js';
 import type { BackoffOptions } from './poller/device-poller.js';
@@ -106,6 +107,24 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       storeError: () => storeError,
       startedAt,
       version: VERSION,
+      users: config.users,
+      sessions: new Sessions(loadSessionKey(config.gateway.dataDir)),
+      writePoint: async (device: string, point: string, value: Value, actor: string) => {
+        const target = `${device}.${point}`;
+        try {
+          const { previous } = await poller.write(device, point, value);
+          guarded('recording a write', () => store.audit({ ts: Date.now(), actor, action: 'point.write', target, detail: { old: previous, new: value }, result: 'ok' }));
+          log.info({ actor, target, old: previous, new: value }, 'point written');
+          return { previous };
+        } catch (err) {
+          const refused = err instanceof GatewayError && (err.kind === 'contract' || err.kind === 'not_found');
+          const message = err instanceof Error ? err.message : String(err);
+          guarded('recording a write', () =>
+            store.audit({ ts: Date.now(), actor, action: 'point.write', target, detail: { new: value, error: message, code: err instanceof GatewayError ? err.code : null }, result: refused ? 'refused' : 'failed' }),
+          );
+          throw err;
+        }
+      },
     },
     log.child({ part: 'api' }),
   );

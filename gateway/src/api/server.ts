@@ -5,12 +5,14 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { DeviceConfig } from '../core/config/load.js';
+import type { DeviceConfig, UserConfig } from '../core/config/load.js';
+import type { Value } from '../core/model.js';
 import { GatewayError, gatewayErrors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { DeviceStatus } from '../poller/device-poller.js';
 import type { GatewayStore } from '../store/store.js';
 import type { SyncStatus } from '../sync/uplink.js';
+import { allows, LoginThrottle, verifyPassword, type Role, type Session, type Sessions } from './auth.js';
 import { renderMetrics } from './metrics.js';
 
 /** What the API reads from the running gateway. */
@@ -27,9 +29,21 @@ export interface ApiContext {
   storeError(): { message: string; at: number } | undefined;
   readonly startedAt: number;
   readonly version: string;
+  readonly users: readonly UserConfig[];
+  readonly sessions: Sessions;
+  /** Writes a point with its guards, and records the attempt in the audit log. */
+  writePoint(device: string, point: string, value: Value, actor: string): Promise<{ previous: Value | null }>;
 }
 
 const statusCodeOf: Record<string, number> = { contract: 400, auth: 401, not_found: 404, conflict: 409, limit: 503, timeout: 504, communication: 502 };
+const statusOfCode: Record<string, number> = { GW_ERR_FORBIDDEN: 403, GW_ERR_RATE_LIMITED: 429, GW_ERR_WRITE_REFUSED: 422, GW_ERR_DEVICE_OFFLINE: 503 };
+
+const Login = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
+const WriteBody = Type.Object({ value: Type.Union([Type.Number(), Type.Boolean(), Type.String({ maxLength: 1024 })]) }, { additionalProperties: false });
+const AuditQuery = Type.Object({ since: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false });
+
+/** A valid hash of a random password: verifying against it costs what a real check costs. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 const EventsQuery = Type.Object(
   {
@@ -54,7 +68,9 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof GatewayError) {
-      return reply.status(statusCodeOf[err.kind] ?? 500).send({ statusCode: statusCodeOf[err.kind] ?? 500, code: err.code, error: err.kind, message: err.message });
+      const status = statusOfCode[err.code] ?? statusCodeOf[err.kind] ?? 500;
+      if (typeof err.details.retryAfterS === 'number') void reply.header('retry-after', String(err.details.retryAfterS));
+      return reply.status(status).send({ statusCode: status, code: err.code, error: err.kind, message: err.message });
     }
     const e = err as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation !== undefined) {
@@ -65,6 +81,51 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
     return reply.status(status).send({ statusCode: status, code: status === 500 ? 'GW_ERR_INTERNAL' : 'GW_ERR_HTTP_BAD_REQUEST', error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: e.message });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ statusCode: 404, code: 'GW_ERR_HTTP_NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url}` }));
+
+  /** The session of the request, or a 401/403 GatewayError. */
+  const authorize = (req: { headers: Record<string, unknown> }, role: Role): Session => {
+    const header = req.headers.authorization;
+    if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
+      throw new GatewayError('GW_ERR_AUTH_REQUIRED', `this needs a login with role ${role} or above: POST /api/v1/auth/login, then send Authorization: Bearer <token>`);
+    }
+    const session = ctx.sessions.verify(header.slice(7).trim());
+    if (!ctx.users.some((u) => u.name === session.name && u.role === session.role)) throw new GatewayError('GW_ERR_AUTH_INVALID', `user ${session.name} no longer has that role in site.yaml: log in again`);
+    if (!allows(session.role, role)) throw new GatewayError('GW_ERR_FORBIDDEN', `user ${session.name} is ${session.role}; this needs ${role} or above`);
+    return session;
+  };
+  const throttle = new LoginThrottle();
+
+  app.post('/api/v1/auth/login', { schema: { body: Login } }, async (req) => {
+    const ip = req.ip;
+    const wait = throttle.retryAfterS(ip);
+    if (wait > 0) throw new GatewayError('GW_ERR_RATE_LIMITED', `too many failed logins from ${ip}: try again in ${wait} s`, { details: { retryAfterS: wait } });
+    const { name, password } = req.body as { name: string; password: string };
+    const user = ctx.users.find((u) => u.name === name);
+    // Same answer, same work for an unknown name and a wrong password.
+    const ok = user !== undefined ? await verifyPassword(user, password) : await verifyPassword({ name, role: 'viewer', passwordHash: DUMMY_HASH }, password).then(() => false);
+    if (!ok || user === undefined) {
+      throttle.fail(ip);
+      throw new GatewayError('GW_ERR_AUTH_INVALID', 'wrong user name or password');
+    }
+    const { token, expiresAt } = ctx.sessions.issue(user.name, user.role);
+    return { token, expiresAt, name: user.name, role: user.role };
+  });
+
+  app.post('/api/v1/points/:id/write', { schema: { body: WriteBody } }, async (req) => {
+    const session = authorize(req, 'operator');
+    const { id } = req.params as { id: string };
+    const dot = id.indexOf('.');
+    if (dot <= 0) throw new GatewayError('GW_ERR_HTTP_BAD_REQUEST', `"${id}" is not a point id: expected deviceId.pointName`);
+    const { value } = req.body as { value: Value };
+    const { previous } = await ctx.writePoint(id.slice(0, dot), id.slice(dot + 1), value, session.name);
+    return { ok: true, point: id, value, previous };
+  });
+
+  app.get('/api/v1/audit', { schema: { querystring: AuditQuery } }, async (req) => {
+    authorize(req, 'technician');
+    const { since, limit } = req.query as { since?: number; limit?: number };
+    return ctx.store.auditLog(since ?? 0, limit ?? 100);
+  });
 
   app.get('/healthz', async (_req, reply) => {
     const storeError = ctx.storeError();

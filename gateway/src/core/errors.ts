@@ -131,6 +131,26 @@ export const gatewayErrors = {
     kind: 'contract',
     summary: 'A write was refused before it reached the device: the point is read-only, or the value is outside its range or of the wrong type.',
   },
+  GW_ERR_DEVICE_OFFLINE: {
+    kind: 'communication',
+    summary: 'The device is offline, so a write was not sent. It is retried by nobody: send it again when /api/v1/devices shows the device online.',
+  },
+  GW_ERR_AUTH_REQUIRED: {
+    kind: 'auth',
+    summary: 'The request needs a login: POST /api/v1/auth/login with a user of site.yaml, then send `Authorization: Bearer <token>`.',
+  },
+  GW_ERR_AUTH_INVALID: {
+    kind: 'auth',
+    summary: 'Wrong user name or password, or an expired or forged token. Log in again.',
+  },
+  GW_ERR_FORBIDDEN: {
+    kind: 'auth',
+    summary: "The user's role does not allow this (viewer < operator < technician < admin). Ask an admin to change the role in site.yaml.",
+  },
+  GW_ERR_RATE_LIMITED: {
+    kind: 'limit',
+    summary: 'Too many failed logins from this address; wait the Retry-After seconds.',
+  },
   GW_ERR_DEVICE_NOT_FOUND: {
     kind: 'not_found',
     summary: 'No device or point with that id exists in this site.',

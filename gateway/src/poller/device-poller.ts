@@ -15,7 +15,7 @@ import type { Driver, DriverSink, RawValue, ReadBlock } from '../drivers/driver.
 import { planReads } from './coalesce.js';
 import { DeadbandFilter } from './deadband.js';
 import type { LinkQueue } from './link-queue.js';
-import { toEngineering } from './transform.js';
+import { toEngineering, toRaw } from './transform.js';
 
 /** Where a device poller hands its results (main.ts wires the store and the event log). */
 export interface PollSink {
@@ -273,6 +273,24 @@ export class DevicePoller {
     this.lastError = { code: e?.code ?? 'ERROR', kind: e?.kind ?? 'communication', message: err instanceof Error ? err.message : String(err), at };
   }
 
+  /**
+   * Writes `value` (engineering units) to a point, after the guards: the point exists, is
+   * writable, the value has the point's type and lies in its range. Queued on the link
+   * with the polls. Resolves with the value the gateway last read (for the audit log);
+   * the point is read again on the next cycle.
+   */
+  async write(name: string, value: Value): Promise<{ previous: Value | null }> {
+    const spec = this.specs.get(name);
+    if (spec === undefined) throw new GatewayError('GW_ERR_DEVICE_NOT_FOUND', `device ${this.device.id} has no point "${name}"`);
+    checkWritable(this.device.id, spec, value);
+    if (!this.device.enabled) throw new GatewayError('GW_ERR_WRITE_REFUSED', `device ${this.device.id} is disabled in site.yaml`);
+    if (this.state === 'offline') throw new GatewayError('GW_ERR_DEVICE_OFFLINE', `device ${this.device.id} is offline (${this.lastError?.message ?? 'unreachable'}): the write was not sent`);
+    await this.ensureConnected();
+    await this.link.run(() => this.driver.write(spec, toRaw(spec, value)));
+    this.lastRead.delete(name);
+    return { previous: this.lastValue.get(name) ?? null };
+  }
+
   /** Step 4b: report by exception — only readings outside their point's deadband go on. */
   private emit(readings: Reading[]): void {
     const prefix = this.device.id.length + 1;
@@ -348,4 +366,22 @@ export class DevicePoller {
     }
     return Math.max(0, this.nextDue - now);
   }
+}
+
+/** The guards of a write, before anything is sent (GW_ERR_WRITE_REFUSED naming why). */
+export function checkWritable(device: string, spec: PointSpec, value: Value): void {
+  const refuse = (why: string) => {
+    throw new GatewayError('GW_ERR_WRITE_REFUSED', `${device}.${spec.name}: ${why}`, { details: { device, point: spec.name } });
+  };
+  if (spec.access !== 'rw') refuse('the point is read-only (access: r in its profile)');
+  if (spec.type === 'bool' || spec.type === 'bits') {
+    if (typeof value !== 'boolean') refuse(`expected true or false, got ${JSON.stringify(value)}`);
+    return;
+  }
+  if (spec.type === 'string') {
+    if (typeof value !== 'string') refuse(`expected a string, got ${JSON.stringify(value)}`);
+    return;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) return refuse(`expected a number, got ${JSON.stringify(value)}`);
+  if (spec.range !== undefined && (value < spec.range[0]! || value > spec.range[1]!)) refuse(`${value} is outside the point's range [${spec.range.join(', ')}]${spec.unit === undefined ? '' : ` ${spec.unit}`}`);
 }

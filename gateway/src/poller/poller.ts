@@ -3,7 +3,9 @@
  * a link queue between devices on the same link, and reports their states.
  */
 import type { DeviceConfig } from '../core/config/load.js';
+import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Value } from '../core/model.js';
 import type { Driver } from '../drivers/driver.js';
 import { DevicePoller, type BackoffOptions, type DeviceStatus, type PollSink } from './device-poller.js';
 import { LinkQueues } from './link-queue.js';
@@ -38,6 +40,13 @@ export class Poller {
 
   async stop(): Promise<void> {
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
+  }
+
+  /** Writes a point of a device through its poller (guards, link queue); see DevicePoller.write. */
+  async write(device: string, point: string, value: Value): Promise<{ previous: Value | null }> {
+    const p = this.pollers.get(device);
+    if (p === undefined) throw new GatewayError('GW_ERR_DEVICE_NOT_FOUND', `no device "${device}" in this site`);
+    return p.write(point, value);
   }
 
   status(id: string): DeviceStatus | undefined {

@@ -69,4 +69,21 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'audit log',
+    sql: `
+      -- Who did what, when, with what result (writes to points; later config and acks).
+      CREATE TABLE audit (
+        id     TEXT PRIMARY KEY,           -- UUIDv7
+        ts     INTEGER NOT NULL,
+        actor  TEXT NOT NULL,              -- user name, or 'mqtt:<client>', 'flow:<node>', 'system'
+        action TEXT NOT NULL,              -- e.g. point.write
+        target TEXT NOT NULL,              -- e.g. pump-1.pressure_setpoint
+        detail TEXT NOT NULL,              -- JSON: old, new, …
+        result TEXT NOT NULL               -- ok | refused | failed
+      ) WITHOUT ROWID;
+      CREATE INDEX audit_ts ON audit(ts);
+    `,
+  },
 ];

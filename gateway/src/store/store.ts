@@ -45,6 +45,16 @@ export interface EventQuery {
   readonly limit?: number;
 }
 
+export interface AuditEntry {
+  readonly id: string;
+  readonly ts: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly result: 'ok' | 'refused' | 'failed';
+}
+
 export interface StoreOptions {
   /** Folder of the database file; created if missing. Use ':memory:' for a throwaway store. */
   readonly dataDir: string;
@@ -124,6 +134,8 @@ export class GatewayStore {
       getKv: db.prepare('SELECT value FROM kv WHERE key = ?'),
       setKv: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       countSamples: db.prepare('SELECT COUNT(*) AS n FROM samples'),
+      insertAudit: db.prepare('INSERT INTO audit (id, ts, actor, action, target, detail, result) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      auditSince: db.prepare('SELECT id, ts, actor, action, target, detail, result FROM audit WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?'),
     };
   }
 
@@ -180,8 +192,7 @@ export class GatewayStore {
     try {
       this.db.transaction(() => {
         this.stmts.insertEvent.run(full.id, full.ts, full.device ?? null, full.type, full.severity, JSON.stringify(full.body));
-        const body: Record<string, unknown> = { ...full, body: full.body };
-        this.append(laneOf('event', full.type), 'event', full.ts, body);
+        this.append(laneOf('event', full.type), 'event', full.ts, { ...full });
       })();
     } catch (cause) {
       throw storeError(cause, `recording event ${full.type}`);
@@ -218,6 +229,22 @@ export class GatewayStore {
       severity: r.severity,
       body: JSON.parse(r.body) as Record<string, unknown>,
     }));
+  }
+
+  /** Appends to the audit log. */
+  audit(entry: Omit<AuditEntry, 'id'>): AuditEntry {
+    const full: AuditEntry = { id: uuidv7(entry.ts), ...entry };
+    try {
+      this.stmts.insertAudit.run(full.id, full.ts, full.actor, full.action, full.target, JSON.stringify(full.detail), full.result);
+    } catch (cause) {
+      throw storeError(cause, `recording ${entry.action} in the audit log`);
+    }
+    return full;
+  }
+
+  auditLog(since = 0, limit = 100): AuditEntry[] {
+    const rows = this.stmts.auditSince.all(since, Math.min(Math.max(limit, 1), 1000)) as (Omit<AuditEntry, 'detail'> & { detail: string })[];
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   }
 
   /**

@@ -63,6 +63,15 @@ export interface DeviceConfig extends Omit<DeviceDoc, 'profile' | 'connection'> 
   readonly secret?: string;
 }
 
+/** A gateway login with its secret resolved: a scrypt hash, or a plain password from env/file. */
+export interface UserConfig {
+  readonly name: string;
+  readonly role: 'viewer' | 'operator' | 'technician' | 'admin';
+  readonly passwordHash?: string;
+  /** From passwordEnv / passwordFile; compared in constant time, never logged. */
+  readonly password?: string;
+}
+
 export interface SiteConfig {
   readonly file: string;
   /** Absolute folder of site.yaml; relative paths in it are relative to this. */
@@ -71,6 +80,7 @@ export interface SiteConfig {
   readonly gateway: SiteDoc['gateway'] & { readonly dataDir: string };
   readonly cloud?: CloudDoc & { readonly enrolmentTokenValue?: string };
   readonly devices: readonly DeviceConfig[];
+  readonly users: readonly UserConfig[];
 }
 
 /** Thrown with every issue found; `details.issues` holds them for tools. */
@@ -218,7 +228,7 @@ export function resolveProfileRef(ref: string, siteDir: string, dirs: readonly s
 }
 
 function resolveSecret(
-  conn: Record<string, unknown>,
+  conn: Readonly<Record<string, unknown>>,
   siteDir: string,
   env: Readonly<Record<string, string | undefined>>,
   at: (string | number)[],
@@ -324,6 +334,21 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
     cloud = { ...doc.cloud, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
   }
 
+  const users: UserConfig[] = [];
+  const names = new Set<string>();
+  doc.users.forEach((user, i) => {
+    if (broken('users', i)) return;
+    if (names.has(user.name)) issues.push({ path: ['users', i, 'name'], message: `must be unique: "${user.name}" appears twice` });
+    names.add(user.name);
+    const ways = [user.passwordHash, user.passwordEnv, user.passwordFile].filter((w) => w !== undefined).length;
+    if (ways !== 1) {
+      issues.push({ path: ['users', i], message: 'needs exactly one of passwordHash, passwordEnv, passwordFile' });
+      return;
+    }
+    const password = user.passwordHash !== undefined || options.resolveSecrets === false ? undefined : resolveSecret(user as Record<string, unknown>, dir, env, ['users', i], issues);
+    users.push({ name: user.name, role: user.role, ...(user.passwordHash === undefined ? {} : { passwordHash: user.passwordHash }), ...(password === undefined ? {} : { password }) });
+  });
+
   const all = [...bind(src, issues), ...profileIssues];
   if (all.length > 0) throw new ConfigInvalidError(all);
   return deepFreeze({
@@ -333,5 +358,6 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
     gateway: { ...doc.gateway, dataDir: path.resolve(dir, doc.gateway.dataDir) },
     ...(cloud === undefined ? {} : { cloud }),
     devices,
+    users,
   });
 }

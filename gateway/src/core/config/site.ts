@@ -28,6 +28,21 @@ const Store = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A login of the gateway (control room, technicians, scripts). */
+const User = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+    /** viewer: reads; operator: reads, acknowledges, writes points; technician: + config and flows; admin: everything. */
+    role: Type.Enum(['viewer', 'operator', 'technician', 'admin']),
+    /** `scrypt$N$r$p$salt$hash` from `steward gateway hash-password`; or passwordEnv / passwordFile. */
+    passwordHash: Type.Optional(Type.String({ pattern: '^scrypt\\$', 'x-expect': 'a hash from `steward gateway hash-password`' })),
+    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+    passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type UserDoc = Static<typeof User>;
+
 const Cloud = Type.Object(
   {
     url: Type.String({ pattern: '^https?://', 'x-expect': 'an http:// or https:// URL' }),
@@ -89,6 +104,8 @@ export const Site = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     cloud: Type.Optional(Cloud),
+    /** Logins of the gateway's API (and, later, the panel and Node-RED's editor). */
+    users: Type.Array(User, { default: [] }),
     devices: Type.Array(Device, { default: [] }),
   },
   { additionalProperties: false },
