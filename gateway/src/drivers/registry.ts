@@ -5,6 +5,7 @@
 import type { DeviceConfig } from '../core/config/load.js';
 import type { Logger } from '../core/logger.js';
 import type { Driver } from './driver.js';
+import { createBacnetDriver } from './bacnet/driver.js';
 import { createModbusDriver } from './modbus/driver.js';
 
 /** Builds the driver for one configured device (the loader has already refused unknown protocols). */
@@ -12,6 +13,8 @@ export function createDriver(device: DeviceConfig, log: Logger): Driver {
   switch (device.profile.protocol) {
     case 'modbus':
       return createModbusDriver(device, log);
+    case 'bacnet':
+      return createBacnetDriver(device, log);
     default:
       throw new Error(`no driver for protocol ${device.profile.protocol} in this build`);
   }

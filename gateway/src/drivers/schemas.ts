@@ -4,6 +4,7 @@
  * stack. Adding a protocol means adding it here and in registry.ts.
  */
 import type { ProtocolSchemas } from '../core/config/load.js';
+import { bacnetConnectionSchemas, bacnetProfileSchemas } from './bacnet/schema.js';
 import { checkModbusPoint, ModbusAddress, ModbusOptions, ModbusRtuConnection, ModbusRtuTcpConnection, ModbusTcpConnection } from './modbus/schema.js';
 
 export const protocolSchemas: ProtocolSchemas = {
@@ -11,8 +12,10 @@ export const protocolSchemas: ProtocolSchemas = {
     'modbus-tcp': { profileProtocol: 'modbus', schema: ModbusTcpConnection },
     'modbus-rtu-tcp': { profileProtocol: 'modbus', schema: ModbusRtuTcpConnection },
     'modbus-rtu': { profileProtocol: 'modbus', schema: ModbusRtuConnection },
+    ...bacnetConnectionSchemas,
   },
   profiles: {
     modbus: { address: ModbusAddress, options: ModbusOptions, checkPoint: checkModbusPoint },
+    ...bacnetProfileSchemas,
   },
 };

@@ -1,0 +1,122 @@
+/**
+ * The UDP transport under @bacnet-js/client for the gateway: BACnet/IP (ASHRAE 135
+ * Annex J) on a local port of our choosing, unicast only.
+ *
+ * Why our own (the library accepts any object with its transport's shape):
+ * - the library's transport binds `port || 47808`, so port 0 (an ephemeral port, what
+ *   a gateway polling devices wants, and what tests need) is impossible with it;
+ * - it names a sender on port 47808 by its bare IP, and the client then drops every
+ *   service request from the bare "127.0.0.1" (DEPENDENCIES.md). We always name the
+ *   sender `ip:port`, which keeps unicast replies correct and that filter inert;
+ * - the client reports a Reject PDU and an Abort PDU alike ("BacnetAbort - Reason:n"),
+ *   yet reject reason 9 is unrecognized-service and abort reason 9 out-of-resources. We
+ *   peek at each incoming APDU (§20.1.7 BACnet-Reject-PDU, §20.1.8 BACnet-Abort-PDU)
+ *   and remember which one answered an invoke id.
+ * - it never broadcasts: a send without a receiver is dropped (the driver only ever
+ *   unicasts Who-Is to a configured address).
+ */
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+
+/** What answered a confirmed request when it was not an ack or an Error PDU. */
+export interface ApduRefusal {
+  readonly pdu: 'reject' | 'abort';
+  readonly reason: number;
+}
+
+/** Annex J.2: BVLC type 0x81; Original-Unicast/Broadcast-NPDU carry a 4-octet header, Forwarded-NPDU 10. */
+const BVLC_TYPE = 0x81;
+const BVLC_FORWARDED_NPDU = 0x04;
+const MAX_PAYLOAD = 1482;
+
+/** Where the APDU of a BACnet/IP datagram starts, or undefined for a network-layer message (§6.2). */
+export function apduOffset(msg: Buffer): number | undefined {
+  if (msg.length < 6 || msg[0] !== BVLC_TYPE) return undefined;
+  let pos = msg[1] === BVLC_FORWARDED_NPDU ? 10 : 4;
+  const control = msg[pos + 1];
+  if (msg[pos] !== 0x01 || control === undefined || (control & 0x80) !== 0) return undefined;
+  pos += 2;
+  const hasDestination = (control & 0x20) !== 0;
+  if (hasDestination) pos += 3 + (msg[pos + 2] ?? 0);
+  if ((control & 0x08) !== 0) pos += 3 + (msg[pos + 2] ?? 0);
+  if (hasDestination) pos += 1; // hop count
+  return pos < msg.length ? pos : undefined;
+}
+
+export class UdpTransport extends EventEmitter {
+  private readonly socket: dgram.Socket;
+  private readonly refusals = new Map<number, ApduRefusal>();
+  /** Resolves with the bound address once the socket listens; rejects if it cannot bind. */
+  readonly ready: Promise<{ address: string; port: number }>;
+
+  constructor(
+    private readonly port: number,
+    private readonly host?: string,
+  ) {
+    super();
+    this.socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('listening', () => {
+        const a = this.socket.address();
+        resolve({ address: a.address, port: a.port });
+      });
+      this.socket.once('error', reject);
+    });
+    this.ready.catch(() => undefined);
+    this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    this.socket.on('error', (err) => this.emit('error', err));
+    this.socket.on('close', () => this.emit('close'));
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const at = apduOffset(msg);
+    if (at !== undefined) {
+      const type = (msg[at]! & 0xf0) >> 4;
+      // §20.1.7/§20.1.8: type, original invoke id, reason.
+      if ((type === 6 || type === 7) && at + 2 < msg.length) this.refusals.set(msg[at + 1]!, { pdu: type === 6 ? 'reject' : 'abort', reason: msg[at + 2]! });
+    }
+    this.emit('message', msg, `${rinfo.address}:${rinfo.port}`);
+  }
+
+  /** Which PDU refused the request with `invokeId` (read once). */
+  takeRefusal(invokeId: number): ApduRefusal | undefined {
+    const r = this.refusals.get(invokeId);
+    this.refusals.delete(invokeId);
+    return r;
+  }
+
+  /** Forgets a refusal noted for `invokeId` (before the id is used again). */
+  forget(invokeId: number): void {
+    this.refusals.delete(invokeId);
+  }
+
+  // The shape @bacnet-js/client expects of a transport:
+
+  getBroadcastAddress(): string {
+    return '255.255.255.255';
+  }
+
+  getMaxPayload(): number {
+    return MAX_PAYLOAD;
+  }
+
+  send(buffer: Buffer, offset: number, receiver?: string): void {
+    if (receiver === undefined || receiver === '') return; // never broadcast
+    const colon = receiver.lastIndexOf(':');
+    const host = colon > 0 ? receiver.slice(0, colon) : receiver;
+    const port = colon > 0 ? Number(receiver.slice(colon + 1)) : 47808;
+    this.socket.send(buffer, 0, offset, port, host);
+  }
+
+  open(): void {
+    this.socket.bind(this.port, this.host);
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // Not bound or already closed.
+    }
+  }
+}
