@@ -100,9 +100,9 @@ t.test('a pump reading reaches the gateway API and then the cloud API', async (t
   });
   t.comment(`cloud had all 14 points ${Date.now() - started} ms after the gateway did`);
   const cloudPressure = inCloud.find((p) => p.point === 'outlet_pressure')!;
-  const row = gw.store.db.prepare('SELECT num FROM samples WHERE point = ? AND ts = ?').get('pump-1.outlet_pressure', cloudPressure.ts) as { num: number } | undefined;
+  const [row] = gw.store.samples('pump-1.outlet_pressure', cloudPressure.ts, cloudPressure.ts + 1);
   t.ok(row !== undefined, 'the cloud value is one the gateway read');
-  t.equal(cloudPressure.value, row?.num, 'and has the same value');
+  t.equal(cloudPressure.value, row?.value, 'and has the same value');
   t.equal(cloudPressure.quality, 'good');
 
   // 3. Both sides agree on what was acknowledged.

@@ -14,27 +14,49 @@ export const migrations: readonly Migration[] = [
     version: 1,
     name: 'readings, events, outbox',
     sql: `
+      -- Every point gets a small integer id: samples and roll-ups are keyed by it.
+      CREATE TABLE points (
+        id     INTEGER PRIMARY KEY,
+        name   TEXT NOT NULL UNIQUE,       -- deviceId.pointName
+        device TEXT NOT NULL
+      );
+      CREATE INDEX points_device ON points(device);
+
       -- Latest value of every point; dirty = changed since the last telemetry snapshot for the cloud.
       CREATE TABLE latest (
-        point   TEXT PRIMARY KEY,          -- deviceId.pointName
-        device  TEXT NOT NULL,
+        point   INTEGER PRIMARY KEY REFERENCES points(id),
         value   TEXT,                      -- JSON: number | boolean | string | null
         quality TEXT NOT NULL,             -- good | bad | stale
         ts      INTEGER NOT NULL,          -- ms epoch of the reading
         dirty   INTEGER NOT NULL DEFAULT 1
-      ) WITHOUT ROWID;
-      CREATE INDEX latest_device ON latest(device);
+      );
       CREATE INDEX latest_dirty ON latest(dirty) WHERE dirty = 1;
 
-      -- Raw samples, kept rawRetentionDays. Numbers in num, strings in txt, booleans as 0/1 in num.
+      -- Raw samples, kept rawRetentionDays, appended in (roughly) time order: rowid order is
+      -- time order, which the roll-up and retention jobs use to work in bounded chunks.
+      -- Numbers in num, strings in txt, booleans as 0/1 in num.
       CREATE TABLE samples (
-        point   TEXT NOT NULL,
+        point   INTEGER NOT NULL,
         ts      INTEGER NOT NULL,
         num     REAL,
         txt     TEXT,
         quality INTEGER NOT NULL           -- 0 good, 1 bad, 2 stale
       );
       CREATE INDEX samples_point_ts ON samples(point, ts);
+
+      -- 1-minute roll-ups of numeric (and boolean) samples of good quality.
+      CREATE TABLE rollups (
+        point   INTEGER NOT NULL,
+        minute  INTEGER NOT NULL,          -- ms epoch of the minute's start
+        min     REAL NOT NULL,
+        max     REAL NOT NULL,
+        sum     REAL NOT NULL,
+        count   INTEGER NOT NULL,
+        last    REAL NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY (point, minute)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollups_minute ON rollups(minute);
 
       CREATE TABLE events (
         id       TEXT PRIMARY KEY,         -- UUIDv7

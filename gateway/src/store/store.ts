@@ -19,6 +19,7 @@ import { migrations } from './migrations.js';
 type Db = Database.Database;
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, bad: 1, stale: 2 };
+const QUALITY_NAME: readonly Quality[] = ['good', 'bad', 'stale'];
 
 /** A latest value as the API shows it. */
 export interface LatestRow {
@@ -76,6 +77,8 @@ export class GatewayStore {
   private readonly site: string;
   private readonly snapshotChunk: number;
   private readonly stmts;
+  /** Point name → integer id. */
+  private readonly ids = new Map<string, number>();
 
   constructor(options: StoreOptions) {
     this.site = options.site;
@@ -112,17 +115,21 @@ export class GatewayStore {
   private prepare() {
     const db = this.db;
     return {
+      pointId: db.prepare('SELECT id FROM points WHERE name = ?'),
+      addPoint: db.prepare('INSERT INTO points (name, device) VALUES (?, ?) RETURNING id'),
       upsertLatest: db.prepare(
-        `INSERT INTO latest (point, device, value, quality, ts, dirty) VALUES (?, ?, ?, ?, ?, 1)
+        `INSERT INTO latest (point, value, quality, ts, dirty) VALUES (?, ?, ?, ?, 1)
          ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts,
            dirty = CASE WHEN latest.value IS excluded.value AND latest.quality = excluded.quality THEN latest.dirty ELSE 1 END
          WHERE excluded.ts >= latest.ts`,
       ),
       insertSample: db.prepare('INSERT INTO samples (point, ts, num, txt, quality) VALUES (?, ?, ?, ?, ?)'),
-      latestAll: db.prepare('SELECT point, device, value, quality, ts FROM latest ORDER BY point'),
-      latestByDevice: db.prepare('SELECT point, device, value, quality, ts FROM latest WHERE device = ? ORDER BY point'),
-      dirty: db.prepare('SELECT point, value, quality, ts FROM latest WHERE dirty = 1 ORDER BY point'),
+      latestAll: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point ORDER BY p.name'),
+      latestByDevice: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE p.device = ? ORDER BY p.name'),
+      dirty: db.prepare('SELECT p.name AS point, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE l.dirty = 1 ORDER BY p.name'),
       clearDirty: db.prepare('UPDATE latest SET dirty = 0 WHERE dirty = 1'),
+      samplesOf: db.prepare('SELECT ts, num, txt, quality FROM samples WHERE point = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
+      rollupsOf: db.prepare('SELECT minute, min, max, sum, count, last FROM rollups WHERE point = ? AND minute >= ? AND minute < ? ORDER BY minute LIMIT ?'),
       insertEvent: db.prepare('INSERT INTO events (id, ts, device, type, severity, body) VALUES (?, ?, ?, ?, ?, ?)'),
       laneRow: db.prepare('SELECT last_seq AS lastSeq, acked_seq AS ackedSeq FROM lanes WHERE lane = ?'),
       bumpLane: db.prepare('UPDATE lanes SET last_seq = last_seq + 1 WHERE lane = ? RETURNING last_seq AS seq'),
@@ -139,25 +146,63 @@ export class GatewayStore {
     };
   }
 
+  /** The integer id of a point, created on first sight (cached). */
+  private idOf(point: string, device: string): number {
+    let id = this.ids.get(point);
+    if (id === undefined) {
+      id = (this.stmts.pointId.get(point) as { id: number } | undefined)?.id ?? (this.stmts.addPoint.get(point, device) as { id: number }).id;
+      this.ids.set(point, id);
+    }
+    return id;
+  }
+
   /**
-   * Stores one poll cycle's readings in one transaction: the latest value of each point
-   * (only moving forward in time) and a raw sample of each.
+   * Stores readings in one transaction: the latest value of each point (only moving
+   * forward in time) and a raw sample of each. One call per poll cycle — or, through
+   * main.ts' write buffer, per flush of many devices' cycles.
    */
-  writeReadings(device: string, readings: readonly Reading[]): void {
-    if (readings.length === 0) return;
+  writeBatch(batch: readonly { readonly device: string; readonly readings: readonly Reading[] }[]): void {
+    let n = 0;
     try {
       this.db.transaction(() => {
-        for (const r of readings) {
-          const json = r.value === null ? null : JSON.stringify(r.value);
-          this.stmts.upsertLatest.run(r.point, device, json, r.quality, r.ts);
-          const num = typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? (r.value ? 1 : 0) : null;
-          const txt = typeof r.value === 'string' ? r.value : null;
-          this.stmts.insertSample.run(r.point, r.ts, num, txt, QUALITY_CODE[r.quality]);
+        for (const { device, readings } of batch) {
+          for (const r of readings) {
+            const id = this.idOf(r.point, device);
+            const json = r.value === null ? null : JSON.stringify(r.value);
+            this.stmts.upsertLatest.run(id, json, r.quality, r.ts);
+            const num = typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? (r.value ? 1 : 0) : null;
+            const txt = typeof r.value === 'string' ? r.value : null;
+            this.stmts.insertSample.run(id, r.ts, num, txt, QUALITY_CODE[r.quality]);
+            n++;
+          }
         }
       })();
     } catch (cause) {
-      throw storeError(cause, `storing ${readings.length} readings of ${device}`);
+      // The transaction rolled back: ids created in it are gone too.
+      this.ids.clear();
+      throw storeError(cause, `storing ${n} readings`);
     }
+  }
+
+  /** Stores one device's readings (one transaction). */
+  writeReadings(device: string, readings: readonly Reading[]): void {
+    if (readings.length > 0) this.writeBatch([{ device, readings }]);
+  }
+
+  /** Raw samples of a point in [from, to), oldest first (at most `limit`). */
+  samples(point: string, from: number, to: number, limit = 10_000): { ts: number; value: Value | null; quality: Quality }[] {
+    const id = this.ids.get(point) ?? (this.stmts.pointId.get(point) as { id: number } | undefined)?.id;
+    if (id === undefined) return [];
+    const rows = this.stmts.samplesOf.all(id, from, to, limit) as { ts: number; num: number | null; txt: string | null; quality: number }[];
+    return rows.map((r) => ({ ts: r.ts, value: r.txt ?? r.num, quality: QUALITY_NAME[r.quality] ?? 'bad' }));
+  }
+
+  /** 1-minute roll-ups of a point with `minute` in [from, to), oldest first. */
+  rollups(point: string, from: number, to: number, limit = 10_000): { minute: number; min: number; max: number; avg: number; count: number; last: number }[] {
+    const id = this.ids.get(point) ?? (this.stmts.pointId.get(point) as { id: number } | undefined)?.id;
+    if (id === undefined) return [];
+    const rows = this.stmts.rollupsOf.all(id, from, to, limit) as { minute: number; min: number; max: number; sum: number; count: number; last: number }[];
+    return rows.map((r) => ({ minute: r.minute, min: r.min, max: r.max, avg: r.sum / r.count, count: r.count, last: r.last }));
   }
 
   latest(device?: string): LatestRow[] {
