@@ -16,8 +16,10 @@
  *   connection (a byte stream cannot be re-synchronised by silence as a serial line can).
  *
  * Faults for tests, changeable while running: `stall` (accept, read, never answer),
+ * `silentUnits` (never answer these unit ids: dead units behind a shared gateway),
  * `close` (drop every connection, refuse new ones), `exception` (answer every request
- * with this exception code).
+ * with this exception code), `delayMs` (answer late: a slow device or gateway). Only
+ * `delayMs` puts a timer on the reply path, and only while it is set.
  */
 import net from 'node:net';
 import { crc16 } from './crc16.js';
@@ -31,6 +33,10 @@ export interface ServerFaults {
   close?: boolean;
   /** Answer every request with this exception code (§7), e.g. 4 server device failure. */
   exception?: number;
+  /** Never answer requests for these unit ids (as units that died on a bus). */
+  silentUnits?: readonly number[];
+  /** Hold every answer this many ms before sending it (answers keep their order). */
+  delayMs?: number;
 }
 
 export interface ModbusServerOptions {
@@ -97,13 +103,14 @@ export function startModbusServer(options: ModbusServerOptions): Promise<ModbusS
   let faults: ServerFaults = { ...(options.faults ?? {}) };
   const stats: ServerStats = { connections: 0, requests: 0, functions: {}, exceptions: 0, garbage: 0 };
   const sockets = new Set<net.Socket>();
+  const delayed = new Set<NodeJS.Timeout>();
 
   /** The response PDU for one request, or undefined for no answer. */
   const respond = (unit: number, pdu: Buffer): Buffer | undefined => {
     const fc = pdu[0]!;
     stats.requests++;
     stats.functions[fc] = (stats.functions[fc] ?? 0) + 1;
-    if (faults.stall === true) return undefined;
+    if (faults.stall === true || faults.silentUnits?.includes(unit) === true) return undefined;
     if (faults.exception !== undefined) {
       stats.exceptions++;
       return exceptionPdu(fc, faults.exception);
@@ -193,8 +200,20 @@ export function startModbusServer(options: ModbusServerOptions): Promise<ModbusS
       if (rest === undefined) return;
       // Keep only the unparsed tail, copied so the chunk it came from can be freed.
       pending = rest.length === 0 ? EMPTY : Buffer.from(rest);
-      if (replies.length === 1) socket.write(replies[0]!);
-      else if (replies.length > 1) socket.write(Buffer.concat(replies));
+      if (replies.length === 0) return;
+      const out = replies.length === 1 ? replies[0]! : Buffer.concat(replies);
+      const delayMs = faults.delayMs ?? 0;
+      if (delayMs <= 0) {
+        socket.write(out);
+        return;
+      }
+      // Timers of equal delay fire in the order they were set, so answers keep their order.
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        if (!socket.destroyed) socket.write(out);
+      }, delayMs);
+      timer.unref();
+      delayed.add(timer);
     });
     // A client that resets the connection must not take the server down.
     socket.on('error', () => undefined);
@@ -229,6 +248,8 @@ export function startModbusServer(options: ModbusServerOptions): Promise<ModbusS
         dropConnections,
         close: () =>
           new Promise<void>((done) => {
+            for (const timer of delayed) clearTimeout(timer);
+            delayed.clear();
             dropConnections();
             server.close(() => done());
           }),

@@ -9,6 +9,7 @@
  */
 import type { DeviceConfig, SiteConfig } from '../../gateway/src/core/config/load.js';
 import { banksFor, DeviceIo } from './device-io.js';
+import { combineFaults, NO_FAULTS, serverFaultControl, type FaultControl } from './faults.js';
 import { startModbusServer, type ModbusServer } from './modbus-server.js';
 import { createModel, type ModelFaults, type SignalModel } from './models/index.js';
 import type { RegisterBank } from './register-bank.js';
@@ -37,6 +38,8 @@ export interface SimulatedDevice {
   readonly profile: string;
   readonly server: ModbusServer;
   readonly io: DeviceIo;
+  /** Faults to inject while running (the control API's): the model's, then the server's. */
+  readonly faults: FaultControl;
 }
 
 export interface Simulator {
@@ -114,7 +117,8 @@ export async function startSimulator(site: SiteConfig, opts: SimulatorOptions = 
         const model = createModel({ io, deviceId: p.device.id, seed, timeZone: site.site.timezone, startMs, ...(faults === undefined ? {} : { faults }) });
         model.tick(startMs);
         models.push(model);
-        devices.push({ id: p.device.id, host: server.host, port: server.port, protocol: p.device.connection.protocol, profile: p.device.profile.id, server, io });
+        const deviceFaults = combineFaults(model.faults ?? NO_FAULTS, serverFaultControl(server, [...p.banks.keys()], lone === undefined));
+        devices.push({ id: p.device.id, host: server.host, port: server.port, protocol: p.device.connection.protocol, profile: p.device.profile.id, server, io, faults: deviceFaults });
       }
     }
   } catch (err) {

@@ -4,13 +4,16 @@
  * a new setpoint).
  */
 import type { DeviceIo } from '../device-io.js';
+import type { FaultControl } from '../faults.js';
 
 export interface SignalModel {
   /** Advances the model to wall-clock time `nowMs` (ms epoch) and writes the new values. */
   tick(nowMs: number): void;
+  /** Faults the control API can turn on and off while the model runs (none when absent). */
+  readonly faults?: FaultControl;
 }
 
-/** Faults that can be injected into a model, for tests and for ML work. */
+/** Faults injected into a model from its start (`SimulatorOptions.faults`), for tests and for ML work. */
 export interface ModelFaults {
   /**
    * Progressive bearing wear, in wear units (0 = new, 1 = failed) gained per hour of

@@ -13,6 +13,10 @@
  * - Bearing temperature settles (τ 10 min) at ambient + a load term; vibration follows
  *   speed (ISO 10816 zone A/B for a healthy pump). `bearingWearPerHour` adds a slowly
  *   growing wear term to both (a hook for failure-prediction work).
+ * - Faults over the control API: `bearing-wear` (value: wear per running hour; off = the
+ *   bearing is replaced) and `pressure-loss` (value: the share of suction lost, as a low
+ *   break tank or an air-locked pump — inlet pressure and pump head fall by it; from 0.8 on
+ *   the drive trips on dry running, code 6, after two minutes).
  * - Run hours and energy integrate while running; `start_stop` (coil) starts and stops
  *   the pump; a drive fault stops it until the next stop command resets it (as a drive's
  *   "reset on stop" does). Trips are rare (0.2 a day by default) or from overheating.
@@ -20,6 +24,7 @@
 import type { DeviceIo } from '../device-io.js';
 import { localHour } from './clock.js';
 import { createGenericModel } from './generic.js';
+import { createFaultSet } from '../faults.js';
 import type { ModelContext, SignalModel } from './model.js';
 import { createRng, hashString } from './prng.js';
 
@@ -82,7 +87,11 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
   const io: DeviceIo = ctx.io;
   const rng = createRng(hashString(`${ctx.deviceId}#vfd-pump`, ctx.seed));
   const others = createGenericModel(ctx, new Set(OWN));
-  const wearRate = ctx.faults?.bearingWearPerHour ?? 0;
+  const baseWearRate = ctx.faults?.bearingWearPerHour ?? 0;
+  let wearRate = baseWearRate;
+  /** Share 0…1 of suction (inlet pressure and pump head) lost. */
+  let suctionLoss = 0;
+  let dryRunS = 0;
   const tripsPerDay = ctx.faults?.tripsPerDay ?? 0.2;
 
   // Initial state: running at the steady state of the moment, so the first reads are plausible.
@@ -106,7 +115,24 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
   let commandWas = true;
   let last = ctx.startMs;
 
+  const faults = createFaultSet(
+    {
+      'bearing-wear': { description: 'progressive bearing wear: vibration and bearing temperature climb', value: { unit: 'wear/h', min: 0, max: 10, default: 0.25, description: 'wear gained per running hour (1 = failed)' } },
+      'pressure-loss': { description: 'loss of suction (low break tank, air-locked pump): outlet pressure falls, then a dry-running trip', value: { unit: 'fraction', min: 0, max: 1, default: 0.9, description: 'share of inlet pressure and head lost' } },
+    },
+    (name, on, value) => {
+      if (name === 'bearing-wear') {
+        wearRate = on ? (value ?? 0.25) : baseWearRate;
+        if (!on) wear = 0; // turned off = the bearing was replaced
+      } else if (name === 'pressure-loss') {
+        suctionLoss = on ? (value ?? 0.9) : 0;
+        dryRunS = 0;
+      }
+    },
+  );
+
   return {
+    faults,
     tick(nowMs: number) {
       others.tick(nowMs);
       const dt = Math.max(0, Math.min(5, (nowMs - last) / 1000)); // a paused process does not jump
@@ -121,15 +147,16 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
       // Demand: the daily pattern with a slowly wandering deviation (Ornstein–Uhlenbeck, τ 5 min).
       demandNoise += (-demandNoise / 300) * dt + rng.normal(0.01) * Math.sqrt(dt);
       const demand = Math.min(1, Math.max(0.02, dailyDemand(localHour(nowMs, ctx.timeZone)) * (1 + demandNoise)));
-      const flowTarget = running ? FLOW_MAX * demand : 0;
+      const flowTarget = running ? FLOW_MAX * demand * (1 - suctionLoss) : 0;
       flow += (flowTarget - flow) * (1 - Math.exp(-dt / 2));
 
       const sp = setpoint();
       // Running, the drive's pressure loop settles like a first-order lag; stopping is the
       // drive's linear deceleration ramp.
-      if (running) f += (frequencyFor(sp, flow) - f) * (1 - Math.exp(-dt / RAMP_TAU_S));
+      // Without suction the pressure loop asks for more than the pump gives: it saturates at 50 Hz.
+      if (running) f += (frequencyFor(sp / Math.max(0.05, 1 - suctionLoss), flow) - f) * (1 - Math.exp(-dt / RAMP_TAU_S));
       else f = Math.max(0, f - DECEL_HZ_PER_S * dt);
-      const pressure = Math.min(16, Math.max(0, INLET_BAR + boostAt(f, flow) + rng.normal(0.02)));
+      const pressure = Math.min(16, Math.max(0, (1 - suctionLoss) * (INLET_BAR + boostAt(f, flow)) + rng.normal(0.02)));
 
       // The motor turns until the stop ramp reaches 0 Hz; the status word says so meanwhile.
       const turning = f > 0;
@@ -150,7 +177,9 @@ export function createVfdPumpModel(ctx: ModelContext): SignalModel {
           runFraction -= Math.floor(runFraction);
         }
         energy += (powerKw * dt) / 3600;
+        dryRunS = running && suctionLoss >= 0.8 ? dryRunS + dt : 0;
         if (running && bearing > 95) faultCode = 4; // overheat
+        else if (dryRunS >= 120) faultCode = 6; // dry running: the drive's underload protection
         else if (running && tripsPerDay > 0 && rng.chance((tripsPerDay * dt) / 86_400)) faultCode = 1 + Math.floor(rng.next() * 6);
       }
 
