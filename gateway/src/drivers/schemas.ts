@@ -5,6 +5,7 @@
  */
 import type { ProtocolSchemas } from '../core/config/load.js';
 import { bacnetConnectionSchemas, bacnetProfileSchemas } from './bacnet/schema.js';
+import { onvifConnectionSchemas, onvifProfileSchemas } from './onvif/schema.js';
 import { checkModbusPoint, ModbusAddress, ModbusOptions, ModbusRtuConnection, ModbusRtuTcpConnection, ModbusTcpConnection } from './modbus/schema.js';
 
 export const protocolSchemas: ProtocolSchemas = {
@@ -13,9 +14,11 @@ export const protocolSchemas: ProtocolSchemas = {
     'modbus-rtu-tcp': { profileProtocol: 'modbus', schema: ModbusRtuTcpConnection },
     'modbus-rtu': { profileProtocol: 'modbus', schema: ModbusRtuConnection },
     ...bacnetConnectionSchemas,
+    ...onvifConnectionSchemas,
   },
   profiles: {
     modbus: { address: ModbusAddress, options: ModbusOptions, checkPoint: checkModbusPoint },
     ...bacnetProfileSchemas,
+    ...onvifProfileSchemas,
   },
 };
