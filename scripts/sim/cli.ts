@@ -1,15 +1,20 @@
 /**
- * `steward sim --config site.yaml [--seed N] [--only id,id] [--tick-ms N]`: serves the
- * site's Modbus TCP devices from simulators until SIGINT/SIGTERM.
+ * `steward sim --config site.yaml [--seed N] [--only id,id] [--tick-ms N] [--control-port N]`:
+ * serves the site's Modbus TCP devices from simulators until SIGINT/SIGTERM, with the
+ * fault-injection control API (control.ts) when `--control-port` is given.
  */
 import { parseArgs } from 'node:util';
 import { loadSiteConfig } from '../../gateway/src/config.js';
+import { startSimControl, type SimControl } from './control.js';
 import { startSimulator, type SimulatorOptions } from './sim.js';
 
-const USAGE = `Usage: steward sim --config site.yaml [--seed N] [--only ID,ID…] [--tick-ms N]
+const USAGE = `Usage: steward sim --config site.yaml [--seed N] [--only ID,ID…] [--tick-ms N] [--control-port N]
 
 Serves every modbus-tcp (and modbus-rtu-tcp) device of site.yaml on its connection's
 host and port, with signals from a model of its profile, until Ctrl-C.
+
+--control-port N   also serve the fault-injection control API on 127.0.0.1:N (0 = any
+                   free port); its URL is printed (docs/modbus.md, "Control API")
 `;
 
 function integer(name: string, value: string | undefined): number | undefined {
@@ -23,6 +28,7 @@ function integer(name: string, value: string | undefined): number | undefined {
 export async function simCommand(argv: string[], options: { signal?: AbortSignal } = {}): Promise<number> {
   let opts: SimulatorOptions;
   let config: string;
+  let controlPort: number | undefined;
   try {
     const { values } = parseArgs({
       args: argv,
@@ -31,6 +37,7 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
         seed: { type: 'string' },
         only: { type: 'string' },
         'tick-ms': { type: 'string' },
+        'control-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -44,6 +51,8 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
     const seed = integer('seed', values.seed);
     const tickMs = integer('tick-ms', values['tick-ms']);
     if (tickMs !== undefined && tickMs < 10) throw new Error('--tick-ms must be at least 10');
+    controlPort = integer('control-port', values['control-port']);
+    if (controlPort !== undefined && (controlPort < 0 || controlPort > 65535)) throw new Error(`--control-port must be 0–65535, got ${controlPort}`);
     opts = {
       ...(seed === undefined ? {} : { seed }),
       ...(tickMs === undefined ? {} : { tickMs }),
@@ -63,9 +72,21 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
     return 1;
   }
 
+  let control: SimControl | undefined;
+  if (controlPort !== undefined) {
+    try {
+      control = await startSimControl(sim, { port: controlPort });
+    } catch (err) {
+      await sim.close();
+      process.stderr.write(`steward sim: cannot start the control API on 127.0.0.1:${controlPort}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+  }
+
   if (sim.devices.length === 0) process.stderr.write('steward sim: the site has no modbus-tcp device to simulate\n');
   const width = Math.max(0, ...sim.devices.map((d) => d.id.length));
   for (const d of sim.devices) process.stdout.write(`${d.id.padEnd(width)}  ${d.protocol} ${d.host}:${d.port}  ${d.profile}\n`);
+  if (control !== undefined) process.stdout.write(`control API  ${control.url}/devices\n`);
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -79,6 +100,7 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
     if (options.signal?.aborted === true) stop();
     else options.signal?.addEventListener('abort', stop, { once: true });
   });
+  await control?.close();
   await sim.close();
   return 0;
 }
