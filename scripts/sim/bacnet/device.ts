@@ -30,6 +30,8 @@ export interface BacnetBehaviour {
   refuseRpm?: false | 'reject' | 'error' | 'abort';
   /** Refuse SubscribeCOV for every object (true) or for the objects of these point names. */
   refuseCov?: boolean | readonly string[];
+  /** The objects of these point names do not exist (unknown-object), as when a profile names objects a controller lacks. */
+  missing?: readonly string[];
 }
 
 export interface CovSubscription {
@@ -212,7 +214,9 @@ export class SimBacnetDevice {
   private find(objectId: { type: number; instance: number }): SimObject | undefined {
     // §15.5.1.1.1: device instance 4194303 means "this device".
     const instance = objectId.type === 8 && objectId.instance === 4_194_303 ? this.deviceInstance : objectId.instance;
-    return this.objects.get(key(objectId.type, instance));
+    const obj = this.objects.get(key(objectId.type, instance));
+    const missing = this.behaviour.missing;
+    return obj !== undefined && missing !== undefined && obj.points.some((p) => missing.includes(p.name)) ? undefined : obj;
   }
 
   private error(sender: Sender, service: number, invokeId: number, errorClass: number, errorCode: number): void {
