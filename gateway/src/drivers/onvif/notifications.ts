@@ -139,7 +139,7 @@ export class EventMapper {
       const prev = this.last.get(rule.type);
       const topic = normaliseTopic(msg.topic);
       this.last.set(rule.type, { topic, ts });
-      if (prev !== undefined && prev.topic !== topic && Math.abs(ts - prev.ts) <= this.mergeMs) continue;
+      if (this.mergeMs > 0 && prev !== undefined && prev.topic !== topic && Math.abs(ts - prev.ts) <= this.mergeMs) continue;
       out.push({
         rule,
         ts,
