@@ -59,8 +59,35 @@ export const EventBody = Type.Object(
 );
 export type EventBody = Static<typeof EventBody>;
 
+/** One point's roll-up of one minute. */
+export const WireRollup = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*\\.[a-z0-9_]+$', maxLength: 160 }),
+    /** ms epoch of the minute's start. */
+    minute: Type.Integer({ minimum: 0 }),
+    min: Type.Number(),
+    max: Type.Number(),
+    avg: Type.Number(),
+    count: Type.Integer({ minimum: 1 }),
+    last: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+export type WireRollup = Static<typeof WireRollup>;
+
+/** kind `telemetry.rollup` (lane 2): 1-minute roll-ups of good numeric samples (booleans as 0/1). */
+export const TelemetryRollupBody = Type.Object({ rollups: Type.Array(WireRollup, { maxItems: 10_000 }) }, { additionalProperties: false });
+export type TelemetryRollupBody = Static<typeof TelemetryRollupBody>;
+
+/**
+ * kind `telemetry.evicted` (lane 2): an item the gateway dropped to stay within its disk
+ * budget before it was sent; its sequence is kept so the lane has no gap. `evicted`
+ * names the original kind.
+ */
+export const TelemetryEvictedBody = Type.Object({ evicted: Type.String() }, { additionalProperties: false });
+
 /** Item kinds of v1. A cloud that meets an unknown kind stores the item and acknowledges it (forward compatibility). */
-export const ITEM_KINDS = ['telemetry.latest', 'event'] as const;
+export const ITEM_KINDS = ['telemetry.latest', 'telemetry.rollup', 'telemetry.evicted', 'event'] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
 export const OutboxItem = Type.Object(

@@ -14,6 +14,7 @@ import { loadSessionKey, Sessions } from './api/auth.js';
 import { buildApi } from './api/server.js';
 import { Poller } from './poller/poller.js';
 import type { BackoffOptions } from './poller/device-poller.js';
+import { StoreMaintenance } from './store/maintenance.js';
 import { GatewayStore } from './store/store.js';
 import { Uplink } from './sync/uplink.js';
 
@@ -36,6 +37,9 @@ export interface Gateway {
   readonly store: GatewayStore;
   readonly poller: Poller;
   readonly uplink: Uplink | undefined;
+  readonly maintenance: StoreMaintenance;
+  /** Writes the readings buffered since the last flush (tests and benchmarks use it). */
+  flush(): void;
   /** Stops polling, flushes, closes the API and the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -63,6 +67,37 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     }
   };
 
+  // Readings of every device go to SQLite together, one transaction per flush (DESIGN.md "Storage").
+  const storeCfg = config.gateway.store;
+  let pending: { device: string; readings: Reading[] }[] = [];
+  let pendingCount = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingCount = 0;
+    guarded('storing readings', () => {
+      store.writeBatch(batch);
+      for (const b of batch) counters.readings_stored_total += b.readings.length;
+    });
+  };
+  const flushTimer = storeCfg.flushIntervalMs > 0 ? setInterval(flush, storeCfg.flushIntervalMs) : undefined;
+
+  const maintenance = new StoreMaintenance(store, {
+    rawRetentionDays: storeCfg.rawRetentionDays,
+    rollupRetentionDays: storeCfg.rollupRetentionDays,
+    maxBytes: storeCfg.maxSizeMb * 1024 * 1024,
+  });
+  let maintenanceTimer: NodeJS.Timeout | undefined;
+  const maintain = (): void => {
+    let more = false;
+    guarded('store maintenance', () => {
+      more = maintenance.run(50);
+    });
+    maintenanceTimer = setTimeout(maintain, more ? 20 : storeCfg.maintenanceIntervalMs);
+  };
+  maintenanceTimer = setTimeout(maintain, storeCfg.maintenanceIntervalMs);
+
   const poller = new Poller({
     devices: config.devices,
     createDriver: (device) => createDriver(device, log.child({ device: device.id, part: 'driver' })),
@@ -70,10 +105,9 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     sink: {
       readings(device: string, readings: Reading[]) {
-        guarded('storing readings', () => {
-          store.writeReadings(device, readings);
-          counters.readings_stored_total += readings.length;
-        });
+        pending.push({ device, readings });
+        pendingCount += readings.length;
+        if (flushTimer === undefined || pendingCount >= 50_000) flush();
       },
       event(e) {
         guarded('recording an event', () => {
@@ -143,6 +177,9 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     (closing ??= (async () => {
       log.info('gateway stopping');
       await poller.stop();
+      clearInterval(flushTimer);
+      clearTimeout(maintenanceTimer);
+      flush();
       await uplink?.stop();
       // What changed since the last snapshot is queued, so the cloud gets it after a restart.
       if (uplink !== undefined) guarded('final telemetry snapshot', () => uplink.snapshot());
@@ -151,5 +188,5 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       log.info('gateway stopped');
     })());
 
-  return { config, url, api, store, poller, uplink, close };
+  return { config, url, api, store, poller, uplink, maintenance, flush, close };
 }

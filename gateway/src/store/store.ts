@@ -220,8 +220,11 @@ export class GatewayStore {
     return (this.stmts.countSamples.get() as { n: number }).n;
   }
 
-  /** Appends an outbox item inside the caller's transaction; returns it. */
-  private append(lane: Lane, kind: string, ts: number, body: Record<string, unknown>): OutboxItem {
+  /**
+   * Appends an outbox item; call it inside the transaction of the change it reports
+   * (the transactional outbox). Returns the item.
+   */
+  appendOutbox(lane: Lane, kind: string, ts: number, body: Record<string, unknown>): OutboxItem {
     const { seq } = this.stmts.bumpLane.get(lane) as { seq: number };
     const item: OutboxItem = { lane, seq, id: uuidv7(), kind, ts, body };
     this.stmts.insertOutbox.run(lane, seq, item.id, kind, ts, JSON.stringify(body));
@@ -237,7 +240,7 @@ export class GatewayStore {
     try {
       this.db.transaction(() => {
         this.stmts.insertEvent.run(full.id, full.ts, full.device ?? null, full.type, full.severity, JSON.stringify(full.body));
-        this.append(laneOf('event', full.type), 'event', full.ts, { ...full });
+        this.appendOutbox(laneOf('event', full.type), 'event', full.ts, { ...full });
       })();
     } catch (cause) {
       throw storeError(cause, `recording event ${full.type}`);
@@ -309,7 +312,7 @@ export class GatewayStore {
             ts: r.ts,
             q: r.quality,
           }));
-          this.append(2, 'telemetry.latest', now, { readings });
+          this.appendOutbox(2, 'telemetry.latest', now, { readings });
         }
         this.stmts.clearDirty.run();
         return rows.length;

@@ -22,8 +22,17 @@ const Store = Type.Object(
   {
     /** Raw samples are kept this many days (1-minute roll-ups outlive them). */
     rawRetentionDays: Type.Number({ exclusiveMinimum: 0, default: 7 }),
+    /** 1-minute roll-ups are kept this many days. */
+    rollupRetentionDays: Type.Number({ exclusiveMinimum: 0, default: 365 }),
     /** Size budget of the gateway database in MiB; past it telemetry is evicted (lanes 0/1 never). */
-    maxSizeMb: Type.Integer({ minimum: 16, default: 2048 }),
+    maxSizeMb: Type.Number({ exclusiveMinimum: 0, default: 2048 }),
+    /**
+     * Readings of all devices are written together every flushIntervalMs (one transaction);
+     * a crash loses at most this much telemetry. 0 writes each poll cycle at once.
+     */
+    flushIntervalMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 250 }),
+    /** How often roll-ups, retention and the size budget are looked after, ms. */
+    maintenanceIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
   },
   { additionalProperties: false, default: {} },
 );
