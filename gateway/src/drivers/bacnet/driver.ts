@@ -36,8 +36,10 @@ const TAG_ERROR = 105;
 export interface BacnetDriver extends Driver {
   /** Removes this gateway's command at the point's priority; the next priority (or relinquish-default) takes over. */
   relinquish(point: PointSpec): Promise<void>;
-  /** True once the device refused ReadPropertyMultiple and reads go one ReadProperty per point. */
+  /** False once the device refused ReadPropertyMultiple (reads then go one ReadProperty per point). */
   readonly readPropertyMultiple: boolean;
+  subscribe(points: readonly PointSpec[], sink: DriverSink): Promise<readonly string[]>;
+  discover(): Promise<DiscoveredDevice[]>;
 }
 
 /** A point's resolved BACnet reference. */

@@ -66,7 +66,7 @@ interface CovContent {
   readonly service?: number;
   readonly payload: {
     readonly subscriberProcessId: number;
-    readonly initiatingDeviceId: number;
+    readonly initiatingDeviceId: number | { readonly type: number; readonly instance: number };
     readonly monitoredObjectId: { readonly type: number; readonly instance: number };
     readonly timeRemaining: number;
     readonly values: CovNotification['values'];
@@ -144,7 +144,10 @@ export class BacnetLink {
     if (confirmed && this.client !== undefined && content.invokeId !== undefined && content.service !== undefined) this.client.simpleAckResponse({ address: sender }, content.service, content.invokeId);
     const handler = this.covHandlers.get(p.subscriberProcessId);
     if (handler === undefined) return;
-    handler({ sender, processId: p.subscriberProcessId, initiatingDevice: p.initiatingDeviceId, object: p.monitoredObjectId, timeRemainingS: p.timeRemaining, values: p.values });
+    // The library's typings say a number; at runtime it hands over the object identifier { type: 8, instance }.
+    const initiating: unknown = p.initiatingDeviceId;
+    const initiatingDevice = typeof initiating === 'number' ? initiating : Number((initiating as { instance?: unknown } | null)?.instance);
+    handler({ sender, processId: p.subscriberProcessId, initiatingDevice, object: p.monitoredObjectId, timeRemainingS: p.timeRemaining, values: p.values });
   }
 
   /** A subscriber process id (§13.14.1.1.1) unique on this link, with its notification handler. */
