@@ -55,7 +55,7 @@ export class StoreMaintenance {
     private readonly options: MaintenanceOptions,
   ) {
     this.graceMs = options.graceMs ?? 5_000;
-    this.chunk = options.chunkRows ?? 20_000;
+    this.chunk = options.chunkRows ?? 5_000;
     this.perItem = options.rollupsPerItem ?? 2_000;
     const db = store.db;
     this.q = {
