@@ -159,6 +159,10 @@ export const gatewayErrors = {
     kind: 'limit',
     summary: 'The gateway database could not be written (disk full, I/O error). Polling goes on; the error is reported on /healthz and /metrics.',
   },
+  GW_ERR_STORE_CORRUPT: {
+    kind: 'contract',
+    summary: 'The gateway database file is damaged or not a Steward database. The gateway refuses to start and leaves the file untouched: move it aside (with -wal and -shm) to start empty.',
+  },
   GW_ERR_STORE_MIGRATION: {
     kind: 'contract',
     summary: 'The gateway database has a schema version newer than this build knows. Run the newer build, or move the data folder aside.',

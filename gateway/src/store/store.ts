@@ -89,11 +89,27 @@ export class GatewayStore {
       this.file = path.join(options.dataDir, 'gateway.db');
     }
     this.db = new Database(this.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = ON');
+      // A truncated or damaged file fails here or in the header check below, before anything is written.
+      const check = this.db.pragma('quick_check(1)', { simple: true }) as string;
+      if (check !== 'ok') throw Object.assign(new Error(check), { code: 'SQLITE_CORRUPT' });
+      this.migrate();
+    } catch (cause) {
+      this.db.close();
+      const code = (cause as { code?: string }).code ?? '';
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) {
+        throw new GatewayError(
+          'GW_ERR_STORE_CORRUPT',
+          `gateway database ${this.file} is damaged or not a Steward database (${(cause as Error).message}). It was left as it is, for inspection: move it aside (with its -wal and -shm files) to start with an empty one; what it held that the cloud had not acknowledged is in it.`,
+          { cause, details: { file: this.file } },
+        );
+      }
+      throw cause;
+    }
     this.stmts = this.prepare();
   }
 

@@ -91,3 +91,22 @@ t.test('a database from a newer build is refused with a clear error', async (t) 
   store.close();
   t.throws(() => open(dir), { code: 'GW_ERR_STORE_MIGRATION', message: /schema version 999/ });
 });
+
+t.test('a damaged database file is refused with a clear error and left untouched', async (t) => {
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-store-'));
+  const file = path.join(dir, 'gateway.db');
+  const garbage = Buffer.from('this is not a database, just some bytes that happen to be here '.repeat(100));
+  writeFileSync(file, garbage);
+  t.throws(() => open(dir), { code: 'GW_ERR_STORE_CORRUPT', message: /damaged or not a Steward database.*move it aside/s });
+  t.same(readFileSync(file), garbage, 'the file is unchanged');
+
+  // A real database cut short.
+  const dir2 = mkdtempSync(path.join(tmpdir(), 'steward-store-'));
+  const store = open(dir2);
+  for (let i = 0; i < 2000; i++) store.recordEvent({ ts: i, type: 'device.online', severity: 'info', body: { pad: 'x'.repeat(100) } });
+  store.close();
+  const full = readFileSync(path.join(dir2, 'gateway.db'));
+  writeFileSync(path.join(dir2, 'gateway.db'), full.subarray(0, Math.floor(full.length / 2)));
+  t.throws(() => open(dir2), { code: 'GW_ERR_STORE_CORRUPT' });
+});
