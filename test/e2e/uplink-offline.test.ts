@@ -117,3 +117,48 @@ t.test('a wrong enrolment token is a lasting, reported error — not a retry sto
   t.equal(s.enrolled, false);
   t.equal(s.lanes['0'].backlog, 1, 'the alarm is still kept');
 });
+
+t.test('a gateway whose database was replaced re-numbers its outbox after the cloud’s marks and loses nothing', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-uplink-'));
+  const cloud = await startCloud({ port: 0, database: path.join(dir, 'cloud.db') });
+  t.teardown(() => cloud.close());
+  const log = createLogger({ level: 'silent' });
+  const events = async (secret: string) =>
+    ((await (await fetch(`${cloud.url}/v1/events?site=site-1&limit=100`, { headers: { authorization: `Bearer ${secret}` } })).json()) as { items?: { body: { n: number } }[] } | { body: { n: number } }[]);
+  const ns = (list: Awaited<ReturnType<typeof events>>) => (Array.isArray(list) ? list : (list.items ?? [])).map((e) => e.body.n).sort((a, b) => a - b);
+
+  // Gateway A delivers three events.
+  const tokenA = await addGateway(cloud.app, { site: 'site-1', gateway: 'gw-1' });
+  const a = new GatewayStore({ dataDir: path.join(dir, 'a'), site: 'site-1' });
+  for (let n = 1; n <= 3; n++) a.recordEvent({ ts: n, type: 'device.online', severity: 'info', body: { n } });
+  const upA = new Uplink({ store: a, cloud: cloudConfig(cloud.url, tokenA), site: 'site-1', dataDir: path.join(dir, 'a'), log, idleMs: 20 });
+  upA.start();
+  await until('A delivered', () => upA.status().lanes['1'].backlog === 0);
+  await upA.stop();
+  const credential = readFileSync(path.join(dir, 'a', 'cloud-credential.json'), 'utf8');
+
+  // B: a new, empty database but A's credential (the disk was replaced, the credential restored).
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  mkdirSync(path.join(dir, 'b'), { recursive: true });
+  writeFileSync(path.join(dir, 'b', 'cloud-credential.json'), credential);
+  const b = new GatewayStore({ dataDir: path.join(dir, 'b'), site: 'site-1' });
+  t.teardown(() => b.close());
+  for (let n = 4; n <= 5; n++) b.recordEvent({ ts: n, type: 'device.online', severity: 'info', body: { n } });
+  const upB = new Uplink({ store: b, cloud: cloudConfig(cloud.url, undefined), site: 'site-1', dataDir: path.join(dir, 'b'), log, idleMs: 20 });
+  upB.start();
+  t.teardown(() => upB.stop());
+  await until('B delivered', () => upB.status().lanes['1'].backlog === 0);
+  t.match(b.lane(1), { lastSeq: 5, ackedSeq: 5 }, 'B continued after the cloud’s mark');
+
+  // C: a new database and a new enrolment token.
+  const tokenC = await addGateway(cloud.app, { site: 'site-1', gateway: 'gw-1' });
+  const c = new GatewayStore({ dataDir: path.join(dir, 'c'), site: 'site-1' });
+  t.teardown(() => c.close());
+  c.recordEvent({ ts: 6, type: 'device.online', severity: 'info', body: { n: 6 } });
+  const upC = new Uplink({ store: c, cloud: cloudConfig(cloud.url, tokenC), site: 'site-1', dataDir: path.join(dir, 'c'), log, idleMs: 20 });
+  upC.start();
+  t.teardown(() => upC.stop());
+  await until('C delivered', () => upC.status().enrolled && upC.status().lanes['1'].backlog === 0);
+  const secret = (JSON.parse(readFileSync(path.join(dir, 'c', 'cloud-credential.json'), 'utf8')) as { secret: string }).secret;
+  t.same(ns(await events(secret)), [1, 2, 3, 4, 5, 6], 'every event reached the cloud once');
+});

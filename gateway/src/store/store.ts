@@ -358,6 +358,24 @@ export class GatewayStore {
     })();
   }
 
+  /**
+   * Re-numbers the unacknowledged items of a lane so that they follow `cloudAcked`, the
+   * cloud's mark: for a gateway whose database was replaced while the cloud kept its
+   * history (its numbers would be taken for replays), or a cloud that lost items it had
+   * acknowledged. Order and content are kept. Returns the shift applied.
+   */
+  renumberLane(lane: Lane, cloudAcked: number): number {
+    const delta = cloudAcked - this.lane(lane).ackedSeq;
+    if (delta === 0) return 0;
+    this.db.transaction(() => {
+      // Through negative numbers, so that no two items hold the same (lane, seq) midway.
+      this.db.prepare('UPDATE outbox SET seq = -(seq + ?) WHERE lane = ?').run(delta, lane);
+      this.db.prepare('UPDATE outbox SET seq = -seq WHERE lane = ? AND seq < 0').run(lane);
+      this.db.prepare('UPDATE lanes SET last_seq = last_seq + ?, acked_seq = ? WHERE lane = ?').run(delta, cloudAcked, lane);
+    })();
+    return delta;
+  }
+
   lane(lane: Lane): { lastSeq: number; ackedSeq: number } {
     return this.stmts.laneRow.get(lane) as { lastSeq: number; ackedSeq: number };
   }

@@ -162,10 +162,14 @@ export class Uplink {
       body,
     });
     if (res.status === 409) {
-      const gap = (await res.json()) as { code?: string; acked?: LaneMarks; lane?: number; expected?: number };
-      if (gap.code === 'CS_ERR_BATCH_SEQ_GAP' && gap.acked !== undefined) {
-        this.options.log.warn({ gap }, 'cloud reports a sequence gap: resuming from its marks');
-        this.applyMarks(gap.acked);
+      const answer = (await res.json()) as { code?: string; acked?: LaneMarks; lane?: Lane; expected?: number; seq?: number };
+      if ((answer.code === 'CS_ERR_BATCH_SEQ_GAP' || answer.code === 'CS_ERR_BATCH_SEQ_REUSED') && answer.acked !== undefined && answer.lane !== undefined) {
+        // The cloud and the gateway disagree on a lane's numbering: the cloud's mark wins.
+        // SEQ_REUSED: our database is newer than the cloud's history of us (replaced,
+        // restored); SEQ_GAP: the cloud lost items it had acknowledged. Either way the
+        // pending items are re-numbered to follow the cloud's mark — none is dropped.
+        const shift = this.options.store.renumberLane(answer.lane, answer.acked[`${answer.lane}`]);
+        this.options.log.error({ code: answer.code, lane: answer.lane, cloudAcked: answer.acked, shift }, 'cloud and gateway disagree on the outbox sequence: pending items re-numbered to follow the cloud');
         this.markSuccess(sentAt, Date.now(), undefined);
         return 0;
       }
@@ -244,8 +248,9 @@ export class Uplink {
     writeFileSync(this.credentialFile, `${JSON.stringify(credential, null, 2)}\n`, { mode: 0o600 });
     chmodSync(this.credentialFile, 0o600);
     this.options.log.info({ gateway: reply.gateway, site: reply.site }, 'enrolled with the cloud');
-    // A fresh enrolment starts from the cloud's marks (zero for a new gateway).
-    this.applyMarks(reply.acked);
+    // Continue each lane after the cloud's mark (zero for a new gateway; a re-enrolled
+    // gateway with a new database must not reuse numbers the cloud has seen).
+    for (const lane of LANES) this.options.store.renumberLane(lane, reply.acked[`${lane}`]);
     return credential;
   }
 
