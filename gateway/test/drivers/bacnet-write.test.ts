@@ -97,3 +97,18 @@ t.test('refusals: read-only points, wrong types, and errors from the device', as
   }
   t.ok(driver.isConnected(), 'an error answer leaves the driver connected');
 });
+
+t.test("an operator's stop at priority 8 holds against the AHU program's start at 16", async (t) => {
+  const rig = await startRig(t, [{ id: 'ahu-1', profile: 'hvac/ahu', deviceInstance: 260001 }], { tickMs: 20 });
+  const dev = rig.sim.devices[0]!.device;
+  const driver = rig.driver('ahu-1');
+  await driver.connect();
+  const fan = rig.point('ahu-1', 'supply_fan_command');
+  const programStarts = dev.priorityArray('supply_fan_command')![15];
+  await driver.write(fan, false);
+  await new Promise((r) => setTimeout(r, 150)); // several model ticks
+  t.equal(dev.priorityArray('supply_fan_command')![15], programStarts, 'the program keeps commanding at 16');
+  t.equal(dev.get('supply_fan_command'), false, 'the operator’s stop wins');
+  await driver.relinquish(fan);
+  t.equal(dev.get('supply_fan_command'), programStarts, 'relinquished: the program’s command is back');
+});
