@@ -6,7 +6,7 @@
 import t from 'tap';
 import { isGatewayError } from '../../src/core/errors.js';
 import { createOnvifDriver, hasSnapshot } from '../../src/drivers/onvif/driver.js';
-import { PASSWORD, silentLog, startCamera } from './onvif-fixture.js';
+import { PASSWORD, RecordingSink, silentLog, startCamera } from './onvif-fixture.js';
 
 t.test('connect reads device information, services, media profiles and the snapshot URI', async (t) => {
   const rig = await startCamera(t);
@@ -88,6 +88,13 @@ t.test('a device clock two hours off: requests are dated by the device clock', a
   await driver.connect();
   const offset = driver.describe()!.clockOffsetMs;
   t.ok(Math.abs(offset - 2 * 3_600_000) < 3000, `offset ${offset} ms`);
+  const sink = new RecordingSink();
+  await driver.subscribe!([], sink);
+  rig.cam.control.motion(100);
+  await sink.until(() => sink.events.length === 1, 3000, 'motion');
+  const e = sink.events[0]!;
+  t.ok(Math.abs(e.ts - Date.now()) < 3000, 'the event is filed at the gateway’s time of it');
+  t.ok(Math.abs(Date.parse(String(e.body.utcTime)) - Date.now() - 2 * 3_600_000) < 3000, 'the body keeps the device’s own time');
 });
 
 t.test('onvif.profileToken picks the media profile; an unknown one is a clear error', async (t) => {

@@ -258,8 +258,11 @@ class OnvifDriverImpl implements OnvifDriver {
   private deliver(messages: NotificationMessage[], points: readonly PointSpec[], mapper: EventMapper, sink: DriverSink): void {
     const now = Date.now();
     const snapshotUri = this.description?.snapshotUri;
+    // UtcTime is the device's clock: put it on ours with the offset measured at connect
+    // (the body keeps the device's own utcTime).
+    const skew = this.client.clockOffsetMs;
     for (const msg of messages) {
-      const ts = msg.utcTime ?? now;
+      const ts = msg.utcTime === undefined ? now : msg.utcTime - skew;
       for (const { point, value } of pointValues(points, msg)) {
         this.latest.set(point.name, value);
         sink.value(point.name, value, ts);
@@ -268,7 +271,7 @@ class OnvifDriverImpl implements OnvifDriver {
         // The image is not fetched here: a driver knows no storage, and a JPEG does not
         // belong in an outbox row. The event says where one is; the wiring calls snapshot().
         const snapshot = m.rule.snapshot && snapshotUri !== undefined ? { snapshot: { uri: snapshotUri, fetchWith: 'snapshot' } } : {};
-        sink.event({ type: m.rule.type, severity: m.rule.severity, ts: m.ts, body: { ...m.body, ...snapshot } });
+        sink.event({ type: m.rule.type, severity: m.rule.severity, ts: msg.utcTime === undefined ? m.ts : m.ts - skew, body: { ...m.body, ...snapshot } });
       }
     }
   }

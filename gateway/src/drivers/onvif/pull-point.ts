@@ -142,12 +142,14 @@ export class PullPointSubscription {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
+      const signal = this.abort.signal;
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         resolve();
       }
-      this.abort.signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 
@@ -159,7 +161,7 @@ export class PullPointSubscription {
         const messages = await this.pull();
         if (this.closed) return;
         this.stats.messages += messages.length;
-        if (messages.length > 0) this.o.onMessages(messages);
+        if (messages.length > 0) this.deliver(messages);
         // A device that ignores the Timeout and answers at once must not be polled in a tight loop.
         else if (Date.now() - started < 100) await this.sleep(1000);
       } catch (err) {
@@ -169,6 +171,15 @@ export class PullPointSubscription {
         this.o.log.warn({ err: e }, 'onvif pull-point subscription dropped: creating it again');
         if (!(await this.recreate())) return;
       }
+    }
+  }
+
+  /** Hands messages on; a failing consumer must not be taken for a failing subscription. */
+  private deliver(messages: NotificationMessage[]): void {
+    try {
+      this.o.onMessages(messages);
+    } catch (err) {
+      this.o.log.error({ err }, 'onvif notification handler failed');
     }
   }
 
