@@ -322,3 +322,30 @@ t.test('access: swipes at plausible rates, mostly granted; doors open briefly; r
   q.run(1000);
   t.equal(q.io.num('door_3_state', -1), 0);
 });
+
+t.test('pump faults over FaultControl: pressure loss sags the outlet and trips on dry running; bearing wear shows', async (t) => {
+  const pump = loadProfileFile(fileURLToPath(new URL('../../../device-profiles/water/vfd-pump.yaml', import.meta.url)));
+  profiles.set('water/vfd-pump', pump);
+  const s = simulate('water/vfd-pump', { startMs: MIDNIGHT_SHANGHAI + 10 * HOUR });
+  s.run(60_000, 500);
+  t.ok(s.io.num('outlet_pressure', NaN) > 4, 'holds its setpoint');
+  s.faults.setFault('pressure-loss', true);
+  s.run(30_000, 500);
+  t.ok(s.io.num('outlet_pressure', NaN) < 1.5, `outlet ${s.io.num('outlet_pressure', NaN).toFixed(2)} bar`);
+  t.ok(s.io.num('frequency', NaN) > 49, 'the drive saturates at 50 Hz');
+  s.run(120_000, 1000);
+  t.equal(s.io.num('fault_code', -1), 6, 'dry-running trip');
+  s.faults.setFault('pressure-loss', false);
+  s.io.set('start_stop', false);
+  s.run(2000, 500);
+  s.io.set('start_stop', true);
+  s.run(60_000, 500);
+  t.equal(s.io.num('fault_code', -1), 0);
+  t.ok(s.io.num('outlet_pressure', NaN) > 4, 'pressure back');
+
+  const vib0 = s.io.num('vibration', NaN);
+  s.faults.setFault('bearing-wear', true, 0.5);
+  s.run(2 * HOUR, 5000);
+  t.ok(s.io.num('vibration', NaN) > vib0 + 1.5, `vibration ${vib0.toFixed(2)} → ${s.io.num('vibration', NaN).toFixed(2)} mm/s`);
+  t.same(s.faults.active(), { 'bearing-wear': 0.5 });
+});
