@@ -31,7 +31,7 @@ async function until(what: string, probe: () => boolean, ms = 15_000): Promise<v
 }
 
 function cloudConfig(url: string, token: string | undefined, batchMaxItems = 500): NonNullable<SiteConfig['cloud']> {
-  return { url, gatewayId: 'gw-1', snapshotIntervalMs: 60_000, batchMaxItems, requestTimeoutMs: 2000, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
+  return { url, gatewayId: 'gw-1', snapshotIntervalMs: 60_000, batchMaxItems, requestTimeoutMs: 2000, maxClockSkewMs: 10_000, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
 }
 
 t.test('recorded while the cloud is down, delivered when it is back, lane 0 first', async (t) => {
@@ -161,4 +161,33 @@ t.test('a gateway whose database was replaced re-numbers its outbox after the cl
   await until('C delivered', () => upC.status().enrolled && upC.status().lanes['1'].backlog === 0);
   const secret = (JSON.parse(readFileSync(path.join(dir, 'c', 'cloud-credential.json'), 'utf8')) as { secret: string }).secret;
   t.same(ns(await events(secret)), [1, 2, 3, 4, 5, 6], 'every event reached the cloud once');
+});
+
+t.test('a gateway clock far from the cloud’s is flagged once, as an event', async (t) => {
+  // A cloud whose clock runs a minute ahead: the real cloud's clock cannot be moved, so a
+  // stand-in answers the two calls the uplink makes when idle.
+  const { createServer: createHttp } = await import('node:http');
+  const server = createHttp((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.method === 'POST' && req.url === '/v1/gateways/gw-1/enrol') {
+      res.end(JSON.stringify({ gateway: 'gw-1', site: 'site-1', secret: 'stg_test', acked: { '0': 0, '1': 0, '2': 0 }, serverTime: Date.now() + 60_000 }));
+    } else res.end(JSON.stringify({ id: 'gw-1', serverTime: Date.now() + 60_000 }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-uplink-'));
+  const store = new GatewayStore({ dataDir: ':memory:', site: 'site-1' });
+  t.teardown(() => store.close());
+  const uplink = new Uplink({ store, cloud: cloudConfig(url, 'a-token-123'), site: 'site-1', dataDir: dir, log: createLogger({ level: 'silent' }), idleMs: 20, pingIntervalMs: 20 });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  await until('the offset measured', () => uplink.status().clockOffsetMs !== null);
+  await new Promise((r) => setTimeout(r, 200));
+  const s = uplink.status();
+  t.ok(Math.abs(s.clockOffsetMs! - 60_000) < 1000, `offset ${s.clockOffsetMs} ms`);
+  t.equal(s.clockSkewed, true);
+  const events = store.events({ type: 'gateway.*' });
+  t.equal(events.length, 1, 'flagged once, not on every answer');
+  t.match(events[0], { type: 'gateway.clock_skew', severity: 'warning', body: { skewed: true, limitMs: 10_000 } });
 });

@@ -76,6 +76,7 @@ export function renderMetrics(ctx: ApiContext): string {
     m.metric('steward_sync_items_sent_total', 'counter', 'Outbox items acknowledged by the cloud.', [{ value: sync.counters.itemsSent }]);
     m.metric('steward_sync_failures_total', 'counter', 'Failed exchanges with the cloud.', [{ value: sync.counters.failures }]);
     m.metric('steward_sync_clock_offset_seconds', 'gauge', 'Cloud clock minus gateway clock.', [{ value: (sync.clockOffsetMs ?? 0) / 1000 }]);
+    m.metric('steward_sync_clock_skewed', 'gauge', '1 while the gateway clock is further from the cloud than cloud.maxClockSkewMs.', [{ value: sync.clockSkewed ? 1 : 0 }]);
   }
   return m.toString();
 }

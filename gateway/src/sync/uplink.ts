@@ -45,6 +45,8 @@ export interface SyncStatus {
   readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
   /** Cloud clock minus gateway clock, ms (from the last answer). */
   readonly clockOffsetMs: number | null;
+  /** True while |clockOffsetMs| exceeds cloud.maxClockSkewMs: event timestamps of this gateway are off. */
+  readonly clockSkewed: boolean;
   readonly enrolled: boolean;
   readonly counters: Readonly<{ batches: number; itemsSent: number; failures: number }>;
 }
@@ -72,6 +74,7 @@ export class Uplink {
   private lastAttemptAt: number | null = null;
   private lastError: SyncStatus['lastError'] = null;
   private clockOffsetMs: number | null = null;
+  private clockSkewed = false;
   private readonly counters = { batches: 0, itemsSent: 0, failures: 0 };
   private readonly credentialFile: string;
   private readonly base: string;
@@ -118,6 +121,7 @@ export class Uplink {
       lastAttemptAt: this.lastAttemptAt,
       lastError: this.lastError,
       clockOffsetMs: this.clockOffsetMs,
+      clockSkewed: this.clockSkewed,
       enrolled: this.credential !== undefined,
       counters: { ...this.counters },
     };
@@ -227,7 +231,21 @@ export class Uplink {
     this.online = true;
     this.lastSuccessAt = receivedAt;
     this.lastAttemptAt = receivedAt;
-    if (serverTime !== undefined) this.clockOffsetMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
+    if (serverTime === undefined) return;
+    this.clockOffsetMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
+    // Flag a wrong clock once per change (not on every answer), as an event the cloud and the panel see.
+    const limit = this.options.cloud.maxClockSkewMs ?? 10_000;
+    const skewed = Math.abs(this.clockOffsetMs) > limit + (receivedAt - sentAt) / 2;
+    if (skewed !== this.clockSkewed) {
+      this.clockSkewed = skewed;
+      const body = { offsetMs: this.clockOffsetMs, limitMs: limit, skewed };
+      try {
+        this.options.store.recordEvent({ ts: receivedAt, type: skewed ? 'gateway.clock_skew' : 'gateway.clock_ok', severity: skewed ? 'warning' : 'info', body });
+      } catch (err) {
+        this.options.log.error({ err }, 'could not record the clock event');
+      }
+      this.options.log[skewed ? 'warn' : 'info'](body, skewed ? 'gateway clock is off: event timestamps are suspect; check NTP' : 'gateway clock agrees with the cloud again');
+    }
   }
 
   private async enrol(): Promise<Credential> {

@@ -65,6 +65,8 @@ const Cloud = Type.Object(
     batchMaxItems: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
     /** Per-request timeout of uplink calls. */
     requestTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+    /** A gateway clock further than this from the cloud's is flagged (event gateway.clock_skew), ms. */
+    maxClockSkewMs: Type.Integer({ minimum: 100, default: 10_000 }),
   },
   { additionalProperties: false },
 );
