@@ -29,10 +29,8 @@ export function bacnetSite(devices: readonly SimDeviceSpec[]): SiteConfig {
   const file = path.join(dir, 'site.yaml');
   const lines = ['site: { id: test-site, name: Test site, timezone: Asia/Shanghai }', 'devices:'];
   for (const d of devices) {
-    const extra = Object.entries(d.connection ?? {})
-      .map(([k, v]) => `, ${k}: ${JSON.stringify(v)}`)
-      .join('');
-    lines.push(`  - { id: ${d.id}, profile: ${JSON.stringify(d.profile)}, system: hvac, connection: { protocol: bacnet-ip, host: 127.0.0.1, port: 47900, deviceInstance: ${d.deviceInstance}, timeoutMs: 400${extra} } }`);
+    const connection = { protocol: 'bacnet-ip', host: '127.0.0.1', port: 47900, deviceInstance: d.deviceInstance, timeoutMs: 400, ...d.connection };
+    lines.push(`  - { id: ${d.id}, profile: ${JSON.stringify(d.profile)}, system: hvac, connection: ${JSON.stringify(connection)} }`);
   }
   writeFileSync(file, `${lines.join('\n')}\n`);
   return loadSiteConfig(file);
