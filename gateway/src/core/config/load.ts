@@ -164,7 +164,6 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
     if (point.range !== undefined && !(point.range[0]! < point.range[1]!)) {
       issues.push({ path: ['points', i, 'range'], message: `must be [min, max] with min < max, got [${point.range.join(', ')}]` });
     }
-    if (point.type === 'string' && point.length === undefined) issues.push({ path: ['points', i, 'length'], message: 'is required for a string point: the number of registers it spans' });
     if (proto === undefined) return;
     const keys = proto.addressKeys ?? ['address'];
     const own = keys.length === 1 && keys[0] === 'address';

@@ -120,6 +120,7 @@ export function checkModbusPoint(point: PointSpec, options: Readonly<Record<stri
   if (bitTable && point.type !== 'bool') {
     issues.push({ path: ['type'], message: `must be bool for a ${address.table} (1-bit) address, got ${point.type}` });
   }
+  if (point.type === 'string' && point.length === undefined) issues.push({ path: ['length'], message: 'is required for a string point: the number of registers it spans' });
   if (point.type === 'bits' && address.bit === undefined) issues.push({ path: ['address', 'bit'], message: 'is required for a bits point: the bit 0–15 inside the register' });
   if (address.bit !== undefined && point.type !== 'bits' && point.type !== 'bool') {
     issues.push({ path: ['address', 'bit'], message: `only applies to bits/bool points, but type is ${point.type}` });
