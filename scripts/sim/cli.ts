@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadSiteConfig } from '../../gateway/src/config.js';
 import { startSimControl, type SimControl } from './control.js';
-import { startSimulator, type SimulatorOptions } from './sim.js';
+import { startCommunity, type CommunityOptions } from './community.js';
 
 const USAGE = `Usage: steward sim --config site.yaml [--seed N] [--only ID,ID…] [--tick-ms N] [--control-port N]
 
@@ -26,7 +26,7 @@ function integer(name: string, value: string | undefined): number | undefined {
 
 /** Runs the command; resolves with the exit code. `signal` stops it as SIGINT would (for tests). */
 export async function simCommand(argv: string[], options: { signal?: AbortSignal } = {}): Promise<number> {
-  let opts: SimulatorOptions;
+  let opts: CommunityOptions;
   let config: string;
   let controlPort: number | undefined;
   try {
@@ -65,8 +65,14 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
 
   let sim;
   try {
-    const site = loadSiteConfig(config, undefined, false); // a simulator needs no secrets
-    sim = await startSimulator(site, opts);
+    // Secrets when the environment has them (cameras then accept the gateway's password), else none.
+    let site;
+    try {
+      site = loadSiteConfig(config);
+    } catch {
+      site = loadSiteConfig(config, undefined, false);
+    }
+    sim = await startCommunity(site, opts);
   } catch (err) {
     process.stderr.write(`steward sim: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
@@ -83,7 +89,7 @@ export async function simCommand(argv: string[], options: { signal?: AbortSignal
     }
   }
 
-  if (sim.devices.length === 0) process.stderr.write('steward sim: the site has no modbus-tcp device to simulate\n');
+  if (sim.devices.length === 0) process.stderr.write('steward sim: the site has no Modbus TCP, BACnet/IP or ONVIF device to simulate\n');
   const width = Math.max(0, ...sim.devices.map((d) => d.id.length));
   for (const d of sim.devices) process.stdout.write(`${d.id.padEnd(width)}  ${d.protocol} ${d.host}:${d.port}  ${d.profile}\n`);
   if (control !== undefined) process.stdout.write(`control API  ${control.url}/devices\n`);

@@ -21,7 +21,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FAULT_NAMES, FaultError, isFaultName } from './faults.js';
-import type { SimulatedDevice, Simulator } from './sim.js';
+import type { FaultControl } from './faults.js';
+
+/** What the control API needs of a simulated device, whatever its protocol. */
+export interface ControlledDevice {
+  readonly id: string;
+  readonly profile: string;
+  readonly protocol: string;
+  readonly host: string;
+  readonly port: number;
+  readonly faults: FaultControl;
+}
 
 export interface SimControlOptions {
   /** Default 127.0.0.1. */
@@ -49,7 +59,7 @@ class HttpError extends Error {
 }
 
 /** A device as the API shows it. */
-function describe(d: SimulatedDevice) {
+function describe(d: ControlledDevice) {
   return { id: d.id, profile: d.profile, protocol: d.protocol, host: d.host, port: d.port, faults: { available: d.faults.specs, active: d.faults.active() } };
 }
 
@@ -84,9 +94,9 @@ function parseFaultBody(text: string): { fault: string; on: boolean; value?: num
 }
 
 /** Starts the control API of `sim`. Rejects when the port cannot be had. */
-export function startSimControl(sim: Simulator, opts: SimControlOptions = {}): Promise<SimControl> {
+export function startSimControl(sim: { readonly devices: readonly ControlledDevice[] }, opts: SimControlOptions = {}): Promise<SimControl> {
   const host = opts.host ?? '127.0.0.1';
-  const device = (id: string): SimulatedDevice => {
+  const device = (id: string): ControlledDevice => {
     const d = sim.devices.find((x) => x.id === id);
     if (d === undefined) throw new HttpError(404, `no simulated device "${id}" (devices: ${sim.devices.map((x) => x.id).join(', ') || 'none'})`);
     return d;

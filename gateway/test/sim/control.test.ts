@@ -11,7 +11,6 @@ import { loadSiteConfig } from '../../src/config.js';
 import type { SiteConfig } from '../../src/core/config/load.js';
 import type { Driver } from '../../src/drivers/driver.js';
 import { createDriver } from '../../src/drivers/registry.js';
-import { simCommand } from '../../../scripts/sim/cli.js';
 import { startSimControl, type SimControl } from '../../../scripts/sim/control.js';
 import { startSimulator, type Simulator } from '../../../scripts/sim/sim.js';
 import { readAll, silentLog } from '../drivers/modbus-fixture.js';
@@ -195,30 +194,30 @@ t.test('slow-responses delays every answer by the value in ms', async (t) => {
 });
 
 t.test('`steward sim --control-port 0` prints the control URL and serves it until stopped', async (t) => {
+  // A child process: the command writes to stdout, which in this process carries tap's report.
+  const { spawn } = await import('node:child_process');
   const port = await freePort();
   const dir = t.testdir({
     'site.yaml': `site: { id: s, name: S }\ndevices:\n  - { id: fire-1, profile: fire/fire-panel, system: fire, connection: { protocol: modbus-tcp, host: 127.0.0.1, port: ${port} } }\n`,
   });
+  const bin = path.resolve('bin/steward.js');
+  const bad = spawn(process.execPath, [bin, 'sim', '--config', path.join(dir, 'site.yaml'), '--control-port', 'x'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let badErr = '';
+  bad.stderr.on('data', (d: Buffer) => (badErr += d.toString()));
+  t.equal(await new Promise((r) => bad.on('exit', r)), 1);
+  t.match(badErr, /--control-port must be an integer/);
+
+  const child = spawn(process.execPath, [bin, 'sim', '--config', path.join(dir, 'site.yaml'), '--control-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  t.teardown(() => child.kill('SIGKILL'));
   let out = '';
-  let err = '';
-  const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
-  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
-  const stop = new AbortController();
-  try {
-    t.equal(await simCommand(['--config', path.join(dir, 'site.yaml'), '--control-port', 'x']), 1);
-    t.match(err, /--control-port must be an integer/);
-    const running = simCommand(['--config', path.join(dir, 'site.yaml'), '--control-port', '0'], { signal: stop.signal });
-    for (let i = 0; i < 100 && !/control API/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-    const url = /control API {2}(http:\/\/127\.0\.0\.1:\d+\/devices)/.exec(out)?.[1];
-    t.ok(url, `printed: ${out}`);
-    const res = await fetch(url!, { method: 'GET' });
-    t.equal(res.status, 200);
-    t.match(await res.json(), { devices: [{ id: 'fire-1', profile: 'fire/fire-panel', faults: { available: { 'fire-alarm': { value: { min: 1, max: 64 } } } } }] });
-    stop.abort();
-    t.equal(await running, 0);
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 300 && !/control API/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+  const url = /control API {2}(http:\/\/127\.0\.0\.1:\d+\/devices)/.exec(out)?.[1];
+  t.ok(url, `printed: ${out}`);
+  const res = await fetch(url!, { method: 'GET' });
+  t.equal(res.status, 200);
+  t.match(await res.json(), { devices: [{ id: 'fire-1', profile: 'fire/fire-panel', faults: { available: { 'fire-alarm': { value: { min: 1, max: 64 } } } } }] });
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
 });
