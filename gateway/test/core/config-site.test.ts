@@ -81,7 +81,7 @@ t.test('each kind of mistake gets its own precise message', async (t) => {
   t.match(problems(valid.replace('pollIntervalMs: 1000', 'pollIntervalMs: 10')), [/devices\[0\]\.pollIntervalMs: must be an integer 50–86400000, got 10/]);
   t.match(problems(valid.replace('name: 生活水泵 1', 'name: 生活水泵 1\n    colour: red')), [/devices\[0\]\.colour: unknown key "colour" \(expected one of: id, name, profile/]);
   t.match(problems(valid.replace('unitId: 1,', 'unitid: 1,')), [/devices\[0\]\.connection\.unitid: unknown key "unitid" \(expected one of: protocol, host, port, unitId, timeoutMs\)/]);
-  t.match(problems(valid.replace('protocol: modbus-tcp', 'protocol: modbus-udp')), [/devices\[0\]\.connection\.protocol: must be one of: modbus-tcp, modbus-rtu-tcp, modbus-rtu, got "modbus-udp"/]);
+  t.match(problems(valid.replace('protocol: modbus-tcp', 'protocol: modbus-udp')), [/devices\[0\]\.connection\.protocol: must be one of: modbus-tcp, modbus-rtu-tcp, modbus-rtu, bacnet-ip, onvif, got "modbus-udp"/]);
   t.match(problems(valid.replace('profile: water/vfd-pump', 'profile: water/no-such-pump')), [/devices\[0\]\.profile: names no profile: "water\/no-such-pump" was looked for at .*water\/no-such-pump\.yaml/]);
   t.match(problems(valid.replace('site: { id: sz-garden-01, name: 深圳某花园, timezone: Asia/Shanghai }', 'site: { id: sz-garden-01 }')), [/site\.name: is required: expected a string/]);
   t.match(problems(valid.replace('url: http://127.0.0.1:8090', 'url: ftp://x')), [/cloud\.url: must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/]);
