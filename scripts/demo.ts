@@ -12,7 +12,8 @@ import { addGateway, addUser, startCloud } from '../cloud/src/index.js';
 import { loadSiteConfig } from '../gateway/src/config.js';
 import { createLogger } from '../gateway/src/core/logger.js';
 import { startGateway } from '../gateway/src/main.js';
-import { startSimulator } from './sim/sim.js';
+import { startSimControl } from './sim/control.js';
+import { startCommunity } from './sim/community.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,6 +25,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       data: { type: 'string', default: path.join(root, 'data/demo') },
       'cloud-port': { type: 'string', default: '8090' },
       'log-level': { type: 'string', default: 'warn' },
+      'control-port': { type: 'string', default: '8099' },
     },
   });
   const dataDir = path.resolve(values.data);
@@ -45,9 +47,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const password = randomBytes(9).toString('base64url');
     await addUser(cloud.app, { name: 'admin', password, role: 'admin' });
 
-    const site = loadSiteConfig(values.config, { ...process.env, STEWARD_DEMO_TOKEN: token });
-    const sim = await startSimulator(site, { seed: 1 });
+    const operatorPassword = randomBytes(9).toString('base64url');
+    const env = {
+      ...process.env,
+      STEWARD_DEMO_TOKEN: token,
+      STEWARD_DEMO_CAMERA_PASSWORD: randomBytes(9).toString('base64url'),
+      STEWARD_DEMO_OPERATOR_PASSWORD: operatorPassword,
+    };
+    const site = loadSiteConfig(values.config, env);
+    const sim = await startCommunity(site, { seed: 1 });
     closers.push(() => sim.close());
+    const control = await startSimControl(sim, { port: Number(values['control-port']) });
+    closers.push(() => control.close());
 
     const log = createLogger({ level: values['log-level'] as 'warn', name: 'demo' });
     const gateway = await startGateway(site, { log });
@@ -57,8 +68,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
       '',
       `Steward demo — ${site.site.name} (${site.site.id})`,
       '',
-      ...sim.devices.map((d) => `  simulator   ${d.id.padEnd(10)} modbus-tcp ${d.host}:${d.port}`),
-      `  gateway     ${gateway.url}`,
+      ...sim.devices.map((d) => `  simulator   ${d.id.padEnd(13)} ${d.protocol.padEnd(10)} ${d.host}:${d.port}  ${d.profile}`),
+      `  faults      ${control.url}/devices   (e.g. curl -X POST ${control.url}/devices/pump-1/faults -d '{"fault":"bearing-wear","on":true}')`,
+      `  gateway     ${gateway.url}   (login for writes: operator / ${operatorPassword})`,
       `                ${gateway.url}/api/v1/devices`,
       `                ${gateway.url}/api/v1/points?device=${site.devices[0]?.id ?? ''}`,
       `                ${gateway.url}/api/v1/sync     ${gateway.url}/metrics`,
