@@ -4,6 +4,8 @@
  * reverse order. The only module that knows every part (DESIGN.md "Layout").
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { uuidv7 } from '../../protocol/uuid.js';
 import type { FastifyInstance } from 'fastify';
 import type { SiteConfig } from './core/config/load.js';
 import { GatewayError } from './core/errors.js';
@@ -15,6 +17,7 @@ import { buildApi } from './api/server.js';
 import { Poller } from './poller/poller.js';
 import type { BackoffOptions } from './poller/device-poller.js';
 import { StoreMaintenance } from './store/maintenance.js';
+import { SnapshotFolder } from './store/snapshots.js';
 import { GatewayStore } from './store/store.js';
 import { Uplink } from './sync/uplink.js';
 
@@ -98,6 +101,8 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   };
   maintenanceTimer = setTimeout(maintain, storeCfg.maintenanceIntervalMs);
 
+  const snapshots = new SnapshotFolder(path.join(config.gateway.dataDir, 'snapshots'));
+
   const poller = new Poller({
     devices: config.devices,
     createDriver: (device) => createDriver(device, log.child({ device: device.id, part: 'driver' })),
@@ -109,9 +114,18 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
         pendingCount += readings.length;
         if (flushTimer === undefined || pendingCount >= 50_000) flush();
       },
-      event(e) {
+      event({ attachment, ...e }) {
         guarded('recording an event', () => {
-          store.recordEvent(e);
+          const id = uuidv7(e.ts);
+          let body = e.body;
+          if (attachment !== undefined) {
+            try {
+              body = { ...body, snapshot: { ...(body.snapshot as object), ...snapshots.save(e.device, id, attachment) } };
+            } catch (err) {
+              body = { ...body, snapshotError: err instanceof Error ? err.message : String(err) };
+            }
+          }
+          store.recordEvent({ ...e, id, body });
           counters.events_recorded_total++;
         });
       },
@@ -143,6 +157,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       version: VERSION,
       users: config.users,
       sessions: new Sessions(loadSessionKey(config.gateway.dataDir)),
+      snapshotFile: (device: string, file: string) => snapshots.path(device, file),
       writePoint: async (device: string, point: string, value: Value, actor: string) => {
         const target = `${device}.${point}`;
         try {

@@ -3,6 +3,7 @@
  * Prometheus metrics, devices with their state, latest point readings, events and the
  * sync state. It reads what main.ts hands it and owns no state of its own.
  */
+import { createReadStream, existsSync } from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DeviceConfig, UserConfig } from '../core/config/load.js';
@@ -31,6 +32,8 @@ export interface ApiContext {
   readonly version: string;
   readonly users: readonly UserConfig[];
   readonly sessions: Sessions;
+  /** The file of a camera picture stored with an event, if the name is one. */
+  snapshotFile(device: string, file: string): string | undefined;
   /** Writes a point with its guards, and records the attempt in the audit log. */
   writePoint(device: string, point: string, value: Value, actor: string): Promise<{ previous: Value | null }>;
 }
@@ -200,6 +203,15 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
   app.get('/api/v1/events', { schema: { querystring: EventsQuery } }, async (req) => {
     const q = req.query as { type?: string; device?: string; since?: number; limit?: number };
     return ctx.store.events(q);
+  });
+
+  app.get('/api/v1/snapshots/:device/:file', async (req, reply) => {
+    const { device, file } = req.params as { device: string; file: string };
+    const full = ctx.snapshotFile(device, file);
+    if (full === undefined || !existsSync(full)) throw new GatewayError('GW_ERR_HTTP_NOT_FOUND', `no snapshot ${device}/${file} (older pictures are deleted past the newest 500 of a camera)`);
+    reply.type(file.endsWith('.png') ? 'image/png' : file.endsWith('.jpg') ? 'image/jpeg' : 'application/octet-stream');
+    reply.header('cache-control', 'private, max-age=86400, immutable');
+    return reply.send(createReadStream(full));
   });
 
   app.get('/api/v1/sync', async () => {

@@ -95,6 +95,8 @@ export interface Driver {
    * Points it could not subscribe (refused) are simply not in the answer: they are polled.
    */
   subscribe?(points: readonly PointSpec[], sink: DriverSink): Promise<readonly string[]>;
+  /** Optional: the device's current picture (cameras), e.g. `{ contentType: 'image/jpeg', data }`. */
+  snapshot?(): Promise<{ readonly contentType: string; readonly data: Buffer }>;
   /** Optional: finds devices reachable from this driver's link (never broadcasts beyond what the config allows). */
   discover?(): Promise<DiscoveredDevice[]>;
   /** Closes the link; pending requests reject. Idempotent. */

@@ -18,10 +18,19 @@ import type { LinkQueue } from './link-queue.js';
 import { toEngineering, toRaw } from './transform.js';
 
 /** Where a device poller hands its results (main.ts wires the store and the event log). */
+/** A picture taken with an event (a camera's snapshot). */
+export interface Attachment {
+  readonly contentType: string;
+  readonly data: Buffer;
+}
+
 export interface PollSink {
   readings(device: string, readings: Reading[]): void;
-  event(event: { ts: number; device: string; type: string; severity: Severity; body: Record<string, unknown> }): void;
+  event(event: { ts: number; device: string; type: string; severity: Severity; body: Record<string, unknown>; attachment?: Attachment }): void;
 }
+
+/** How long an event waits for its snapshot before it is recorded without one, ms. */
+export const SNAPSHOT_TIMEOUT_MS = 5000;
 
 export interface BackoffOptions {
   /** First retry delay after a failure, ms (default: the poll interval, at least 500). */
@@ -211,7 +220,20 @@ export class DevicePoller {
       this.emit([{ point: pointId(this.device.id, name), ts, value, quality }]);
     },
     event: (e) => {
-      this.sink.event({ ts: e.ts, device: this.device.id, type: e.type, severity: e.severity, body: { ...e.body } });
+      const base = { ts: e.ts, device: this.device.id, type: e.type, severity: e.severity, body: { ...e.body } };
+      // An event rule with `snapshot: true` (the driver marks the body) gets the picture of that moment.
+      if (e.body.snapshot === undefined || this.driver.snapshot === undefined) {
+        this.sink.event(base);
+        return;
+      }
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no snapshot within ${SNAPSHOT_TIMEOUT_MS} ms`)), SNAPSHOT_TIMEOUT_MS).unref());
+      Promise.race([this.driver.snapshot(), timeout]).then(
+        (attachment) => this.sink.event({ ...base, attachment }),
+        (err: unknown) => {
+          this.log.warn({ err, type: e.type }, 'snapshot for an event failed: recorded without it');
+          this.sink.event({ ...base, body: { ...base.body, snapshotError: err instanceof Error ? err.message : String(err) } });
+        },
+      );
     },
     lost: (points: readonly string[], reason: Error) => {
       for (const p of points) this.pushed.delete(p);

@@ -42,7 +42,9 @@ export interface OnvifDeviceDescription {
   readonly clockOffsetMs: number;
 }
 
-export interface OnvifDriver extends Driver, SnapshotSource {
+export interface OnvifDriver extends Driver {
+  /** GETs the current snapshot (HTTP Digest/Basic as the camera asks). Rejects with a GatewayError. */
+  snapshot(): Promise<Snapshot>;
   /** What the last successful connect() learnt; undefined before. */
   describe(): OnvifDeviceDescription | undefined;
   /** Requests sent and subscription activity, for metrics and tests. */
