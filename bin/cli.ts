@@ -14,9 +14,10 @@ Usage:
                                             register a gateway, print its one-time enrolment token
   steward cloud user add --name NAME [--password P] [--database …]
                                             create a cloud login
-  steward sim --config site.yaml            simulate the site's devices (Modbus TCP servers)
+  steward sim --config site.yaml [--control-port N]
+                                            simulate the site's devices (Modbus, BACnet, ONVIF)
   steward profile validate FILE…            check device profiles or site configs (exit 1 on errors)
-  steward demo [--dir DIR]                  the demo community: simulators, gateway and cloud
+  steward demo [--data DIR]                 the demo community: simulators, gateway, cloud, fault API
   steward bench NAME [--quick]              run scripts/bench/NAME.ts
 
 Docs: README.md and docs/ in the Steward repository.

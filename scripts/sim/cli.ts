@@ -1,6 +1,6 @@
 /**
  * `steward sim --config site.yaml [--seed N] [--only id,id] [--tick-ms N] [--control-port N]`:
- * serves the site's Modbus TCP devices from simulators until SIGINT/SIGTERM, with the
+ * serves the site's Modbus, BACnet/IP and ONVIF devices from simulators until SIGINT/SIGTERM, with the
  * fault-injection control API (control.ts) when `--control-port` is given.
  */
 import { parseArgs } from 'node:util';
@@ -10,7 +10,7 @@ import { startCommunity, type CommunityOptions } from './community.js';
 
 const USAGE = `Usage: steward sim --config site.yaml [--seed N] [--only ID,ID…] [--tick-ms N] [--control-port N]
 
-Serves every modbus-tcp (and modbus-rtu-tcp) device of site.yaml on its connection's
+Serves every Modbus TCP (and RTU-over-TCP), BACnet/IP and ONVIF device of site.yaml on its connection's
 host and port, with signals from a model of its profile, until Ctrl-C.
 
 --control-port N   also serve the fault-injection control API on 127.0.0.1:N (0 = any
