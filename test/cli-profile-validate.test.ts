@@ -30,7 +30,7 @@ t.test('valid profiles and site configs: exit 0', async (t) => {
   const r = await steward('profile', 'validate', 'device-profiles/water/vfd-pump.yaml', 'examples/demo/site.yaml');
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /ok {2}device-profiles\/water\/vfd-pump\.yaml \(water\/vfd-pump, \d+ points\)/);
-  t.match(r.stdout, /ok {2}examples\/demo\/site\.yaml \(site demo-garden, 2 devices\)/);
+  t.match(r.stdout, /ok {2}examples\/demo\/site\.yaml \(site demo-garden, \d+ devices\)/);
 });
 
 t.test('an invalid profile: exit 1 with every error, the valid one still reported ok', async (t) => {

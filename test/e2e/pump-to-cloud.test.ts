@@ -127,7 +127,11 @@ t.test('a pump that goes away is reported offline, its points stale, and comes b
   await until('online', async () => ((await state()) === 'online' ? true : undefined));
   await sim.close();
   await until('offline', async () => ((await state()) === 'offline' ? true : undefined));
-  const points = (await (await fetch(`${gw.url}/api/v1/points?device=pump-1`)).json()) as Point[];
+  // Readings are written on the next flush (gateway.store.flushIntervalMs) after the state changes.
+  const points = await until('stale points', async () => {
+    const list = (await (await fetch(`${gw.url}/api/v1/points?device=pump-1`)).json()) as Point[];
+    return list.every((p) => p.quality === 'stale') ? list : undefined;
+  }, 5000);
   t.ok(points.every((p) => p.quality === 'stale'), 'every point is stale');
   t.ok(points.every((p) => p.value !== null), 'stale points keep their last value');
 
