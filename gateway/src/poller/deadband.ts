@@ -36,6 +36,7 @@ export class DeadbandFilter {
   }
 
   private changed(point: PointSpec, prev: Stored, r: Reading): boolean {
+    if (point.deadband === undefined && point.deadbandPercent === undefined) return true;
     if (prev.quality !== r.quality) return true;
     if (r.ts - prev.ts >= (point.maxSilenceMs ?? DEFAULT_MAX_SILENCE_MS)) return true;
     if (typeof r.value !== 'number' || typeof prev.value !== 'number') return r.value !== prev.value;

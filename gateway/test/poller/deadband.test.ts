@@ -10,10 +10,12 @@ import { DeadbandFilter, deadbandOf } from '../../src/poller/deadband.js';
 const spec = (extra: Partial<PointSpec>): PointSpec => ({ name: 'p', type: 'float32', scale: 1, offset: 0, access: 'r', ...extra }) as PointSpec;
 const r = (value: Reading['value'], ts: number, quality: Reading['quality'] = 'good'): Reading => ({ point: 'd.p', value, ts, quality });
 
-t.test('no deadband: every reading passes', async (t) => {
+t.test('no deadband: every reading passes, numbers and others alike', async (t) => {
   const f = new DeadbandFilter();
   const p = spec({});
   t.same([r(1, 0), r(1, 1), r(1, 2)].map((x) => f.pass(p, x)), [true, true, true]);
+  const b = spec({ name: 'b', type: 'bool' });
+  t.same([true, true, true].map((v, i) => f.pass(b, { ...r(v, i), point: 'd.b' })), [true, true, true]);
 });
 
 t.test('absolute deadband: small moves are dropped, a bigger one passes, measured from the last stored value', async (t) => {
