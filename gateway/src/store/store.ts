@@ -20,6 +20,8 @@ type Db = Database.Database;
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, bad: 1, stale: 2 };
 const QUALITY_NAME: readonly Quality[] = ['good', 'bad', 'stale'];
+/** Rows per multi-row sample insert (5 parameters each, well under SQLite's 32766). */
+const SAMPLES_PER_INSERT = 100;
 
 /** A latest value as the API shows it. */
 export interface LatestRow {
@@ -62,6 +64,17 @@ export interface StoreOptions {
   readonly site: string;
   /** Most readings in one telemetry.latest outbox item. */
   readonly snapshotChunk?: number;
+}
+
+/**
+ * Upsert of `n` latest values: only moving forward in time, and marked dirty (for the
+ * next telemetry snapshot) only when value or quality changed.
+ */
+function upsertLatestSql(n: number): string {
+  return `INSERT INTO latest (point, value, quality, ts, dirty) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, 1)').join(', ')}
+    ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts,
+      dirty = CASE WHEN latest.value IS excluded.value AND latest.quality = excluded.quality THEN latest.dirty ELSE 1 END
+    WHERE excluded.ts >= latest.ts`;
 }
 
 /** Maps SQLite's I/O failures to an error that says what to do. */
@@ -133,13 +146,11 @@ export class GatewayStore {
     return {
       pointId: db.prepare('SELECT id FROM points WHERE name = ?'),
       addPoint: db.prepare('INSERT INTO points (name, device) VALUES (?, ?) RETURNING id'),
-      upsertLatest: db.prepare(
-        `INSERT INTO latest (point, value, quality, ts, dirty) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts,
-           dirty = CASE WHEN latest.value IS excluded.value AND latest.quality = excluded.quality THEN latest.dirty ELSE 1 END
-         WHERE excluded.ts >= latest.ts`,
-      ),
+      upsertLatest: db.prepare(upsertLatestSql(1)),
+      upsertLatestMany: db.prepare(upsertLatestSql(SAMPLES_PER_INSERT)),
       insertSample: db.prepare('INSERT INTO samples (point, ts, num, txt, quality) VALUES (?, ?, ?, ?, ?)'),
+      // Many rows per statement: far fewer statement steps for a flush of thousands of samples.
+      insertSamples: db.prepare(`INSERT INTO samples (point, ts, num, txt, quality) VALUES ${Array.from({ length: SAMPLES_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ')}`),
       latestAll: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point ORDER BY p.name'),
       latestByDevice: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE p.device = ? ORDER BY p.name'),
       dirty: db.prepare('SELECT p.name AS point, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE l.dirty = 1 ORDER BY p.name'),
@@ -181,17 +192,29 @@ export class GatewayStore {
     let n = 0;
     try {
       this.db.transaction(() => {
+        const rows: (number | string | null)[] = [];
+        const latest: (number | string | null)[] = [];
         for (const { device, readings } of batch) {
           for (const r of readings) {
             const id = this.idOf(r.point, device);
             const json = r.value === null ? null : JSON.stringify(r.value);
-            this.stmts.upsertLatest.run(id, json, r.quality, r.ts);
+            latest.push(id, json, r.quality, r.ts);
+            if (latest.length === SAMPLES_PER_INSERT * 4) {
+              this.stmts.upsertLatestMany.run(latest);
+              latest.length = 0;
+            }
             const num = typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? (r.value ? 1 : 0) : null;
             const txt = typeof r.value === 'string' ? r.value : null;
-            this.stmts.insertSample.run(id, r.ts, num, txt, QUALITY_CODE[r.quality]);
+            rows.push(id, r.ts, num, txt, QUALITY_CODE[r.quality]);
+            if (rows.length === SAMPLES_PER_INSERT * 5) {
+              this.stmts.insertSamples.run(rows);
+              rows.length = 0;
+            }
             n++;
           }
         }
+        for (let i = 0; i < rows.length; i += 5) this.stmts.insertSample.run(rows.slice(i, i + 5));
+        for (let i = 0; i < latest.length; i += 4) this.stmts.upsertLatest.run(latest.slice(i, i + 4));
       })();
     } catch (cause) {
       // The transaction rolled back: ids created in it are gone too.
