@@ -106,6 +106,9 @@ export class GatewayStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
+      // 64 MiB of page cache (SQLite's default is 2 MiB): the samples index of thousands of
+      // points is written all over; with a small cache every flush rereads its pages.
+      this.db.pragma('cache_size = -65536');
       this.db.pragma('foreign_keys = ON');
       // A truncated or damaged file fails here or in the header check below, before anything is written.
       const check = this.db.pragma('quick_check(1)', { simple: true }) as string;
