@@ -14,9 +14,9 @@ import type { Reading } from '../../src/core/model.js';
 import { createDriver } from '../../src/drivers/registry.js';
 import { Poller } from '../../src/poller/poller.js';
 
-const DEVICES = 20;
-const DEAD = 5;
-const INTERVAL = 100;
+const DEVICES = 50;
+const DEAD = 10;
+const INTERVAL = 200;
 
 function yaml(ports: number[]): string {
   const devices = ports
