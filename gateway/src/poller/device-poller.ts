@@ -7,7 +7,7 @@
  * requests on the same link.
  */
 import type { DeviceConfig } from '../core/config/load.js';
-import type { PointSpec } from '../core/config/profile.js';
+import type { DeviceEventRuleSpec, PointSpec } from '../core/config/profile.js';
 import { GatewayError, isRetryable, type ErrorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { pointId, type DeviceState, type Reading, type Severity, type Value } from '../core/model.js';
@@ -28,6 +28,9 @@ export interface PollSink {
   readings(device: string, readings: Reading[]): void;
   event(event: { ts: number; device: string; type: string; severity: Severity; body: Record<string, unknown>; attachment?: Attachment }): void;
 }
+
+/** Topic prefix of profile events raised from the device's own points. */
+export const POINT_TOPIC = 'point:';
 
 /** How long an event waits for its snapshot before it is recorded without one, ms. */
 export const SNAPSHOT_TIMEOUT_MS = 5000;
@@ -92,6 +95,10 @@ export class DevicePoller {
   private subscribed = false;
   private readonly specs: ReadonlyMap<string, PointSpec>;
   private readonly deadband = new DeadbandFilter();
+  /** Profile events on the device's own points (`topic: point:NAME`), by point name. */
+  private readonly pointEvents: ReadonlyMap<string, readonly DeviceEventRuleSpec[]>;
+  /** Last good value seen per point with event rules (edge detection). */
+  private readonly eventLast = new Map<string, Value>();
   private readonly cycleMs: number;
   private readonly backoff: Required<BackoffOptions>;
   readonly stats: DeviceStats = { cycles: 0, failedCycles: 0, requests: 0, failedRequests: 0, pointsRead: 0, pointsPushed: 0, pointsSuppressed: 0, lastLatenessMs: 0, lastCycleMs: 0, skippedCycles: 0 };
@@ -108,6 +115,13 @@ export class DevicePoller {
     this.cycleMs = Math.min(device.pollIntervalMs, ...intervals);
     this.backoff = { initialMs: backoff.initialMs ?? Math.max(500, this.cycleMs), maxMs: backoff.maxMs ?? 60_000, authMs: backoff.authMs ?? 300_000 };
     this.specs = new Map(device.profile.points.map((p) => [p.name, p]));
+    const byPoint = new Map<string, DeviceEventRuleSpec[]>();
+    for (const rule of device.profile.events) {
+      if (!rule.topic.startsWith(POINT_TOPIC)) continue;
+      const name = rule.topic.slice(POINT_TOPIC.length);
+      byPoint.set(name, [...(byPoint.get(name) ?? []), rule]);
+    }
+    this.pointEvents = byPoint;
     if (!device.enabled) this.state = 'disabled';
   }
 
@@ -316,12 +330,41 @@ export class DevicePoller {
   /** Step 4b: report by exception — only readings outside their point's deadband go on. */
   private emit(readings: Reading[]): void {
     const prefix = this.device.id.length + 1;
+    if (this.pointEvents.size > 0) for (const r of readings) this.pointEvent(r.point.slice(prefix), r);
     const kept = readings.filter((r) => {
       const spec = this.specs.get(r.point.slice(prefix));
       return spec === undefined || this.deadband.pass(spec, r);
     });
     this.stats.pointsSuppressed += readings.length - kept.length;
     if (kept.length > 0) this.sink.readings(this.device.id, kept);
+  }
+
+  /**
+   * Events from the device's own points (DESIGN.md "events from devices" for protocols
+   * without an event service): a rule `{ topic: "point:door_1_state", when: { value: 3 },
+   * type: access.forced }` fires when the point's good value becomes 3 — once per change,
+   * not on every poll.
+   */
+  private pointEvent(name: string, r: Reading): void {
+    const rules = this.pointEvents.get(name);
+    if (rules === undefined || r.quality !== 'good' || r.value === null) return;
+    const previous = this.eventLast.get(name);
+    this.eventLast.set(name, r.value);
+    if (previous === r.value) return;
+    const spec = this.specs.get(name);
+    for (const rule of rules) {
+      const want = rule.when?.value;
+      const hit = want === undefined ? previous !== undefined : String(want) === String(r.value);
+      if (!hit) continue;
+      const label = spec?.states?.[String(r.value)];
+      this.sink.event({
+        ts: r.ts,
+        device: this.device.id,
+        type: rule.type,
+        severity: rule.severity,
+        body: { point: name, value: r.value, previous: previous ?? null, ...(label === undefined ? {} : { label }) },
+      });
+    }
   }
 
   /** Step 5 (success): back online, with an event if it had been away. */

@@ -81,3 +81,10 @@ t.test('cross-field mistakes are caught at load, not at read time', async (t) =>
 t.test('a valid profile has no problems', async (t) => {
   t.same(problems(`${head}points:\n  - { name: p, type: int16, address: { table: holding, register: 0 } }\n`), []);
 });
+
+t.test('an event on a point names a point of the profile', async (t) => {
+  t.match(problems(`${head}points:\n  - { name: p, type: int16, address: { table: holding, register: 0 } }\nevents:\n  - { topic: "point:q", when: { value: 1 }, type: device.fault }\n`), [
+    /events\[0\]\.topic: must name a point of this profile after "point:", got "point:q"/,
+  ]);
+  t.same(problems(`${head}points:\n  - { name: p, type: int16, address: { table: holding, register: 0 } }\nevents:\n  - { topic: "point:p", when: { value: 1 }, type: device.fault }\n`), []);
+});

@@ -134,9 +134,9 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
   const data: unknown = Value.Default(Profile, Value.Clone(src.data));
   const base = validateAgainst(Profile, data);
   const broken = (...prefix: (string | number)[]) => isUnder(base, prefix);
-  const doc = data as Record<string, unknown> & { protocol: Protocol; points: PointSpec[]; alarms: { point: string }[] };
+  const doc = data as Record<string, unknown> & { protocol: Protocol; points: PointSpec[]; alarms: { point: string }[]; events: { topic: string }[] };
   // Go on past schema issues where the rest can still be checked, so one run lists everything.
-  if (broken('protocol') || !Array.isArray(doc.points) || !Array.isArray(doc.alarms)) return { issues: bind(src, base) };
+  if (broken('protocol') || !Array.isArray(doc.points) || !Array.isArray(doc.alarms) || !Array.isArray(doc.events)) return { issues: bind(src, base) };
   const issues: PathIssue[] = [...base];
   const proto = schemas.profiles[doc.protocol];
   let options: Record<string, unknown> = {};
@@ -186,6 +186,11 @@ export function validateProfile(src: YamlFile, schemas: ProtocolSchemas): { prof
   if (proto !== undefined && proto.needsPoints !== false && doc.points.length === 0 && !broken('points')) {
     issues.push({ path: ['points'], message: `must list at least one point for a ${doc.protocol} profile` });
   }
+  doc.events.forEach((rule, i) => {
+    if (broken('events', i) || !rule.topic.startsWith('point:')) return;
+    const name = rule.topic.slice('point:'.length);
+    if (!seen.has(name)) issues.push({ path: ['events', i, 'topic'], message: `must name a point of this profile after "point:", got "${rule.topic}"` });
+  });
   doc.alarms.forEach((rule, i) => {
     if (!broken('alarms', i) && !seen.has(rule.point)) issues.push({ path: ['alarms', i, 'point'], message: `must name a point of this profile, got "${rule.point}"` });
   });
