@@ -58,6 +58,16 @@ const EventsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const HistoryQuery = Type.Object(
+  {
+    from: Type.Optional(Type.Integer({ minimum: 0 })),
+    to: Type.Optional(Type.Integer({ minimum: 0 })),
+    resolution: Type.Optional(Type.Enum(['raw', 'minute', 'auto'])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+
 const PointsQuery = Type.Object({ device: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' })) }, { additionalProperties: false });
 
 export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyInstance> {
@@ -198,6 +208,23 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
       const unit = byId.get(r.device)?.profile.points.find((p) => p.name === name)?.unit ?? null;
       return { id: r.point, device: r.device, point: name, value: r.value, unit, quality: r.quality, ts: r.ts };
     });
+  });
+
+  app.get('/api/v1/points/:id/history', { schema: { querystring: HistoryQuery } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const q = req.query as { from?: number; to?: number; resolution?: 'raw' | 'minute' | 'auto'; limit?: number };
+    const device = byId.get(id.slice(0, Math.max(0, id.indexOf('.'))));
+    const point = device?.profile.points.find((p) => `${device.id}.${p.name}` === id);
+    if (device === undefined || point === undefined) throw new GatewayError('GW_ERR_DEVICE_NOT_FOUND', `no point "${id}" in site ${ctx.site.id}`);
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - 3600_000;
+    if (from >= to) throw new GatewayError('GW_ERR_HTTP_BAD_REQUEST', `from (${from}) must be before to (${to})`);
+    const limit = q.limit ?? 10_000;
+    // Raw samples up to 6 hours (or as asked); 1-minute roll-ups beyond, where raw data may be gone.
+    const resolution = q.resolution === 'raw' || q.resolution === 'minute' ? q.resolution : to - from <= 6 * 3600_000 ? 'raw' : 'minute';
+    const base = { id, unit: point.unit ?? null, from, to, resolution };
+    if (resolution === 'raw') return { ...base, samples: ctx.store.samples(id, from, to, limit) };
+    return { ...base, rollups: ctx.store.rollups(id, Math.floor(from / 60_000) * 60_000, to, limit) };
   });
 
   app.get('/api/v1/events', { schema: { querystring: EventsQuery } }, async (req) => {

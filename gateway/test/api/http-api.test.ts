@@ -64,6 +64,15 @@ t.test('the API of a gateway without a cloud', async (t) => {
   t.match(metrics.body, /# TYPE steward_device_state gauge\nsteward_device_state\{device="pump-9",state="connecting"\} 0/);
   t.match(metrics.body, /steward_sync_backlog_items\{lane="1"\} 1/);
 
+  gw.store.writeReadings('pump-9', [1100, 1200, 61_000].map((ts, i) => ({ point: 'pump-9.outlet_pressure', ts, value: 3 + i / 10, quality: 'good' as const })));
+  const raw = await get('/api/v1/points/pump-9.outlet_pressure/history?from=0&to=100000');
+  t.match(raw.body, { id: 'pump-9.outlet_pressure', unit: 'bar', resolution: 'raw', samples: [{ ts: 1000, value: 3.2 }, { ts: 1100, value: 3 }, { ts: 1200, value: 3.1 }, { ts: 61_000, value: 3.2 }] });
+  gw.maintenance.rollupStep(200_000);
+  const minutes = await get('/api/v1/points/pump-9.outlet_pressure/history?from=0&to=100000&resolution=minute');
+  t.match(minutes.body, { resolution: 'minute', rollups: [{ minute: 0, count: 3, min: 3, max: 3.2 }, { minute: 60_000, count: 1 }] });
+  t.equal((await get('/api/v1/points/pump-9.nope/history')).status, 404);
+  t.equal((await get('/api/v1/points/pump-9.outlet_pressure/history?from=5&to=1')).status, 400);
+
   const missing = await get('/nope');
   t.equal(missing.status, 404);
   t.match(missing.body, { code: 'GW_ERR_HTTP_NOT_FOUND' });
