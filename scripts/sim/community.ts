@@ -17,6 +17,8 @@ export interface CommunityDevice {
   readonly protocol: string;
   readonly profile: string;
   readonly faults: FaultControl;
+  /** Requests taken by the device's server (Modbus devices): the control API shows it. */
+  readonly requests?: () => number;
 }
 
 export interface Community {
@@ -68,7 +70,7 @@ export async function startCommunity(site: SiteConfig, opts: CommunityOptions = 
     opened.push(onvif);
 
     const devices: CommunityDevice[] = [
-      ...modbus.devices.map((d) => ({ id: d.id, host: d.host, port: d.port, protocol: d.protocol, profile: d.profile, faults: d.faults })),
+      ...modbus.devices.map((d) => ({ id: d.id, host: d.host, port: d.port, protocol: d.protocol, profile: d.profile, faults: d.faults, requests: () => d.server.stats.requests })),
       ...bacnet.devices.map((d) => ({
         id: d.id,
         host: d.host,

@@ -5,7 +5,10 @@
  * for the ML models (bearing wear, pressure loss, entrapment…).
  *
  * - `GET /devices` — every device: id, profile, protocol, address, the faults it can take
- *   (`available`, with the meaning and range of their values) and the faults on (`active`).
+ *   (`available`, with the meaning and range of their values) and the faults on (`active`);
+ *   for a Modbus device also `requests`, the requests its server has taken (a server
+ *   shared by several units behind one port counts them all), so that benchmarks can
+ *   count what a client sends without being in the simulator's process.
  * - `GET /devices/:id` — one device, the same shape.
  * - `POST /devices/:id/faults` — body `{ "fault": "entrapment", "on": true, "value"?: n }`;
  *   answers the device as `GET` would.
@@ -31,6 +34,8 @@ export interface ControlledDevice {
   readonly host: string;
   readonly port: number;
   readonly faults: FaultControl;
+  /** Requests the device's server has taken so far (Modbus devices; absent for others). */
+  readonly requests?: () => number;
 }
 
 export interface SimControlOptions {
@@ -60,7 +65,15 @@ class HttpError extends Error {
 
 /** A device as the API shows it. */
 function describe(d: ControlledDevice) {
-  return { id: d.id, profile: d.profile, protocol: d.protocol, host: d.host, port: d.port, faults: { available: d.faults.specs, active: d.faults.active() } };
+  return {
+    id: d.id,
+    profile: d.profile,
+    protocol: d.protocol,
+    host: d.host,
+    port: d.port,
+    ...(d.requests === undefined ? {} : { requests: d.requests() }),
+    faults: { available: d.faults.specs, active: d.faults.active() },
+  };
 }
 
 async function readBody(req: http.IncomingMessage): Promise<string> {

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS]`
+ *
+ * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
+ * mixed points each — 10,000 points — served by the simulator in a child process, polled
+ * by Steward's real path in this process (`startGateway`: Poller, Modbus driver, decode
+ * and scale, deadband, the write buffer, SQLite). Three runs, each on a fresh database:
+ *
+ * 1. nominal — every device every `--interval` ms (default 1000): CPU per point, RSS
+ *    with 10,000 points, poll-cycle lateness p50/p99;
+ * 2. dead20 — the same with every fifth device black-holed (the simulator's `comms-loss`:
+ *    requests are read and never answered) as the window opens: lateness of the others;
+ * 3. saturation — every device every `--saturation-interval` ms (default 50, the
+ *    shortest the site schema allows): the most points/s this process reaches. Node runs
+ *    the gateway on one thread, so this is one core's worth (SQLite included, which
+ *    better-sqlite3 runs on the same thread).
+ *
+ * CPU is this process only (the simulator is elsewhere) and includes the bench's own
+ * 25 ms status sampler, which is small. The machine's load average is reported beside
+ * the figures: the benchmark shares its cores with whatever else runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BenchOptions, BenchResult } from './run.js';
+import { cpuPer1k, deviceId, freePorts, percentile, POINTS_PER_DEVICE, startSimChild, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const devices = Number(options.args.devices ?? 50);
+  const seconds = Number(options.args.seconds ?? (options.quick ? 8 : 30));
+  const intervalMs = Number(options.args.interval ?? 1000);
+  const satIntervalMs = Number(options.args['saturation-interval'] ?? 50);
+  const warmupMs = options.quick ? 2500 : 4000;
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-poll-'));
+  const ports = await freePorts(devices);
+  const nominalFile = writeSite(dir, 'nominal', ports, intervalMs);
+  const dead20File = writeSite(dir, 'dead20', ports, intervalMs);
+  const satFile = writeSite(dir, 'saturation', ports, satIntervalMs);
+  const dead = Array.from({ length: devices }, (_, i) => deviceId(i)).filter((_, i) => i % 5 === 4);
+  const load0 = loadavg();
+
+  const sim = await startSimChild(nominalFile);
+  let nominal: StewardRun;
+  let dead20: StewardRun;
+  let sat: StewardRun;
+  try {
+    // Nominal first: its RSS is that of a process that has run one gateway only.
+    nominal = await runSteward(nominalFile, sim, { warmupMs, seconds });
+    dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead });
+    sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20) });
+  } finally {
+    await sim.stop();
+  }
+  const load1 = loadavg();
+  rmSync(dir, { recursive: true, force: true });
+
+  const pps = (r: StewardRun) => Math.round(r.pointsRead / r.seconds);
+  const row = (name: string, r: StewardRun, interval: number) => [
+    name,
+    interval,
+    pps(r),
+    Math.round(r.samplesStored / r.seconds),
+    Math.round(r.requests / r.seconds),
+    Number((cpuPer1k(r.cpuS, r.pointsRead) * 1000).toFixed(2)),
+    Number((r.cpuS / r.seconds).toFixed(3)),
+    percentile(r.lateness, 50),
+    percentile(r.lateness, 99),
+    r.skippedCycles,
+    Math.round(r.rssMb),
+  ];
+  const points = devices * POINTS_PER_DEVICE;
+  const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after`;
+  return {
+    table: [
+      ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'cores', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB'],
+      row(`nominal (${points} points)`, nominal, intervalMs),
+      row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs),
+      row('saturation', sat, satIntervalMs),
+      [`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', ''],
+    ],
+    figures: {
+      devices,
+      points,
+      interval_ms: intervalMs,
+      seconds,
+      // The most the gateway reaches (saturation run); the nominal run reads what is asked.
+      points_per_s: pps(sat),
+      points_per_s_nominal: pps(nominal),
+      saturation_interval_ms: satIntervalMs,
+      saturation_cores: Number((sat.cpuS / sat.seconds).toFixed(3)),
+      cpu_s_per_1k_points: cpuPer1k(nominal.cpuS, nominal.pointsRead),
+      cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
+      stored_per_s_nominal: Math.round(nominal.samplesStored / nominal.seconds),
+      rss_mb_10k_points: Math.round(nominal.rssMb),
+      lateness_p50_ms: percentile(nominal.lateness, 50),
+      lateness_p99_ms: percentile(nominal.lateness, 99),
+      lateness_p99_ms_dead20: percentile(dead20.lateness, 99),
+      lateness_p50_ms_dead20: percentile(dead20.lateness, 50),
+      load_avg_1m: Number(load1[0]!.toFixed(2)),
+    },
+  };
+}
