@@ -184,7 +184,20 @@ export const ErrorReply = Type.Object({
 export type ErrorReply = Static<typeof ErrorReply>;
 
 /** `POST /v1/gateways/:id/enrol` — trade the one-time enrolment token for the gateway's credential. */
-export const EnrolRequest = Type.Object({ token: Type.String({ minLength: 8, maxLength: 256 }) }, { additionalProperties: false });
+export const EnrolRequest = Type.Object(
+  {
+    token: Type.String({ minLength: 8, maxLength: 256 }),
+    /**
+     * The gateway's own secret, made and stored by the gateway *before* it asks (≥ 256
+     * random bits, `stg_` + base64url). Optional; when given the cloud keeps its hash
+     * instead of making one. This makes enrolment crash-safe: a gateway that dies after
+     * the cloud spent the token but before it heard the answer still holds a secret the
+     * cloud knows.
+     */
+    secret: Type.Optional(Type.String({ pattern: '^stg_[A-Za-z0-9_-]{43,200}$' })),
+  },
+  { additionalProperties: false },
+);
 export type EnrolRequest = Static<typeof EnrolRequest>;
 export const EnrolReply = Type.Object(
   {

@@ -191,3 +191,31 @@ t.test('a gateway clock far from the cloud’s is flagged once, as an event', as
   t.equal(events.length, 1, 'flagged once, not on every answer');
   t.match(events[0], { type: 'gateway.clock_skew', severity: 'warning', body: { skewed: true, limitMs: 10_000 } });
 });
+
+t.test('enrolment is crash-safe: a gateway that died before hearing the answer carries on with its pending secret', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-uplink-'));
+  const cloud = await startCloud({ port: 0, database: path.join(dir, 'cloud.db') });
+  t.teardown(() => cloud.close());
+  const token = await addGateway(cloud.app, { site: 'site-1', gateway: 'gw-1' });
+
+  // The first life wrote its pending secret, sent the request, and died before the answer:
+  // the cloud has spent the token and knows the secret; the file still says pending.
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const secret = `stg_${'A'.repeat(43)}`;
+  const spent = await fetch(`${cloud.url}/v1/gateways/gw-1/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, secret }) });
+  t.equal(spent.status, 200, 'the cloud took the gateway-made secret');
+  mkdirSync(path.join(dir, 'gw'), { recursive: true });
+  writeFileSync(path.join(dir, 'gw', 'cloud-credential.json'), JSON.stringify({ gateway: 'gw-1', site: '', url: cloud.url, secret, pending: true }));
+
+  // The second life: same token in site.yaml (now spent), same data folder.
+  const store = new GatewayStore({ dataDir: path.join(dir, 'gw'), site: 'site-1' });
+  t.teardown(() => store.close());
+  store.recordEvent({ ts: 1, type: 'alarm.raised', severity: 'major', body: {} });
+  const uplink = new Uplink({ store, cloud: cloudConfig(cloud.url, token), site: 'site-1', dataDir: path.join(dir, 'gw'), log: createLogger({ level: 'silent' }), idleMs: 20 });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  await until('delivered', () => uplink.status().lanes['0'].backlog === 0);
+  t.equal(uplink.status().enrolled, true);
+  const stored = JSON.parse(readFileSync(path.join(dir, 'gw', 'cloud-credential.json'), 'utf8')) as { pending?: boolean; site: string; secret: string };
+  t.same({ pending: stored.pending, site: stored.site, secret: stored.secret }, { pending: undefined, site: 'site-1', secret }, 'the credential is final now');
+});

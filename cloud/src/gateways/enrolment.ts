@@ -83,8 +83,9 @@ export async function createGateway(cdb: CloudDatabase, input: NewGateway, now =
  * same transaction, so it works once even when two requests race. The answer carries the
  * lane marks: a gateway enrolling with a fresh outbox continues each lane from there.
  */
-export async function enrolGateway(cdb: CloudDatabase, gatewayId: string, token: string, now = Date.now()): Promise<EnrolReply> {
-  const secret = newToken('gateway');
+export async function enrolGateway(cdb: CloudDatabase, gatewayId: string, token: string, now = Date.now(), chosenSecret?: string): Promise<EnrolReply> {
+  // A secret the gateway made and stored before asking (protocol v1 EnrolRequest.secret) keeps enrolment crash-safe.
+  const secret = chosenSecret ?? newToken('gateway');
   return cdb.db.transaction().execute(async (trx) => {
     const row = await lockGateway(trx, cdb.dialect, gatewayId);
     // One message for unknown gateway, wrong token and spent token: the caller has not

@@ -6,7 +6,8 @@
  * their Retry-After; a refused credential is a lasting error, not a retry storm.
  * Reads only the store (DESIGN.md "Layout").
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
@@ -56,6 +57,8 @@ interface Credential {
   readonly site: string;
   readonly url: string;
   readonly secret: string;
+  /** Written before the enrolment request: the cloud may or may not know this secret yet. */
+  readonly pending?: boolean;
 }
 
 /** Items in one batch stay under this many bytes of JSON (half the cloud's limit). */
@@ -122,7 +125,7 @@ export class Uplink {
       lastError: this.lastError,
       clockOffsetMs: this.clockOffsetMs,
       clockSkewed: this.clockSkewed,
-      enrolled: this.credential !== undefined,
+      enrolled: this.credential !== undefined && this.credential.pending !== true,
       counters: { ...this.counters },
     };
   }
@@ -150,7 +153,7 @@ export class Uplink {
 
   /** Enrols if needed, then sends one batch. Returns how many items were acknowledged. */
   async syncOnce(): Promise<number> {
-    this.credential ??= await this.enrol();
+    if (this.credential === undefined || this.credential.pending === true) this.credential = await this.enrol(this.credential);
     const items = this.nextBatch();
     if (items.length === 0) {
       const pingEvery = this.options.pingIntervalMs ?? 30_000;
@@ -248,27 +251,54 @@ export class Uplink {
     }
   }
 
-  private async enrol(): Promise<Credential> {
+  private writeCredential(credential: Credential): void {
+    mkdirSync(this.options.dataDir, { recursive: true });
+    const tmp = `${this.credentialFile}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(credential, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, this.credentialFile); // atomic: never a half-written credential
+  }
+
+  /**
+   * Trades the one-time enrolment token for the gateway's standing credential. The secret
+   * is made here and stored (as pending) *before* the request, and sent with it: if the
+   * process dies after the cloud spent the token but before it heard the answer, the next
+   * attempt finds the token spent, checks in with the pending secret, and carries on.
+   */
+  private async enrol(pending?: Credential): Promise<Credential> {
+    const id = this.options.cloud.gatewayId;
+    const secret = pending?.secret ?? `stg_${randomBytes(32).toString('base64url')}`;
     const token = this.options.cloud.enrolmentTokenValue;
-    if (token === undefined) {
+    if (token === undefined && pending === undefined) {
       throw new GatewayError('GW_ERR_SYNC_AUTH', `no credential in ${this.credentialFile} and no cloud.enrolmentToken in site.yaml: run \`steward cloud gateway add\` and put the token in site.yaml`);
     }
-    const id = this.options.cloud.gatewayId;
-    const res = await this.request(`/v1/gateways/${encodeURIComponent(id)}/enrol`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token }),
-    });
-    await this.expectOk(res, 'enrolling');
-    const reply = (await res.json()) as EnrolReply;
-    const credential: Credential = { gateway: reply.gateway, site: reply.site, url: this.base, secret: reply.secret };
-    mkdirSync(this.options.dataDir, { recursive: true });
-    writeFileSync(this.credentialFile, `${JSON.stringify(credential, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(this.credentialFile, 0o600);
-    this.options.log.info({ gateway: reply.gateway, site: reply.site }, 'enrolled with the cloud');
+    this.writeCredential({ gateway: id, site: pending?.site ?? '', url: this.base, secret, pending: true });
+    if (token !== undefined) {
+      const res = await this.request(`/v1/gateways/${encodeURIComponent(id)}/enrol`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, secret }),
+      });
+      if (res.ok) {
+        const reply = (await res.json()) as EnrolReply;
+        return this.enrolled({ gateway: reply.gateway, site: reply.site, url: this.base, secret: reply.secret }, reply.acked);
+      }
+      if (pending === undefined) await this.expectOk(res, 'enrolling');
+    }
+    // The token is spent (or gone): did an earlier attempt get through with this secret?
+    const check = await this.request(`/v1/gateways/${encodeURIComponent(id)}`, { method: 'GET', headers: { authorization: `Bearer ${secret}` } });
+    await this.expectOk(check, 'enrolling (the token is spent and the pending secret is not known to the cloud)');
+    const status = (await check.json()) as { site: string; lanes: Record<`${Lane}`, { ackedSeq: number }> };
+    this.options.log.info({ gateway: id }, 'an earlier enrolment had gone through: using its secret');
+    return this.enrolled({ gateway: id, site: status.site, url: this.base, secret }, { '0': status.lanes['0'].ackedSeq, '1': status.lanes['1'].ackedSeq, '2': status.lanes['2'].ackedSeq });
+  }
+
+  private enrolled(credential: Credential, acked: LaneMarks): Credential {
+    this.writeCredential(credential);
+    this.options.log.info({ gateway: credential.gateway, site: credential.site }, 'enrolled with the cloud');
     // Continue each lane after the cloud's mark (zero for a new gateway; a re-enrolled
     // gateway with a new database must not reuse numbers the cloud has seen).
-    for (const lane of LANES) this.options.store.renumberLane(lane, reply.acked[`${lane}`]);
+    for (const lane of LANES) this.options.store.renumberLane(lane, acked[`${lane}`]);
     return credential;
   }
 

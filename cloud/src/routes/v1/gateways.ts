@@ -25,7 +25,7 @@ const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: EnrolReply, ...errorResponses(400, 401, 413, 415) },
       },
     },
-    async (request) => enrolGateway(app.stewardDb, request.params.id, request.body.token),
+    async (request) => enrolGateway(app.stewardDb, request.params.id, request.body.token, Date.now(), request.body.secret),
   );
 
   app.get(
