@@ -248,6 +248,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
   try {
     await sleep(options.warmupMs);
     await Promise.all([...dead].map((id) => sim.setFault(id, 'comms-loss', true)));
+    const req0At = performance.now();
     const req0 = await sim.requests();
     const before = new Map(gw.poller.statuses().map((s) => [s.id, s.stats]));
     const stored0 = gw.store.sampleCount();
@@ -272,6 +273,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
     const after = gw.poller.statuses();
     const rssMb = process.memoryUsage().rss / 2 ** 20;
     const req1 = await sim.requests();
+    const req1At = performance.now();
     let pointsRead = 0;
     let skippedCycles = 0;
     let failedCycles = 0;
@@ -286,7 +288,8 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
       seconds,
       pointsRead,
       samplesStored: stored,
-      requests: sumRequests(req1, healthy) - sumRequests(req0, healthy),
+      // The counts are read over HTTP just outside the window: scale them to its length.
+      requests: ((sumRequests(req1, healthy) - sumRequests(req0, healthy)) * seconds * 1000) / (req1At - req0At),
       cpuS: (cpu.user + cpu.system) / 1e6,
       lateness,
       skippedCycles,
