@@ -225,6 +225,8 @@ export interface StewardRun {
   readonly requests: number;
   /** CPU seconds of this process over the window (user + system, all threads). */
   readonly cpuS: number;
+  /** CPU seconds of the simulator's process over the window: is the far end the limit? */
+  readonly simCpuS: number;
   /** Poll-cycle lateness of the healthy devices, one value per cycle, ms. */
   readonly lateness: readonly number[];
   readonly skippedCycles: number;
@@ -261,10 +263,13 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
         lateness.push(s.stats.lastLatenessMs);
       }
     }, 25);
+    const simPid = sim.proc.pid!;
+    const simCpu0 = procCpuSeconds(simPid);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(options.seconds * 1000);
     const cpu = process.cpuUsage(cpu0);
+    const simCpuS = procCpuSeconds(simPid) - simCpu0;
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     // What the poller handed over but the 250 ms write buffer still holds counts as stored.
@@ -291,6 +296,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
       // The counts are read over HTTP just outside the window: scale them to its length.
       requests: ((sumRequests(req1, healthy) - sumRequests(req0, healthy)) * seconds * 1000) / (req1At - req0At),
       cpuS: (cpu.user + cpu.system) / 1e6,
+      simCpuS,
       lateness,
       skippedCycles,
       failedCycles,
