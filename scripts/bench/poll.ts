@@ -64,6 +64,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     Number((cpuPer1k(r.cpuS, r.pointsRead) * 1000).toFixed(2)),
     Number((r.cpuS / r.seconds).toFixed(3)),
     Number((r.simCpuS / r.seconds).toFixed(3)),
+    Number(r.elu.toFixed(2)),
     percentile(r.lateness, 50),
     percentile(r.lateness, 99),
     r.skippedCycles,
@@ -73,11 +74,11 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after`;
   return {
     table: [
-      ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'cores', 'sim cores', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB'],
+      ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB'],
       row(`nominal (${points} points)`, nominal, intervalMs),
       row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs),
       row('saturation', sat, satIntervalMs),
-      [`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', ''],
+      [`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', ''],
     ],
     figures: {
       devices,
@@ -90,6 +91,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       saturation_interval_ms: satIntervalMs,
       saturation_cores: Number((sat.cpuS / sat.seconds).toFixed(3)),
       saturation_sim_cores: Number((sat.simCpuS / sat.seconds).toFixed(3)),
+      saturation_event_loop_utilisation: Number(sat.elu.toFixed(3)),
       cpu_s_per_1k_points: cpuPer1k(nominal.cpuS, nominal.pointsRead),
       cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
       stored_per_s_nominal: Math.round(nominal.samplesStored / nominal.seconds),

@@ -227,6 +227,8 @@ export interface StewardRun {
   readonly cpuS: number;
   /** CPU seconds of the simulator's process over the window: is the far end the limit? */
   readonly simCpuS: number;
+  /** Event-loop utilisation over the window (0–1): near 1, the gateway's one thread is the limit. */
+  readonly elu: number;
   /** Poll-cycle lateness of the healthy devices, one value per cycle, ms. */
   readonly lateness: readonly number[];
   readonly skippedCycles: number;
@@ -266,9 +268,11 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
     const simPid = sim.proc.pid!;
     const simCpu0 = procCpuSeconds(simPid);
     const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     await sleep(options.seconds * 1000);
     const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     const simCpuS = procCpuSeconds(simPid) - simCpu0;
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
@@ -297,6 +301,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
       requests: ((sumRequests(req1, healthy) - sumRequests(req0, healthy)) * seconds * 1000) / (req1At - req0At),
       cpuS: (cpu.user + cpu.system) / 1e6,
       simCpuS,
+      elu,
       lateness,
       skippedCycles,
       failedCycles,
