@@ -14,6 +14,7 @@
  *    then the oldest roll-ups — with a `buffer.evicted` event saying what was dropped.
  *    Lanes 0 and 1 (alarms, work orders, events) are never evicted.
  */
+import { LIMITS, type WireRollup } from '../../../protocol/v1.js';
 import type { Severity } from '../core/model.js';
 import type { GatewayStore } from './store.js';
 
@@ -41,6 +42,8 @@ export interface MaintenanceStats {
 }
 
 const MINUTE = 60_000;
+/** Largest roll-up item body: half the cloud's per-item limit. */
+const ITEM_BYTES = LIMITS.maxItemBytes / 2;
 const DAY = 86_400_000;
 
 export class StoreMaintenance {
@@ -144,11 +147,25 @@ export class StoreMaintenance {
     if (cutoff - MINUTE <= last) return;
     this.store.db.transaction(() => {
       const rows = this.q.minutes.all(last, cutoff) as { id: string; minute: number; min: number; max: number; sum: number; count: number; last: number }[];
-      for (let i = 0; i < rows.length; i += this.perItem) {
-        const part = rows.slice(i, i + this.perItem).map((r) => ({ id: r.id, minute: r.minute, min: r.min, max: r.max, avg: r.sum / r.count, count: r.count, last: r.last }));
+      // Items are cut by count and by size: an item past the cloud's LIMITS.maxItemBytes
+      // would be refused for ever and block lane 2 (long point ids make 2,000 roll-ups ~300 KB).
+      let part: WireRollup[] = [];
+      let bytes = 0;
+      const flush = () => {
+        if (part.length === 0) return;
         this.store.appendOutbox(2, 'telemetry.rollup', part[0]!.minute, { rollups: part });
         this.stats.rollupItemsQueued++;
+        part = [];
+        bytes = 0;
+      };
+      for (const r of rows) {
+        const rollup: WireRollup = { id: r.id, minute: r.minute, min: r.min, max: r.max, avg: r.sum / r.count, count: r.count, last: r.last };
+        const size = JSON.stringify(rollup).length + 1;
+        if (part.length >= this.perItem || bytes + size > ITEM_BYTES) flush();
+        part.push(rollup);
+        bytes += size;
       }
+      flush();
       this.store.setState('rollup.queuedMinute', String(cutoff - MINUTE));
     })();
   }

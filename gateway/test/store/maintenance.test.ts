@@ -131,3 +131,17 @@ t.test('with no samples left, unsent lane-2 items become stubs that keep their s
   t.match(store.events({ type: 'buffer.evicted' })[0]?.body, { lane2Items: Number });
   store.close();
 });
+
+t.test('roll-up items stay well under the cloud’s item size limit, whatever the point ids', async (t) => {
+  const { LIMITS } = await import('../../../protocol/v1.js');
+  const store = new GatewayStore({ dataDir: ':memory:', site: 's' });
+  const longId = (p: number) => `chiller-${p % 10}.condenser_water_supply_temperature_sensor_${p}`;
+  for (let k = 0; k < 2; k++) store.writeBatch([{ device: 'x', readings: Array.from({ length: 3000 }, (_, p) => ({ point: longId(p), ts: T0 + k * 1000, value: p, quality: 'good' as const })) }]);
+  const m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, maxBytes: 1e12 });
+  while (m.rollupStep(T0 + 2 * MIN));
+  const items = rollupItems(store);
+  t.ok(items.length >= 2, `${items.length} items`);
+  for (const i of items) t.ok(JSON.stringify(i.body).length <= LIMITS.maxItemBytes / 2 + 200, `item ${i.seq}: ${JSON.stringify(i.body).length} bytes`);
+  t.equal(items.reduce((n, i) => n + (i.body as { rollups: unknown[] }).rollups.length, 0), 3000, 'every roll-up in exactly one item');
+  store.close();
+});
