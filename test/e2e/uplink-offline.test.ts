@@ -219,3 +219,28 @@ t.test('enrolment is crash-safe: a gateway that died before hearing the answer c
   const stored = JSON.parse(readFileSync(path.join(dir, 'gw', 'cloud-credential.json'), 'utf8')) as { pending?: boolean; site: string; secret: string };
   t.same({ pending: stored.pending, site: stored.site, secret: stored.secret }, { pending: undefined, site: 'site-1', secret }, 'the credential is final now');
 });
+
+t.test('a telemetry item the cloud refuses even alone is replaced by a stub; alarms still flow', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-uplink-'));
+  const cloud = await startCloud({ port: 0, database: path.join(dir, 'cloud.db') });
+  t.teardown(() => cloud.close());
+  const token = await addGateway(cloud.app, { site: 'site-1', gateway: 'gw-1' });
+  const store = new GatewayStore({ dataDir: ':memory:', site: 'site-1' });
+  t.teardown(() => store.close());
+  // An item past the cloud's per-item limit (e.g. from an older gateway build).
+  const readings = Array.from({ length: 6000 }, (_, i) => ({ id: `dev-${i % 50}.a_rather_long_point_name_for_a_sensor_${i}`, v: i, ts: 1, q: 'good' }));
+  store.db.transaction(() => store.appendOutbox(2, 'telemetry.latest', 1, { readings }))();
+  store.writeReadings('d', [{ point: 'd.p', ts: 2, value: 1, quality: 'good' }]);
+  store.queueTelemetrySnapshot(3);
+  store.recordEvent({ ts: 4, type: 'alarm.raised', severity: 'critical', body: {} });
+  const uplink = new Uplink({ store, cloud: cloudConfig(cloud.url, token), site: 'site-1', dataDir: dir, log: createLogger({ level: 'silent' }), idleMs: 20, maxBackoffMs: 50 });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  await until('everything through', () => {
+    const s = uplink.status();
+    return s.lanes['0'].backlog + s.lanes['1'].backlog + s.lanes['2'].backlog === 0;
+  });
+  t.match(store.lane(2), { lastSeq: 2, ackedSeq: 2 }, 'lane 2 not blocked');
+  t.match(store.events({ type: 'buffer.evicted' })[0]?.body, { lane2Items: 1, seqFrom: 1, kind: 'telemetry.latest' });
+  t.equal(store.lane(0).ackedSeq, 1, 'the alarm went through');
+});

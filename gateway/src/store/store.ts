@@ -402,6 +402,13 @@ export class GatewayStore {
     return delta;
   }
 
+  /** Replaces an unsent item by a `telemetry.evicted` stub (same lane and sequence). True when it did. */
+  evictItem(lane: Lane, seq: number): boolean {
+    const { ackedSeq } = this.lane(lane);
+    if (seq <= ackedSeq) return false;
+    return this.db.prepare("UPDATE outbox SET kind = 'telemetry.evicted', body = json_object('evicted', kind) WHERE lane = ? AND seq = ? AND kind != 'telemetry.evicted'").run(lane, seq).changes === 1;
+  }
+
   lane(lane: Lane): { lastSeq: number; ackedSeq: number } {
     return this.stmts.laneRow.get(lane) as { lastSeq: number; ackedSeq: number };
   }

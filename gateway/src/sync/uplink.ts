@@ -78,6 +78,8 @@ export class Uplink {
   private lastError: SyncStatus['lastError'] = null;
   private clockOffsetMs: number | null = null;
   private clockSkewed = false;
+  /** The item sent alone in the last batch, to recognise one the cloud refuses for itself. */
+  private lastBatch: { lane: Lane; seq: number; kind: string } | undefined;
   private readonly counters = { batches: 0, itemsSent: 0, failures: 0 };
   private readonly credentialFile: string;
   private readonly base: string;
@@ -155,6 +157,7 @@ export class Uplink {
   async syncOnce(): Promise<number> {
     if (this.credential === undefined || this.credential.pending === true) this.credential = await this.enrol(this.credential);
     const items = this.nextBatch();
+    this.lastBatch = items.length === 1 ? { lane: items[0]!.lane, seq: items[0]!.seq, kind: items[0]!.kind } : undefined;
     if (items.length === 0) {
       const pingEvery = this.options.pingIntervalMs ?? 30_000;
       if (!this.online || this.lastSuccessAt === null || Date.now() - this.lastSuccessAt >= pingEvery) await this.ping();
@@ -366,11 +369,25 @@ export class Uplink {
         this.options.log.warn({ code: e.code, retryInMs: after }, e.message);
         return after;
       }
-      case 'contract':
+      case 'contract': {
+        // A telemetry item the cloud refuses even alone would block lane 2 for ever:
+        // replace it by an eviction stub (the sequence stays whole) and say so. An alarm or
+        // event item is never dropped: it waits, and the error is reported.
+        const alone = this.lastBatch;
+        if (alone !== undefined && alone.lane === 2 && this.maxItems === 1) {
+          const evicted = this.options.store.evictItem(2, alone.seq);
+          if (evicted) {
+            this.options.store.recordEvent({ ts: now, type: 'buffer.evicted', severity: 'warning', body: { lane2Items: 1, seqFrom: alone.seq, seqTo: alone.seq, kind: alone.kind, reason: e.message } });
+            this.options.log.error({ code: e.code, seq: alone.seq, kind: alone.kind }, 'the cloud refuses this telemetry item even alone: replaced by an eviction stub');
+            this.maxItems = Math.min(this.options.cloud.batchMaxItems, LIMITS.maxItems);
+            return 0;
+          }
+        }
         // The cloud found the batch malformed or too large: try a smaller one.
         this.maxItems = Math.max(1, Math.floor(this.maxItems / 2));
         this.options.log.error({ code: e.code, maxItems: this.maxItems, retryInMs: backoff }, e.message);
         return backoff;
+      }
       default:
         if (this.failures === 1) this.options.log.warn({ code: e.code, retryInMs: Math.round(backoff) }, e.message);
         else this.options.log.debug({ code: e.code, failures: this.failures, retryInMs: Math.round(backoff) }, e.message);
