@@ -23,7 +23,7 @@ const allowed: Record<string, readonly string[]> = {
   'gateway/src/api': ['gateway/src/core', 'gateway/src/store', 'gateway/src/poller', 'gateway/src/sync', 'protocol'],
   // Top floor: main.ts, config.ts and cli.ts wire every gateway part, never the cloud.
   'gateway/src': ['gateway/src', 'protocol'],
-  'gateway/test': ['gateway', 'protocol', 'scripts', 'cloud'],
+  'gateway/test': ['gateway', 'protocol', 'scripts', 'cloud', 'test/support'],
   cloud: ['protocol'],
   protocol: [],
 };

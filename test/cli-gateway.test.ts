@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { loadSiteConfig } from '../gateway/src/config.js';
 import { startSimulator } from '../scripts/sim/sim.js';
+import { until } from './support/until.js';
 
 const bin = path.resolve('bin/steward.js');
 
@@ -24,13 +25,6 @@ function start(args: string[]) {
   return { proc, exited, out: () => out, err: () => err };
 }
 
-async function until(what: string, probe: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('a bad config: exit 1 naming the problem, nothing started', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-gw-cli-'));

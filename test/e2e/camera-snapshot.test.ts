@@ -11,16 +11,8 @@ import { loadSiteConfig } from '../../gateway/src/config.js';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { startCommunity } from '../../scripts/sim/community.js';
+import { until } from '../support/until.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('camera motion → event with a stored snapshot, served by the API', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-cam-'));

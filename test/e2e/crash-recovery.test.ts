@@ -13,19 +13,11 @@ import t from 'tap';
 import { addGateway, addUser, startCloud } from '../../cloud/src/index.js';
 import { loadSiteConfig } from '../../gateway/src/config.js';
 import { startCommunity } from '../../scripts/sim/community.js';
+import { until } from '../support/until.js';
 
 const bin = path.resolve('bin/steward.js');
 const KILLS = 4;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Deterministic "random" kill moments (a seeded LCG), so a failure can be replayed. */
 function* moments(seed: number): Generator<number> {

@@ -7,16 +7,7 @@
 import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 
-/** Polls `probe` until it returns a value other than undefined/false, for at most `ms`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '../support/until.js';
 
 /** A free port on 127.0.0.1 (closed again: the caller binds it right away). */
 export async function freePort(): Promise<number> {

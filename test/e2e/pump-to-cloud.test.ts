@@ -12,6 +12,7 @@ import { loadSiteConfig } from '../../gateway/src/config.js';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { startSimulator } from '../../scripts/sim/sim.js';
+import { until } from '../support/until.js';
 
 interface Point {
   id: string;
@@ -22,16 +23,6 @@ interface Point {
   ts: number;
 }
 
-/** Polls `probe` until it returns a value, for at most `ms`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function siteYaml(port: number, cloudUrl: string): string {
   return `site: { id: e2e-garden, name: E2E Garden }

@@ -13,6 +13,7 @@ import type { SiteConfig } from '../../gateway/src/core/config/load.js';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import { GatewayStore } from '../../gateway/src/store/store.js';
 import { Uplink } from '../../gateway/src/sync/uplink.js';
+import { until } from '../support/until.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -22,13 +23,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until(what: string, probe: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function cloudConfig(url: string, token: string | undefined, batchMaxItems = 500): NonNullable<SiteConfig['cloud']> {
   return { url, gatewayId: 'gw-1', snapshotIntervalMs: 60_000, batchMaxItems, requestTimeoutMs: 2000, maxClockSkewMs: 10_000, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };

@@ -12,16 +12,8 @@ import { hashPassword } from '../../src/api/auth.js';
 import { loadSiteConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startGateway } from '../../src/main.js';
+import { until } from '../../../test/support/until.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('login, guarded write, audit', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-write-'));
