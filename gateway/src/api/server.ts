@@ -162,16 +162,21 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
     return renderMetrics(ctx);
   });
 
+  /** What every device view says of a device: identity, where, how it is reached. */
+  const identity = (d: DeviceConfig) => ({
+    id: d.id,
+    name: d.name ?? d.id,
+    system: d.system,
+    profile: d.profile.id,
+    protocol: d.connection.protocol,
+    location: d.location ?? {},
+  });
+
   app.get('/api/v1/devices', async () =>
     ctx.devices.map((d) => {
       const s = ctx.deviceStatus(d.id);
       return {
-        id: d.id,
-        name: d.name ?? d.id,
-        system: d.system,
-        profile: d.profile.id,
-        protocol: d.connection.protocol,
-        location: d.location ?? {},
+        ...identity(d),
         pollIntervalMs: d.pollIntervalMs,
         state: s?.state ?? 'disabled',
         since: s?.since ?? null,
@@ -188,12 +193,7 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
     const d = byId.get(id);
     if (d === undefined) throw new GatewayError('GW_ERR_DEVICE_NOT_FOUND', `no device "${id}" in site ${ctx.site.id}`);
     return {
-      id: d.id,
-      name: d.name ?? d.id,
-      system: d.system,
-      profile: d.profile.id,
-      protocol: d.connection.protocol,
-      location: d.location ?? {},
+      ...identity(d),
       status: ctx.deviceStatus(d.id) ?? null,
       points: d.profile.points.map((p) => ({ name: p.name, description: p.description ?? null, unit: p.unit ?? null, type: p.type, access: p.access, range: p.range ?? null })),
     };
