@@ -14,7 +14,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,22 +24,12 @@ import { createLogger } from '../../gateway/src/core/logger.js';
 import { createDriver } from '../../gateway/src/drivers/registry.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { planReads } from '../../gateway/src/poller/coalesce.js';
+import { freePorts, percentile } from './lib/poll-rig.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/steward.js');
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 function child(args: string[], readyLines: number): Promise<{ proc: ChildProcess; out: string[] }> {
   return new Promise((resolve, reject) => {
@@ -77,11 +66,6 @@ function stop(proc: ChildProcess): Promise<void> {
   });
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function siteYaml(ports: number[], intervalMs: number, cloudUrl: string | undefined): string {
   const cloud = cloudUrl === undefined ? '' : `cloud: { url: "${cloudUrl}", gatewayId: bench-gw, enrolmentTokenEnv: BENCH_TOKEN, snapshotIntervalMs: 1000 }\n`;
