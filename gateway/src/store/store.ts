@@ -165,6 +165,8 @@ export class GatewayStore {
       bumpLane: db.prepare('UPDATE lanes SET last_seq = last_seq + 1 WHERE lane = ? RETURNING last_seq AS seq'),
       insertOutbox: db.prepare('INSERT INTO outbox (lane, seq, id, kind, ts, body) VALUES (?, ?, ?, ?, ?, ?)'),
       peek: db.prepare('SELECT lane, seq, id, kind, ts, body FROM outbox WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      peekSized: db.prepare('SELECT lane, seq, id, kind, ts, length(body) AS size FROM outbox WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      itemBody: db.prepare('SELECT body FROM outbox WHERE lane = ? AND seq = ?'),
       ack: db.prepare('UPDATE lanes SET acked_seq = ? WHERE lane = ? AND acked_seq < ?'),
       deleteAcked: db.prepare('DELETE FROM outbox WHERE lane = ? AND seq <= ?'),
       backlog: db.prepare('SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM outbox WHERE lane = ? AND seq > ?'),
@@ -365,6 +367,26 @@ export class GatewayStore {
   }
 
   /** Unacknowledged items of a lane, oldest first. */
+  /**
+   * Unacknowledged items of a lane, oldest first, up to `limit` items and `budget` bytes of
+   * body (+200 each for the envelope). Rows past the budget are not read, let alone
+   * parsed; `full` says the budget stopped it. With `firstAlways`, one item is taken even
+   * if it alone exceeds the budget (so a big item still moves).
+   */
+  peekBudget(lane: Lane, limit: number, budget: number, firstAlways: boolean): { items: OutboxItem[]; bytes: number; full: boolean } {
+    const { ackedSeq } = this.lane(lane);
+    const items: OutboxItem[] = [];
+    let bytes = 0;
+    for (const r of this.stmts.peekSized.iterate(lane, ackedSeq, limit) as IterableIterator<{ lane: Lane; seq: number; id: string; kind: string; ts: number; size: number }>) {
+      const size = r.size + 200;
+      if (bytes + size > budget && !(firstAlways && items.length === 0)) return { items, bytes, full: true };
+      const { body } = this.stmts.itemBody.get(lane, r.seq) as { body: string };
+      items.push({ lane: r.lane, seq: r.seq, id: r.id, kind: r.kind, ts: r.ts, body: JSON.parse(body) as Record<string, unknown> });
+      bytes += size;
+    }
+    return { items, bytes, full: false };
+  }
+
   peek(lane: Lane, limit: number): OutboxItem[] {
     const { ackedSeq } = this.lane(lane);
     const rows = this.stmts.peek.all(lane, ackedSeq, limit) as { lane: Lane; seq: number; id: string; kind: string; ts: number; body: string }[];

@@ -211,12 +211,11 @@ export class Uplink {
     let bytes = 0;
     for (const lane of LANES) {
       if (items.length >= this.maxItems) break;
-      for (const item of this.options.store.peek(lane, this.maxItems - items.length)) {
-        const size = JSON.stringify(item.body).length + 200;
-        if (items.length > 0 && bytes + size > BATCH_BYTES) return items;
-        items.push(item);
-        bytes += size;
-      }
+      // Sized in SQL and parsed only when taken: a backlog of big roll-up items is not all read for one batch.
+      const part = this.options.store.peekBudget(lane, this.maxItems - items.length, BATCH_BYTES - bytes, items.length === 0);
+      items.push(...part.items);
+      bytes += part.bytes;
+      if (part.full) break;
     }
     return items;
   }

@@ -110,3 +110,16 @@ t.test('a damaged database file is refused with a clear error and left untouched
   writeFileSync(path.join(dir2, 'gateway.db'), full.subarray(0, Math.floor(full.length / 2)));
   t.throws(() => open(dir2), { code: 'GW_ERR_STORE_CORRUPT' });
 });
+
+t.test('peekBudget takes items up to a byte budget, always one, and says when the budget stopped it', async (t) => {
+  const store = open(':memory:');
+  for (let i = 0; i < 5; i++) store.recordEvent({ ts: i, type: 'device.online', severity: 'info', body: { pad: 'x'.repeat(1000) } });
+  const all = store.peekBudget(1, 10, 1e9, false);
+  t.same([all.items.length, all.full], [5, false]);
+  const two = store.peekBudget(1, 10, 2 * (all.bytes / 5) + 10, false);
+  t.same([two.items.map((i) => i.seq), two.full], [[1, 2], true], 'two fit');
+  t.same(store.peekBudget(1, 10, 10, false).items.length, 0, 'none fits');
+  t.same(store.peekBudget(1, 10, 10, true).items.map((i) => i.seq), [1], 'but one is always taken when asked');
+  t.same(store.peekBudget(1, 3, 1e9, false).items.map((i) => i.seq), [1, 2, 3], 'the item limit holds');
+  store.close();
+});
