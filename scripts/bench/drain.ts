@@ -25,6 +25,7 @@ import { Uplink } from '../../gateway/src/sync/uplink.js';
 import { LANES } from '../../protocol/v1.js';
 import { dropSchema, loadAverage, postgresSchema, registerGateway, startCloudProcess } from './lib/cloud.js';
 import type { BenchOptions, BenchResult } from './run.js';
+import { createRng } from '../sim/models/prng.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -34,17 +35,6 @@ const GATEWAY = 'bench-gw';
 /** Point names of the VFD pump profile: realistic ids (`pump-17.outlet_pressure`) make realistic item sizes. */
 const PUMP_POINTS = ['outlet_pressure', 'flow', 'motor_current', 'frequency', 'bearing_temperature', 'vibration', 'run_hours', 'running', 'fault', 'remote_mode', 'fault_code', 'pressure_setpoint', 'energy', 'start_stop'];
 
-/** A deterministic PRNG (mulberry32): the same backlog every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Backlog {
   store: GatewayStore;
@@ -62,7 +52,8 @@ function buildBacklog(points: number, hours: number, events: number): Backlog {
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-drain-'));
   const store = new GatewayStore({ dataDir: path.join(dir, 'gw'), site: SITE });
   const db = store.db;
-  const rand = prng(7);
+  const rng = createRng(7); // the simulator's mulberry32: the same backlog every run
+  const rand = () => rng.next();
   const minutes = hours * 60;
   // The offline stretch ended a minute ago.
   const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - minutes * MINUTE;

@@ -24,6 +24,7 @@ import { uuidv7 } from '../../protocol/uuid.js';
 import { LIMITS, PROTOCOL_VERSION, type Batch, type BatchAck, type OutboxItem } from '../../protocol/v1.js';
 import { dropSchema, enrol, loadAverage, postgresSchema, registerGateway, startCloudProcess } from './lib/cloud.js';
 import type { BenchOptions, BenchResult } from './run.js';
+import { createRng } from '../sim/models/prng.js';
 
 const MINUTE = 60_000;
 const SITE = 'bench-site';
@@ -40,17 +41,6 @@ interface Prepared {
   rollups: number;
 }
 
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One gateway's batches, numbered 1, 2, 3, … per lane, gzipped like the uplink does. */
 function buildBatches(gateway: string, workload: Workload, count: number, rand: () => number): Prepared[] {
@@ -121,7 +111,8 @@ async function measure(database: string, workload: Workload, gateways: number, b
   const names = Array.from({ length: gateways }, (_, i) => `bench-gw-${i + 1}`);
   const tokens: string[] = [];
   for (const g of names) tokens.push(await registerGateway(database, SITE, g));
-  const rand = prng(11);
+  const rng = createRng(11); // the simulator's mulberry32: the same backlog every run
+  const rand = () => rng.next();
   const loads = names.map((g) => buildBatches(g, workload, batches, rand));
   const cloud = await startCloudProcess(database);
   try {

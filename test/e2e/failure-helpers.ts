@@ -4,19 +4,11 @@
  * so that "every item once" is checked on the rows, not on an API that might hide a
  * duplicate.
  */
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 
 export { until } from '../support/until.js';
 
-/** A free port on 127.0.0.1 (closed again: the caller binds it right away). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export { freePort } from '../support/ports.js';
 
 /** One lane of the cloud's `items` table for a gateway. */
 export interface StoredLane {

@@ -4,7 +4,6 @@
  * cloud acknowledges it; a refused credential is reported, not retried in a storm.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -14,14 +13,8 @@ import { createLogger } from '../../gateway/src/core/logger.js';
 import { GatewayStore } from '../../gateway/src/store/store.js';
 import { Uplink } from '../../gateway/src/sync/uplink.js';
 import { until } from '../support/until.js';
+import { freePort } from '../support/ports.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 
 function cloudConfig(url: string, token: string | undefined, batchMaxItems = 500): NonNullable<SiteConfig['cloud']> {

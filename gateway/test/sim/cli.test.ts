@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { simCommand } from '../../../scripts/sim/cli.js';
+import { freePort } from '../../../test/support/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -27,13 +28,6 @@ async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 t.test('usage errors exit 1 with a message', async (t) => {
   const none = await run([]);

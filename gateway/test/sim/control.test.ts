@@ -4,7 +4,6 @@
  * and the 404s the unknown device or fault; comms-loss makes the driver time out (and a
  * unit behind a shared port falls silent alone); slow-responses delays the answers.
  */
-import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { loadSiteConfig } from '../../src/config.js';
@@ -14,14 +13,8 @@ import { createDriver } from '../../src/drivers/registry.js';
 import { startSimControl, type SimControl } from '../../../scripts/sim/control.js';
 import { startSimulator, type Simulator } from '../../../scripts/sim/sim.js';
 import { readAll, silentLog } from '../drivers/modbus-fixture.js';
+import { freePort } from '../../../test/support/ports.js';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Setup {
   site: SiteConfig;

@@ -15,6 +15,7 @@ import type { Driver } from '../../src/drivers/driver.js';
 import { createModbusDriver } from '../../src/drivers/modbus/driver.js';
 import { startSimulator, type Simulator } from '../../../scripts/sim/sim.js';
 import { readAll, silentLog } from '../drivers/modbus-fixture.js';
+import { freePort } from '../../../test/support/ports.js';
 
 const AHU_PROFILE = fileURLToPath(new URL('../fixtures/generic-ahu.yaml', import.meta.url));
 
@@ -32,13 +33,6 @@ function loadSite(t: { testdir(files: Record<string, string>): string }, devices
   return loadSiteConfig(path.join(dir, 'site.yaml'));
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A driver connected to the simulated device `id` (at the port the simulator reports). */
 async function driverFor(t: { teardown(fn: () => unknown): void }, site: SiteConfig, sim: Simulator, id: string): Promise<{ driver: Driver; device: DeviceConfig }> {
