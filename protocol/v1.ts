@@ -86,8 +86,12 @@ export type TelemetryRollupBody = Static<typeof TelemetryRollupBody>;
  */
 export const TelemetryEvictedBody = Type.Object({ evicted: Type.String() }, { additionalProperties: false });
 
-/** Item kinds of v1. A cloud that meets an unknown kind stores the item and acknowledges it (forward compatibility). */
-export const ITEM_KINDS = ['telemetry.latest', 'telemetry.rollup', 'telemetry.evicted', 'event'] as const;
+/**
+ * Item kinds of v1. `workorder.op` (lane 0) carries a work-order operation made at the
+ * edge (protocol/work-orders.ts `WorkOrderOp`). A cloud that meets an unknown kind stores
+ * the item and acknowledges it (forward compatibility).
+ */
+export const ITEM_KINDS = ['telemetry.latest', 'telemetry.rollup', 'telemetry.evicted', 'event', 'workorder.op'] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
 export const OutboxItem = Type.Object(
