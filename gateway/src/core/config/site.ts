@@ -8,6 +8,7 @@
  * that driver's schema after this one (CONVENTIONS §5).
  */
 import { Type, type Static } from 'typebox';
+import { Mqtt } from './mqtt.js';
 
 export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
@@ -33,6 +34,77 @@ const Store = Type.Object(
     flushIntervalMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 250 }),
     /** How often roll-ups, retention and the size budget are looked after, ms. */
     maintenanceIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** A clock time of day, HH:MM (24 h; 24:00 is the end of the day). */
+const TimeOfDay = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', 'x-expect': 'a time HH:MM' });
+
+/**
+ * Node-RED, run by the gateway as a supervised child process (gateway/src/flows/,
+ * docs/node-red.md). The blocks `lighting`, `pump` and `elevator` bind the default flows of
+ * flows/ to this site's devices; left out, they are derived from the devices' profiles.
+ */
+const NodeRed = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    /** The editor and Node-RED's own HTTP endpoints; keep it on 127.0.0.1 behind a proxy. */
+    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 1880 }),
+    /** Load the default flows of flows/ when the user directory has none yet. */
+    defaultFlows: Type.Boolean({ default: true }),
+    /** First and longest wait before restarting a Node-RED that died, ms (doubling in between). */
+    restartMinMs: Type.Integer({ minimum: 10, default: 1_000 }),
+    restartMaxMs: Type.Integer({ minimum: 10, default: 60_000 }),
+    /** Node-RED's heap limit, MiB (--max-old-space-size): a runaway flow dies alone. */
+    maxHeapMb: Type.Integer({ minimum: 64, default: 256 }),
+    /** How many flow versions are kept for rollback. */
+    keepVersions: Type.Integer({ minimum: 2, default: 100 }),
+    /** Default lighting flow: public lights by illuminance and timetable, with hysteresis. */
+    lighting: Type.Optional(
+      Type.Object(
+        {
+          device: Type.String({ pattern: DEVICE_ID_PATTERN }),
+          /** Lights go on below onBelowLux and off above offAboveLux (hysteresis). */
+          onBelowLux: Type.Number({ minimum: 0, default: 30 }),
+          offAboveLux: Type.Number({ minimum: 0, default: 80 }),
+          /** The illuminance must stay past a threshold this long before a switch, ms. */
+          confirmMs: Type.Integer({ minimum: 0, default: 60_000 }),
+          /** Channels switched, each within its timetable window (from–to, may span midnight). */
+          channels: Type.Array(
+            Type.Object({ point: Type.String({ pattern: '^[a-z0-9_]+$' }), from: TimeOfDay, to: TimeOfDay }, { additionalProperties: false }),
+            { minItems: 1 },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Default pump flow: low outlet pressure while running → alarm → work order. */
+    pump: Type.Optional(
+      Type.Object(
+        {
+          devices: Type.Array(Type.String({ pattern: DEVICE_ID_PATTERN }), { minItems: 1 }),
+          lowPressureBar: Type.Number({ minimum: 0, default: 1.5 }),
+          deadbandBar: Type.Number({ minimum: 0, default: 0.2 }),
+          delayMs: Type.Integer({ minimum: 0, default: 10_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Default elevator flow: entrapment → P1 alarm and work order with a camera snapshot. */
+    elevator: Type.Optional(
+      Type.Object(
+        {
+          devices: Type.Array(Type.String({ pattern: DEVICE_ID_PATTERN }), { minItems: 1 }),
+          /** The boolean point that says a passenger called for help (the controller's trapped-passenger flag by default). */
+          callPoint: Type.String({ pattern: '^[a-z0-9_]+$', default: 'entrapment' }),
+          /** Elevator id → camera id whose snapshot goes with the work order. */
+          cameras: Type.Record(Type.String({ pattern: DEVICE_ID_PATTERN }), Type.String({ pattern: DEVICE_ID_PATTERN }), { default: {} }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -104,13 +176,15 @@ export const Site = Type.Object(
     gateway: Type.Object(
       {
         http: Listener(8080),
-        mqtt: Listener(1884),
+        /** The embedded MQTT broker: host and port (the contract) plus users, TLS, bridge (core/config/mqtt.ts). */
+        mqtt: Mqtt,
         /** Relative to the folder of site.yaml. */
         dataDir: Type.String({ default: './data' }),
         /** Folders searched for profile ids, relative to site.yaml; the bundled library is always last. */
         profileDirs: Type.Array(Type.String(), { default: [] }),
         logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
         store: Store,
+        nodeRed: NodeRed,
       },
       { additionalProperties: false, default: {} },
     ),
@@ -125,3 +199,4 @@ export const Site = Type.Object(
 export type SiteDoc = Static<typeof Site>;
 export type DeviceDoc = Static<typeof Device>;
 export type CloudDoc = Static<typeof Cloud>;
+export type NodeRedDoc = Static<typeof NodeRed>;
