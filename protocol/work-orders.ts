@@ -61,8 +61,8 @@ export const OpData = {
     {
       site: Type.String({ pattern: ID_PATTERN }),
       title: Text(200),
-      category: Type.Union(CATEGORIES.map((c) => Type.Literal(c))),
-      priority: Type.Union(PRIORITIES.map((p) => Type.Literal(p))),
+      category: Type.Enum([...CATEGORIES]),
+      priority: Type.Enum([...PRIORITIES]),
       description: Type.Optional(Type.String({ maxLength: 4000 })),
       device: Type.Optional(Type.String({ pattern: ID_PATTERN, maxLength: 64 })),
       /** The alarm it was raised from (the gateway's alarm id). */
@@ -95,7 +95,7 @@ export const WorkOrderOp = Type.Object(
   {
     id: Uuid,
     workOrder: Uuid,
-    op: Type.Union(WO_OPS.map((o) => Type.Literal(o))),
+    op: Type.Enum([...WO_OPS]),
     /** User name, `gateway:<id>`, `rule:<name>`, `dispatch` … */
     actor: Text(100),
     /** When it was made, ms epoch, on the clock of the side that made it. */
