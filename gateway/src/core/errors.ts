@@ -183,6 +183,22 @@ export const gatewayErrors = {
     kind: 'limit',
     summary: 'The cloud asked the gateway to slow down (HTTP 429/503). Uplink waits for Retry-After before the next batch.',
   },
+  GW_ERR_FLOWS_START: {
+    kind: 'communication',
+    summary: "Node-RED (the gateway's child process) could not start or died. Polling goes on; the gateway restarts it with backoff (gateway.nodeRed.restartMinMs…restartMaxMs) and shows its state at GET /api/v1/flows/status and in /metrics. Its last log lines are in the gateway's log (part node-red).",
+  },
+  GW_ERR_FLOWS_DISABLED: {
+    kind: 'not_found',
+    summary: "Node-RED is not enabled on this gateway, so there are no flows to show or roll back. Set gateway.nodeRed.enabled: true in site.yaml.",
+  },
+  GW_ERR_FLOWS_VERSION_NOT_FOUND: {
+    kind: 'not_found',
+    summary: "No flow version with that number is kept (GET /api/v1/flows/versions lists them; the oldest are dropped past gateway.nodeRed.keepVersions).",
+  },
+  GW_ERR_FLOWS_INVALID: {
+    kind: 'contract',
+    summary: "A flows file (a version to roll back to, or flows/ of this build) is not a JSON array of Node-RED nodes. It is left untouched; pick another version or fix the file.",
+  },
   GW_ERR_HTTP_BAD_REQUEST: {
     kind: 'contract',
     summary: "A request to the gateway's HTTP API has a malformed query or body; the message names the field.",
