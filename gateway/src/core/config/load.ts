@@ -12,6 +12,7 @@ import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { formatIssue, validateAgainst, type ConfigIssue, type PathIssue } from './issues.js';
+import { Mqtt, resolveMqtt, type MqttConfig, type MqttDoc } from './mqtt.js';
 import { Profile, type DeviceProfile, type PointSpec, type Protocol } from './profile.js';
 import { Site, type CloudDoc, type DeviceDoc, type SiteDoc } from './site.js';
 import { readYaml, type YamlFile } from './yaml-file.js';
@@ -77,7 +78,7 @@ export interface SiteConfig {
   /** Absolute folder of site.yaml; relative paths in it are relative to this. */
   readonly dir: string;
   readonly site: SiteDoc['site'];
-  readonly gateway: SiteDoc['gateway'] & { readonly dataDir: string };
+  readonly gateway: Omit<SiteDoc['gateway'], 'mqtt'> & { readonly dataDir: string; readonly mqtt: MqttConfig };
   readonly cloud?: CloudDoc & { readonly enrolmentTokenValue?: string };
   readonly devices: readonly DeviceConfig[];
   readonly users: readonly UserConfig[];
@@ -353,13 +354,16 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
     users.push({ name: user.name, role: user.role, ...(user.passwordHash === undefined ? {} : { passwordHash: user.passwordHash }), ...(password === undefined ? {} : { password }) });
   });
 
+  // The broker's users, TLS files and bridge secret (core/config/mqtt.ts).
+  const mqtt = resolveMqtt(broken('gateway', 'mqtt') ? (Value.Default(Mqtt, {}) as MqttDoc) : doc.gateway.mqtt, dir, (holder, at) => resolveSecret(holder, dir, env, at, issues), options.resolveSecrets !== false, issues);
+
   const all = [...bind(src, issues), ...profileIssues];
   if (all.length > 0) throw new ConfigInvalidError(all);
   return deepFreeze({
     file,
     dir,
     site: doc.site,
-    gateway: { ...doc.gateway, dataDir: path.resolve(dir, doc.gateway.dataDir) },
+    gateway: { ...doc.gateway, dataDir: path.resolve(dir, doc.gateway.dataDir), mqtt },
     ...(cloud === undefined ? {} : { cloud }),
     devices,
     users,
