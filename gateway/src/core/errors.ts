@@ -199,6 +199,26 @@ export const gatewayErrors = {
     kind: 'contract',
     summary: "A flows file (a version to roll back to, or flows/ of this build) is not a JSON array of Node-RED nodes. It is left untouched; pick another version or fix the file.",
   },
+  GW_ERR_MQTT_LISTEN: {
+    kind: 'communication',
+    summary: "The MQTT broker could not listen on gateway.mqtt host/port (or its tls port): the port is in use or the address is not on this machine. The gateway does not start; change the port or stop the other program (a system mosquitto often holds 1883).",
+  },
+  GW_ERR_MQTT_TLS: {
+    kind: 'contract',
+    summary: "The broker's TLS listener could not be set up: gateway.mqtt.tls keyFile / certFile / caFile are unreadable, not PEM, or the key does not match the certificate. Fix the files; the gateway does not start.",
+  },
+  GW_ERR_MQTT_FORBIDDEN: {
+    kind: 'auth',
+    summary: "An MQTT client published or subscribed outside its rights (its role, its acl, or a topic only the gateway publishes). A refused PUBLISH closes the client's connection (MQTT 3.1.1 has no negative PUBACK, MQTT-3.3.5-2); a refused SUBSCRIBE is answered with return code 0x80. See docs/mqtt.md for the role and ACL rules.",
+  },
+  GW_ERR_MQTT_BAD_PAYLOAD: {
+    kind: 'contract',
+    summary: 'A write on `…/<point>/set` did not carry a value: the payload must be a JSON number, boolean or string, or `{"v": value, "id": "…"}`. The refusal is published on `…/<point>/set/result`; nothing is written.',
+  },
+  GW_ERR_MQTT_BRIDGE: {
+    kind: 'communication',
+    summary: 'The upstream broker of gateway.mqtt.bridge could not be reached or refused the connection. Events and latest values are held in memory within maxQueuedEvents / maxQueuedValues and sent when it is back; the cloud sync is not affected.',
+  },
   GW_ERR_HTTP_BAD_REQUEST: {
     kind: 'contract',
     summary: "A request to the gateway's HTTP API has a malformed query or body; the message names the field.",
