@@ -8,6 +8,8 @@
  * that there is one.
  */
 import { Type, type Static } from 'typebox';
+// Alarm rules (point rules and event rules) live beside the site's alarm settings.
+import { AlarmRule, EventAlarmRule } from './alarms.js';
 
 export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$';
 export const POINT_NAME_PATTERN = '^[a-z0-9_]+$';
@@ -83,21 +85,6 @@ const DeviceEventRule = Type.Object(
 );
 export type DeviceEventRuleSpec = Static<typeof DeviceEventRule>;
 
-const AlarmRule = Type.Object(
-  {
-    point: Type.String({ pattern: POINT_NAME_PATTERN }),
-    kind: Type.Enum(['high', 'low', 'state', 'rate', 'stale']),
-    limit: Type.Optional(Type.Number()),
-    /** For `state`: the coded value(s) that are abnormal. */
-    value: Type.Optional(Type.Union([Type.Number(), Type.Boolean(), Type.String()])),
-    deadband: Type.Number({ minimum: 0, default: 0 }),
-    severity: Severity,
-    delayMs: Type.Integer({ minimum: 0, default: 0 }),
-    message: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-
 export const Profile = Type.Object(
   {
     id: Type.String({ pattern: PROFILE_ID_PATTERN }),
@@ -115,12 +102,14 @@ export const Profile = Type.Object(
     /** Device events: a device topic (ONVIF `tns1:VideoSource/MotionAlarm`) mapped to an event type. */
     events: Type.Array(DeviceEventRule, { default: [] }),
     alarms: Type.Array(AlarmRule, { default: [] }),
+    /** Alarms raised by device events (`camera.tamper`, `access.forced`), cleared by an event or after a while. */
+    eventAlarms: Type.Optional(Type.Array(EventAlarmRule)),
     models: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), { default: [] }),
   },
   { additionalProperties: false },
 );
 
-export type AlarmRuleSpec = Static<typeof AlarmRule>;
+export type { AlarmRuleSpec, EventAlarmRuleSpec } from './alarms.js';
 
 /** A validated profile. `protocolOptions` is the driver-validated protocol block. */
 export interface DeviceProfile extends Omit<Static<typeof Profile>, 'points' | 'modbus' | 'bacnet' | 'onvif'> {

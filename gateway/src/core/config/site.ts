@@ -8,6 +8,7 @@
  * that driver's schema after this one (CONVENTIONS §5).
  */
 import { Type, type Static } from 'typebox';
+import { AlarmSettings, DeviceAlarmKeys } from './alarms.js';
 import { Mqtt } from './mqtt.js';
 
 export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
@@ -158,6 +159,8 @@ const Device = Type.Object(
     ),
     pollIntervalMs: Type.Integer({ minimum: 50, maximum: 86_400_000, default: 1000 }),
     enabled: Type.Boolean({ default: true }),
+    // Alarm keys (core/config/alarms.ts, docs/alarms.md): dependsOn, alarms, eventAlarms, disableAlarms.
+    ...DeviceAlarmKeys,
     connection: Type.Object({ protocol: Type.String({ minLength: 1, 'x-expect': 'a protocol name' }) }, { additionalProperties: true }),
   },
   { additionalProperties: false },
@@ -184,6 +187,8 @@ export const Site = Type.Object(
         profileDirs: Type.Array(Type.String(), { default: [] }),
         logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
         store: Store,
+        /** Alarm engine settings: flood control, shelving limit, device-offline alarms (docs/alarms.md). */
+        alarms: AlarmSettings,
         nodeRed: NodeRed,
       },
       { additionalProperties: false, default: {} },
