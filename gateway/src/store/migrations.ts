@@ -108,4 +108,62 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_ts ON audit(ts);
     `,
   },
+  // Version 3 is the work orders' (their migration may land after this one in git: the array keeps version order).
+  {
+    version: 4,
+    name: 'alarms',
+    sql: `
+      -- One row per alarm, i.e. per (source, rule) (DESIGN.md "Data model"): its ISA-18.2
+      -- state now. A source is a device id, or the name an external raiser (a Node-RED flow) gives.
+      CREATE TABLE alarms (
+        id             TEXT PRIMARY KEY,   -- <source>:<rule>
+        source         TEXT NOT NULL,
+        rule           TEXT NOT NULL,
+        device         TEXT,               -- the device, when the source is one
+        system         TEXT,
+        point          TEXT,
+        kind           TEXT NOT NULL,      -- high | low | state | rate | stale | event | comm | external
+        severity       TEXT NOT NULL,
+        priority       TEXT NOT NULL,      -- P1..P4
+        message        TEXT NOT NULL,
+        occurrence     TEXT,               -- UUIDv7 of the current raise-to-normal cycle
+        state          TEXT NOT NULL,      -- normal | unack_active | ack_active | unack_rtn
+        value          TEXT,               -- JSON: the value that raised it
+        raised_at      INTEGER,
+        cleared_at     INTEGER,
+        acked_at       INTEGER,
+        acked_by       TEXT,
+        ack_note       TEXT,
+        shelved_until  INTEGER,            -- ms epoch; NULL when not shelved
+        shelved_by     TEXT,
+        shelve_note    TEXT,
+        out_of_service INTEGER NOT NULL DEFAULT 0,
+        suppressed     INTEGER NOT NULL DEFAULT 0,  -- a flood consequence: not annunciated
+        group_id       TEXT,               -- occurrence of the group's root (its own when it is one)
+        root_id        TEXT,               -- id of the root alarm, NULL for a root
+        updated_at     INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX alarms_state ON alarms(state) WHERE state != 'normal';
+
+      -- Every transition, for the history (the same transitions are events in lane 0 of the outbox).
+      CREATE TABLE alarm_history (
+        seq        INTEGER PRIMARY KEY,    -- local order; the history's cursor
+        event      TEXT NOT NULL UNIQUE,   -- id of the alarm.* event
+        ts         INTEGER NOT NULL,
+        alarm      TEXT NOT NULL,
+        occurrence TEXT,
+        type       TEXT NOT NULL,          -- alarm.raised | alarm.acked | alarm.cleared | …
+        device     TEXT,
+        system     TEXT,
+        severity   TEXT NOT NULL,
+        priority   TEXT NOT NULL,
+        state      TEXT NOT NULL,          -- the state after the transition
+        actor      TEXT,
+        note       TEXT,
+        body       TEXT NOT NULL           -- JSON: the event's body
+      );
+      CREATE INDEX alarm_history_ts ON alarm_history(ts);
+      CREATE INDEX alarm_history_alarm ON alarm_history(alarm, seq);
+    `,
+  },
 ];
