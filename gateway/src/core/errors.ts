@@ -227,6 +227,30 @@ export const gatewayErrors = {
     kind: 'not_found',
     summary: "No route of the gateway's HTTP API matches the request. See docs/gateway-api.md.",
   },
+  GW_ERR_ALARM_NOT_FOUND: {
+    kind: 'not_found',
+    summary: "No alarm with that id exists on this gateway. Alarm ids are `<source>:<rule>` (e.g. `pump-1:outlet_pressure.low`); GET /api/v1/alarms?all=true lists them.",
+  },
+  GW_ERR_ALARM_STATE: {
+    kind: 'conflict',
+    summary: "The alarm is not in a state that allows this (acknowledging an acknowledged or normal alarm, unshelving one that is not shelved, returning to service one in service). The message gives its state; reload it.",
+  },
+  GW_ERR_ALARM_NOTE_REQUIRED: {
+    kind: 'contract',
+    summary: "Acknowledging, shelving or taking an alarm out of service needs a note saying why (ISA-18.2: every acknowledgement is accountable). Send a non-empty `note`.",
+  },
+  GW_ERR_ALARM_SHELVE_DURATION: {
+    kind: 'contract',
+    summary: "A shelving request has no duration or a longer one than `gateway.alarms.maxShelveMs` allows (ISA-18.2 \u00a711.4: shelving is always time-limited). Ask for less, or raise the limit in site.yaml.",
+  },
+  GW_ERR_ALARM_RULE_INVALID: {
+    kind: 'contract',
+    summary: "An alarm rule of a profile or site.yaml cannot be evaluated: it names a point or device that does not exist, lacks the limit or value its kind needs, or two rules of a device share a name. The message names the device and the rule; the gateway does not start until it is fixed.",
+  },
+  GW_ERR_ALARM_EXTERNAL_CONFLICT: {
+    kind: 'conflict',
+    summary: "An external alarm (POST /api/v1/alarms/external) has the name of a rule the gateway evaluates itself for that source. Choose another name: a flow may not raise or clear the gateway's own alarms.",
+  },
   GW_ERR_INTERNAL: {
     kind: 'communication',
     summary: 'An unexpected failure inside the gateway while answering a request. It is logged with its stack; please report it.',
