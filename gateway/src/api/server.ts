@@ -4,7 +4,7 @@
  * sync state. It reads what main.ts hands it and owns no state of its own.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { DeviceConfig, UserConfig } from '../core/config/load.js';
 import type { Value } from '../core/model.js';
@@ -36,6 +36,8 @@ export interface ApiContext {
   snapshotFile(device: string, file: string): string | undefined;
   /** Writes a point with its guards, and records the attempt in the audit log. */
   writePoint(device: string, point: string, value: Value, actor: string): Promise<{ previous: Value | null }>;
+  /** Routes of parts outside api/ (flows/routes.ts), handed the login check; main.ts wires them. */
+  readonly routes?: readonly ((app: FastifyInstance, authorize: (req: FastifyRequest, role: Role) => Session) => Promise<void>)[];
 }
 
 const statusCodeOf: Record<string, number> = { contract: 400, auth: 401, not_found: 404, conflict: 409, limit: 503, timeout: 504, communication: 502 };
@@ -251,6 +253,8 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
   });
 
   app.get('/api/v1/errors', async () => Object.entries(gatewayErrors).map(([code, spec]) => ({ code, ...spec })));
+
+  for (const add of ctx.routes ?? []) await add(app, authorize);
 
   await app.ready();
   return app;
