@@ -14,12 +14,17 @@ import type { Reading, Value } from './core/model.js';
 import { createDriver } from './drivers/registry.js';
 import { loadSessionKey, Sessions } from './api/auth.js';
 import { buildApi } from './api/server.js';
+import { LiveFeed } from './api/panel.js';
 import { Poller } from './poller/poller.js';
 import type { BackoffOptions } from './poller/device-poller.js';
 import { StoreMaintenance } from './store/maintenance.js';
 import { SnapshotFolder } from './store/snapshots.js';
 import { GatewayStore } from './store/store.js';
+import { WorkOrderStore } from './store/work-orders.js';
+import { WorkOrderService } from './workorders/service.js';
 import { Uplink } from './sync/uplink.js';
+import { NodeRedRuntime, type NodeRedOptions } from './flows/node-red.js';
+import { flowRoutes } from './flows/routes.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -30,6 +35,8 @@ export interface GatewayOptions {
   readonly backoff?: BackoffOptions;
   /** Uplink tuning for tests (idle poll, backoff ceiling). */
   readonly uplink?: { readonly idleMs?: number; readonly maxBackoffMs?: number; readonly pingIntervalMs?: number };
+  /** Node-RED tuning for tests: its port, restart backoff, watchdog. */
+  readonly nodeRed?: Pick<NodeRedOptions, 'port' | 'supervisor'>;
 }
 
 export interface Gateway {
@@ -41,6 +48,9 @@ export interface Gateway {
   readonly poller: Poller;
   readonly uplink: Uplink | undefined;
   readonly maintenance: StoreMaintenance;
+  /** Node-RED and its flow versions; undefined unless gateway.nodeRed.enabled. */
+  readonly nodeRed: NodeRedRuntime | undefined;
+  readonly workOrders: WorkOrderService;
   /** Writes the readings buffered since the last flush (tests and benchmarks use it). */
   flush(): void;
   /** Stops polling, flushes, closes the API and the database. Idempotent. */
@@ -72,6 +82,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
 
   // Readings of every device go to SQLite together, one transaction per flush (DESIGN.md "Storage").
   const storeCfg = config.gateway.store;
+  const live = new LiveFeed(); // the panel's live stream (api/panel.ts)
   let pending: { device: string; readings: Reading[] }[] = [];
   let pendingCount = 0;
   const flush = (): void => {
@@ -82,6 +93,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     guarded('storing readings', () => {
       store.writeBatch(batch);
       for (const b of batch) counters.readings_stored_total += b.readings.length;
+      live.readings(batch); // panel live stream (issue 8): what was just stored goes to GET /api/v1/live
     });
   };
   const flushTimer = storeCfg.flushIntervalMs > 0 ? setInterval(flush, storeCfg.flushIntervalMs) : undefined;
@@ -100,6 +112,12 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     maintenanceTimer = setTimeout(maintain, more ? 20 : storeCfg.maintenanceIntervalMs);
   };
   maintenanceTimer = setTimeout(maintain, storeCfg.maintenanceIntervalMs);
+
+  // ── Work orders at the edge (issue 6): operations pending until the cloud confirms them.
+  const workOrderStore = new WorkOrderStore(store, config.cloud !== undefined);
+  const systems = new Map(config.devices.map((d) => [d.id, d.system as string]));
+  const workOrders = new WorkOrderService({ site: config.site.id, store: workOrderStore, systemOf: (id) => systems.get(id) });
+  // ── end work orders
 
   const snapshots = new SnapshotFolder(path.join(config.gateway.dataDir, 'snapshots'));
 
@@ -144,6 +162,24 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
           ...options.uplink,
         });
 
+  // ── Node-RED (gateway/src/flows/, docs/node-red.md): a supervised child process; every
+  // new flow version is a config.applied event (lane 1, to the cloud) and an audit entry.
+  const nodeRed = config.gateway.nodeRed.enabled
+    ? new NodeRedRuntime({
+        config,
+        log: log.child({ part: 'node-red' }),
+        ...options.nodeRed,
+        onVersion: (v) =>
+          guarded('recording a flow version', () => {
+            const diff = { added: v.diff.added.length, removed: v.diff.removed.length, changed: v.diff.changed.length, nodes: [...v.diff.added, ...v.diff.removed, ...v.diff.changed].slice(0, 50).map((n) => n.name ?? `${n.type} ${n.id}`) };
+            store.recordEvent({ ts: v.ts, type: 'config.applied', severity: 'info', body: { kind: 'flows', version: v.n, actor: v.actor, action: v.action, sha256: v.sha256, nodes: v.nodes, diff, ...(v.restored === undefined ? {} : { restored: v.restored }) } });
+            if (v.action !== 'rollback') store.audit({ ts: v.ts, actor: v.actor, action: `flows.${v.action}`, target: `flows@${v.n}`, detail: { sha256: v.sha256, ...diff }, result: 'ok' });
+          }),
+      })
+    : undefined;
+  const routes = [flowRoutes({ nodeRed, audit: (e) => guarded('recording a flow rollback', () => store.audit({ ts: Date.now(), ...e })) })];
+  // ── end Node-RED
+
   const api = await buildApi(
     {
       site: config.site,
@@ -151,13 +187,16 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       store,
       deviceStatus: (id) => poller.status(id),
       syncStatus: () => uplink?.status(),
-      counters: () => counters,
+      counters: () => (nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }),
       storeError: () => storeError,
       startedAt,
       version: VERSION,
-      users: config.users,
+      users: nodeRed === undefined ? config.users : [...config.users, nodeRed.apiUser],
+      routes,
       sessions: new Sessions(loadSessionKey(config.gateway.dataDir)),
       snapshotFile: (device: string, file: string) => snapshots.path(device, file),
+      workOrders: { service: workOrders, store: workOrderStore },
+      live,
       writePoint: async (device: string, point: string, value: Value, actor: string) => {
         const target = `${device}.${point}`;
         try {
@@ -185,12 +224,15 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
 
   poller.start();
   uplink?.start();
+  // Node-RED after the API listens: its nodes log in to it.
+  await nodeRed?.start({ gatewayUrl: url, mqttUrl: `mqtt://${config.gateway.mqtt.host}:${config.gateway.mqtt.port}` });
   log.info({ url, devices: config.devices.length, cloud: config.cloud?.url ?? null }, 'gateway started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       log.info('gateway stopping');
+      await nodeRed?.stop();
       await poller.stop();
       clearInterval(flushTimer);
       clearTimeout(maintenanceTimer);
@@ -203,5 +245,5 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       log.info('gateway stopped');
     })());
 
-  return { config, url, api, store, poller, uplink, maintenance, flush, close };
+  return { config, url, api, store, poller, uplink, maintenance, nodeRed, workOrders, flush, close };
 }

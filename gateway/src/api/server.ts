@@ -15,6 +15,8 @@ import type { GatewayStore } from '../store/store.js';
 import type { SyncStatus } from '../sync/uplink.js';
 import { allows, LoginThrottle, verifyPassword, type Role, type Session, type Sessions } from './auth.js';
 import { renderMetrics } from './metrics.js';
+import { workOrderRoutes, type WorkOrderRoutesOptions } from './work-orders.js';
+import { panelPlugin, type LiveFeed } from './panel.js';
 
 /** What the API reads from the running gateway. */
 export interface ApiContext {
@@ -36,8 +38,12 @@ export interface ApiContext {
   snapshotFile(device: string, file: string): string | undefined;
   /** Writes a point with its guards, and records the attempt in the audit log. */
   writePoint(device: string, point: string, value: Value, actor: string): Promise<{ previous: Value | null }>;
+  /** Work orders at the edge (api/work-orders.ts). */
+  readonly workOrders?: Omit<WorkOrderRoutesOptions, 'authorize'>;
   /** Routes of parts outside api/ (flows/routes.ts), handed the login check; main.ts wires them. */
   readonly routes?: readonly ((app: FastifyInstance, authorize: (req: FastifyRequest, role: Role) => Session) => Promise<void>)[];
+  /** The live stream's feed (readings as stored); without it the panel's stream still carries states, sync and events. */
+  readonly live?: LiveFeed;
 }
 
 const statusCodeOf: Record<string, number> = { contract: 400, auth: 401, not_found: 404, conflict: 409, limit: 503, timeout: 504, communication: 502 };
@@ -252,9 +258,13 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
     return s;
   });
 
+  if (ctx.workOrders !== undefined) await app.register(workOrderRoutes, { ...ctx.workOrders, authorize });
+
   app.get('/api/v1/errors', async () => Object.entries(gatewayErrors).map(([code, spec]) => ({ code, ...spec })));
 
   for (const add of ctx.routes ?? []) await add(app, authorize);
+
+  await app.register(panelPlugin, { ctx, live: ctx.live }); // the control-room panel at / and GET /api/v1/live (panel.ts)
 
   await app.ready();
   return app;
