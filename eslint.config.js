@@ -19,4 +19,13 @@ export default tseslint.config(
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  // Node-RED loads its settings and nodes with require(): flows/ is CommonJS (flows/nodes/package.json).
+  {
+    files: ['flows/**/*.js', 'flows/**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: Object.fromEntries(['require', 'module', 'exports', '__dirname', 'process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'URL', 'URLSearchParams', 'fetch', 'AbortSignal', 'AbortController', 'structuredClone'].map((g) => [g, 'readonly'])),
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );
