@@ -20,7 +20,8 @@ const allowed: Record<string, readonly string[]> = {
   'gateway/src/broker': ['gateway/src/core'],
   'gateway/src/flows': ['gateway/src/core'],
   'gateway/src/sync': ['gateway/src/core', 'gateway/src/store', 'protocol'],
-  'gateway/src/api': ['gateway/src/core', 'gateway/src/store', 'gateway/src/poller', 'gateway/src/sync', 'protocol'],
+  'gateway/src/workorders': ['gateway/src/core', 'gateway/src/store', 'protocol'],
+  'gateway/src/api': ['gateway/src/core', 'gateway/src/store', 'gateway/src/poller', 'gateway/src/sync', 'gateway/src/workorders', 'protocol'],
   // Top floor: main.ts, config.ts and cli.ts wire every gateway part, never the cloud.
   'gateway/src': ['gateway/src', 'protocol'],
   'gateway/test': ['gateway', 'protocol', 'scripts', 'cloud', 'test/support'],

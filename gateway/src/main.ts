@@ -14,6 +14,8 @@ import type { Reading, Value } from './core/model.js';
 import { createDriver } from './drivers/registry.js';
 import { loadSessionKey, Sessions } from './api/auth.js';
 import { buildApi } from './api/server.js';
+import { Broker } from './broker/broker.js';
+import { verifyPassword } from './api/auth.js';
 import { LiveFeed } from './api/panel.js';
 import { Poller } from './poller/poller.js';
 import type { BackoffOptions } from './poller/device-poller.js';
@@ -23,6 +25,7 @@ import { GatewayStore } from './store/store.js';
 import { WorkOrderStore } from './store/work-orders.js';
 import { WorkOrderService } from './workorders/service.js';
 import { Uplink } from './sync/uplink.js';
+import { Downlink } from './sync/downlink.js';
 import { NodeRedRuntime, type NodeRedOptions } from './flows/node-red.js';
 import { flowRoutes } from './flows/routes.js';
 
@@ -35,6 +38,15 @@ export interface GatewayOptions {
   readonly backoff?: BackoffOptions;
   /** Uplink tuning for tests (idle poll, backoff ceiling). */
   readonly uplink?: { readonly idleMs?: number; readonly maxBackoffMs?: number; readonly pingIntervalMs?: number };
+  /**
+   * Overrides gateway.mqtt.port (0 = any free port). Unset while httpPort is 0 (tests),
+   * the broker takes any free port too, so gateways of parallel tests never collide.
+   */
+  readonly mqttPort?: number;
+  /** Overrides gateway.mqtt.tls.port (0 = any free port), with the same rule. */
+  readonly mqttTlsPort?: number;
+  /** Overrides cloud.downlinkWaitMs (tests use a short long-poll). */
+  readonly downlinkWaitMs?: number;
   /** Node-RED tuning for tests: its port, restart backoff, watchdog. */
   readonly nodeRed?: Pick<NodeRedOptions, 'port' | 'supervisor'>;
 }
@@ -47,6 +59,9 @@ export interface Gateway {
   readonly store: GatewayStore;
   readonly poller: Poller;
   readonly uplink: Uplink | undefined;
+  /** The embedded MQTT broker (docs/mqtt.md); undefined when gateway.mqtt.enabled is false. */
+  readonly broker: Broker | undefined;
+  readonly downlink: Downlink | undefined;
   readonly maintenance: StoreMaintenance;
   /** Node-RED and its flow versions; undefined unless gateway.nodeRed.enabled. */
   readonly nodeRed: NodeRedRuntime | undefined;
@@ -65,6 +80,17 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
 
   const store = new GatewayStore({ dataDir: config.gateway.dataDir, site: config.site.id });
   log.info({ file: store.file }, 'store open');
+
+  // ── MQTT bus (gateway/src/broker/, docs/mqtt.md), part 1: every event recorded — by the
+  // poller, the alarm engine, flows, work orders — is published once stored.
+  let broker: Broker | undefined;
+  const recordEvent = store.recordEvent.bind(store);
+  store.recordEvent = (e) => {
+    const full = recordEvent(e);
+    broker?.publishEvent(full);
+    return full;
+  };
+  // ── end MQTT bus, part 1
 
   /** A failing disk must not stop polling: note it, report it, try again next cycle. */
   const guarded = (what: string, fn: () => void): void => {
@@ -130,6 +156,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       readings(device: string, readings: Reading[]) {
         pending.push({ device, readings });
         pendingCount += readings.length;
+        broker?.publishReadings(device, readings); // MQTT bus: changed values, retained
         if (flushTimer === undefined || pendingCount >= 50_000) flush();
       },
       event({ attachment, ...e }) {
@@ -180,14 +207,75 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   const routes = [flowRoutes({ nodeRed, audit: (e) => guarded('recording a flow rollback', () => store.audit({ ts: Date.now(), ...e })) })];
   // ── end Node-RED
 
+  const downlink =
+    uplink === undefined || config.cloud === undefined
+      ? undefined
+      : new Downlink({
+          store,
+          workOrders: workOrderStore,
+          url: config.cloud.url,
+          gatewayId: config.cloud.gatewayId,
+          bearer: () => uplink.bearer(),
+          dataDir: config.gateway.dataDir,
+          log: log.child({ part: 'downlink' }),
+          waitMs: options.downlinkWaitMs ?? config.cloud.downlinkWaitMs,
+          requestTimeoutMs: config.cloud.requestTimeoutMs,
+          ...(options.uplink?.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.uplink.maxBackoffMs }),
+          onWorkOrder: (view, op) => workOrders.notify(view, op),
+        });
+
+  /** A guarded, audited write: the API's and the MQTT bus's (actor `mqtt:<user>`). */
+  const writePoint = async (device: string, point: string, value: Value, actor: string): Promise<{ previous: Value | null }> => {
+    const target = `${device}.${point}`;
+    try {
+      const { previous } = await poller.write(device, point, value);
+      guarded('recording a write', () => store.audit({ ts: Date.now(), actor, action: 'point.write', target, detail: { old: previous, new: value }, result: 'ok' }));
+      log.info({ actor, target, old: previous, new: value }, 'point written');
+      return { previous };
+    } catch (err) {
+      const refused = err instanceof GatewayError && (err.kind === 'contract' || err.kind === 'not_found');
+      const message = err instanceof Error ? err.message : String(err);
+      guarded('recording a write', () =>
+        store.audit({ ts: Date.now(), actor, action: 'point.write', target, detail: { new: value, error: message, code: err instanceof GatewayError ? err.code : null }, result: refused ? 'refused' : 'failed' }),
+      );
+      throw err;
+    }
+  };
+
+  // ── MQTT bus, part 2: the broker listens before the poller starts, with the store's
+  // latest values retained, so a subscriber gets every point at once.
+  if (config.gateway.mqtt.enabled) {
+    const testPorts = options.httpPort === 0;
+    try {
+      broker = await Broker.start({
+        site: config.site.id,
+        config: config.gateway.mqtt,
+        gatewayUsers: config.users,
+        verifyPassword: (secret, password) => verifyPassword({ name: '', role: 'viewer', ...secret }, password),
+        writePoint,
+        log: log.child({ part: 'mqtt' }),
+        ...(options.mqttPort !== undefined ? { port: options.mqttPort } : testPorts ? { port: 0 } : {}),
+        ...(options.mqttTlsPort !== undefined ? { tlsPort: options.mqttTlsPort } : testPorts ? { tlsPort: 0 } : {}),
+      });
+    } catch (err) {
+      clearInterval(flushTimer);
+      clearTimeout(maintenanceTimer);
+      store.close();
+      throw err;
+    }
+    for (const row of store.latest()) broker.publishReadings(row.device, [{ point: row.point, ts: row.ts, value: row.value, quality: row.quality }]);
+    for (const d of config.devices) broker.setDeviceState(d.id, poller.status(d.id)?.state ?? 'disabled');
+  }
+  // ── end MQTT bus, part 2
+
   const api = await buildApi(
     {
       site: config.site,
       devices: config.devices,
       store,
       deviceStatus: (id) => poller.status(id),
-      syncStatus: () => uplink?.status(),
-      counters: () => (nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }),
+      syncStatus: () => (uplink === undefined ? undefined : { ...uplink.status(), ...(downlink === undefined ? {} : { downlink: downlink.status() }) }),
+      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics() }),
       storeError: () => storeError,
       startedAt,
       version: VERSION,
@@ -197,22 +285,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       snapshotFile: (device: string, file: string) => snapshots.path(device, file),
       workOrders: { service: workOrders, store: workOrderStore },
       live,
-      writePoint: async (device: string, point: string, value: Value, actor: string) => {
-        const target = `${device}.${point}`;
-        try {
-          const { previous } = await poller.write(device, point, value);
-          guarded('recording a write', () => store.audit({ ts: Date.now(), actor, action: 'point.write', target, detail: { old: previous, new: value }, result: 'ok' }));
-          log.info({ actor, target, old: previous, new: value }, 'point written');
-          return { previous };
-        } catch (err) {
-          const refused = err instanceof GatewayError && (err.kind === 'contract' || err.kind === 'not_found');
-          const message = err instanceof Error ? err.message : String(err);
-          guarded('recording a write', () =>
-            store.audit({ ts: Date.now(), actor, action: 'point.write', target, detail: { new: value, error: message, code: err instanceof GatewayError ? err.code : null }, result: refused ? 'refused' : 'failed' }),
-          );
-          throw err;
-        }
-      },
+      writePoint,
     },
     log.child({ part: 'api' }),
   );
@@ -224,8 +297,9 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
 
   poller.start();
   uplink?.start();
+  downlink?.start();
   // Node-RED after the API listens: its nodes log in to it.
-  await nodeRed?.start({ gatewayUrl: url, mqttUrl: `mqtt://${config.gateway.mqtt.host}:${config.gateway.mqtt.port}` });
+  await nodeRed?.start({ gatewayUrl: url, mqttUrl: broker?.url ?? `mqtt://${config.gateway.mqtt.host}:${config.gateway.mqtt.port}` });
   log.info({ url, devices: config.devices.length, cloud: config.cloud?.url ?? null }, 'gateway started');
 
   let closing: Promise<void> | undefined;
@@ -237,13 +311,15 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       clearInterval(flushTimer);
       clearTimeout(maintenanceTimer);
       flush();
+      await downlink?.stop();
       await uplink?.stop();
       // What changed since the last snapshot is queued, so the cloud gets it after a restart.
       if (uplink !== undefined) guarded('final telemetry snapshot', () => uplink.snapshot());
+      await broker?.close(); // MQTT bus: clients disconnected, bridge says offline
       await api.close();
       store.close();
       log.info('gateway stopped');
     })());
 
-  return { config, url, api, store, poller, uplink, maintenance, nodeRed, workOrders, flush, close };
+  return { config, url, api, store, poller, uplink, broker, downlink, maintenance, nodeRed, workOrders, flush, close };
 }

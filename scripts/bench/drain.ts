@@ -133,7 +133,7 @@ async function drain(backlogDir: string, database: string, batchItems: number): 
     snapshotIntervalMs: HOUR,
     batchMaxItems: batchItems,
     requestTimeoutMs: 15_000,
-    maxClockSkewMs: 10_000,
+    downlinkWaitMs: 1000, maxClockSkewMs: 10_000,
   };
   const uplink = new Uplink({ store, cloud: cfg, site: SITE, dataDir: gwDir, log: createLogger({ level: 'silent' }), idleMs: 1000 });
   const target = LANES.map((l) => store.lane(l).lastSeq);

@@ -96,7 +96,7 @@ t.test(`the cloud SIGKILLed ${KILLS.length} times mid-batch: every item stored o
     );
   };
 
-  const cloudCfg: NonNullable<SiteConfig['cloud']> = { url: proxy.url, gatewayId: 'gw-1', enrolmentTokenValue: token, snapshotIntervalMs: 60_000, batchMaxItems: 100, requestTimeoutMs: 2000, maxClockSkewMs: 10_000 };
+  const cloudCfg: NonNullable<SiteConfig['cloud']> = { url: proxy.url, gatewayId: 'gw-1', enrolmentTokenValue: token, snapshotIntervalMs: 60_000, batchMaxItems: 100, requestTimeoutMs: 2000, downlinkWaitMs: 1000, maxClockSkewMs: 10_000 };
   const uplink = new Uplink({ store, cloud: cloudCfg, site: 'site-1', dataDir: path.join(dir, 'gw'), log: createLogger({ level: 'silent' }), idleMs: 20, maxBackoffMs: 300 });
   uplink.start();
   t.teardown(() => uplink.stop());

@@ -46,7 +46,7 @@ t.test(`${DROPS} lost answers: the gateway resends, the cloud counts duplicates,
 
   // The first DROPS batches' answers are lost (the enrolment's is not: it is not a batch).
   proxy.dropAnswers(DROPS);
-  const cloudCfg: NonNullable<SiteConfig['cloud']> = { url: proxy.url, gatewayId: 'gw-1', enrolmentTokenValue: token, snapshotIntervalMs: 60_000, batchMaxItems: BATCH, requestTimeoutMs: 2000, maxClockSkewMs: 10_000 };
+  const cloudCfg: NonNullable<SiteConfig['cloud']> = { url: proxy.url, gatewayId: 'gw-1', enrolmentTokenValue: token, snapshotIntervalMs: 60_000, batchMaxItems: BATCH, requestTimeoutMs: 2000, downlinkWaitMs: 1000, maxClockSkewMs: 10_000 };
   const uplink = new Uplink({ store, cloud: cloudCfg, site: 'site-1', dataDir: path.join(dir, 'gw'), log: createLogger({ level: 'silent' }), idleMs: 20, maxBackoffMs: 100 });
   uplink.start();
   t.teardown(() => uplink.stop());

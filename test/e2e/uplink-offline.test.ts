@@ -18,7 +18,7 @@ import { freePort } from '../support/ports.js';
 
 
 function cloudConfig(url: string, token: string | undefined, batchMaxItems = 500): NonNullable<SiteConfig['cloud']> {
-  return { url, gatewayId: 'gw-1', snapshotIntervalMs: 60_000, batchMaxItems, requestTimeoutMs: 2000, maxClockSkewMs: 10_000, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
+  return { url, gatewayId: 'gw-1', snapshotIntervalMs: 60_000, batchMaxItems, requestTimeoutMs: 2000, downlinkWaitMs: 1000, maxClockSkewMs: 10_000, ...(token === undefined ? {} : { enrolmentTokenValue: token }) };
 }
 
 t.test('recorded while the cloud is down, delivered when it is back, lane 0 first', async (t) => {

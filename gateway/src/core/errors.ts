@@ -167,6 +167,18 @@ export const gatewayErrors = {
     kind: 'contract',
     summary: 'The gateway database has a schema version newer than this build knows. Run the newer build, or move the data folder aside.',
   },
+  GW_ERR_WO_REFUSED: {
+    kind: 'conflict',
+    summary: "A work-order operation was refused by the state machine (e.g. resolve a work order that is not in progress, or an operation already applied); the message gives the reason and the statuses it is allowed from. Reload the work order and try what its status allows.",
+  },
+  GW_ERR_WO_NOT_FOUND: {
+    kind: 'not_found',
+    summary: 'No work order with that id is known to this gateway (created elsewhere and not yet synced down, or its creation was refused by the cloud).',
+  },
+  GW_ERR_DOWNLINK: {
+    kind: 'communication',
+    summary: "The gateway could not fetch or apply changes from the cloud (GET /v1/gateways/:id/changes). Work-order operations made in the cloud arrive late; the downlink retries with backoff and resumes from its stored cursor. A change the gateway cannot apply is skipped with an error in the log and /api/v1/sync's downlink.lastError.",
+  },
   GW_ERR_SYNC_HTTP: {
     kind: 'communication',
     summary: 'The cloud could not be reached or answered with a server error. The outbox keeps everything; uplink retries with backoff and jitter.',

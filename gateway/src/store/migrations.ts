@@ -108,6 +108,44 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_ts ON audit(ts);
     `,
   },
+  {
+    version: 3,
+    name: 'work orders',
+    sql: `
+      -- Work orders as this gateway sees them: the projection of their operations
+      -- (protocol/work-orders.ts applyOp), confirmed ones in the cloud's order, then the
+      -- ones not yet confirmed in the order they were made here.
+      CREATE TABLE work_orders (
+        id         TEXT PRIMARY KEY,       -- UUIDv7
+        status     TEXT NOT NULL,
+        priority   TEXT NOT NULL,          -- P1..P4
+        device     TEXT,
+        alarm      TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        state      TEXT NOT NULL,          -- JSON WorkOrder
+        pending    INTEGER NOT NULL DEFAULT 0,  -- operations the cloud has not confirmed yet
+        rejected   INTEGER NOT NULL DEFAULT 0   -- operations the cloud refused
+      ) WITHOUT ROWID;
+      CREATE INDEX work_orders_status ON work_orders(status, priority, created_at);
+      CREATE INDEX work_orders_alarm ON work_orders(alarm) WHERE alarm IS NOT NULL;
+
+      CREATE TABLE work_order_ops (
+        n          INTEGER PRIMARY KEY,    -- local arrival order
+        id         TEXT NOT NULL UNIQUE,   -- UUIDv7 of the operation
+        work_order TEXT NOT NULL,
+        op         TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        ts         INTEGER NOT NULL,
+        data       TEXT NOT NULL,          -- JSON
+        origin     TEXT NOT NULL,          -- edge | cloud
+        sync       TEXT NOT NULL,          -- local (no cloud) | pending | confirmed | rejected
+        cloud_seq  INTEGER,                -- its place in the cloud's change feed, once confirmed
+        reason     TEXT                    -- why the cloud refused it
+      );
+      CREATE INDEX work_order_ops_wo ON work_order_ops(work_order, n);
+    `,
+  },
   // Version 3 is the work orders' (their migration may land after this one in git: the array keeps version order).
   {
     version: 4,

@@ -265,6 +265,24 @@ export class GatewayStore {
   }
 
   /**
+   * Runs `fn` in one transaction committed with `synchronous=FULL`: when it returns, the
+   * change is in the fsynced WAL, so a power cut cannot take it back. For what must never
+   * be lost once acknowledged — events (lanes 0 and 1), alarm transitions and their
+   * acknowledgements, work-order operations. Telemetry stays on NORMAL: a power cut may
+   * lose the last flush (docs/operations.md "Durability"). Called inside another
+   * transaction it joins it, and the outer commit decides.
+   */
+  durably<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /**
    * Appends an outbox item; call it inside the transaction of the change it reports
    * (the transactional outbox). Returns the item.
    */
@@ -282,10 +300,10 @@ export class GatewayStore {
   recordEvent(event: Omit<GatewayEvent, 'id' | 'site'> & { id?: string }): GatewayEvent {
     const full: GatewayEvent = { ...event, id: event.id ?? uuidv7(event.ts), site: this.site };
     try {
-      this.db.transaction(() => {
+      this.durably(() => {
         this.stmts.insertEvent.run(full.id, full.ts, full.device ?? null, full.type, full.severity, JSON.stringify(full.body));
         this.appendOutbox(laneOf('event', full.type), 'event', full.ts, { ...full });
-      })();
+      });
     } catch (cause) {
       throw storeError(cause, `recording event ${full.type}`);
     }

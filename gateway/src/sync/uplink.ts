@@ -16,6 +16,7 @@ import type { SiteConfig } from '../core/config/load.js';
 import { GatewayError, type GatewayErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { GatewayStore, LaneStatus } from '../store/store.js';
+import type { DownlinkStatus } from './downlink.js';
 
 const gzip = promisify(gzipCb);
 
@@ -50,6 +51,8 @@ export interface SyncStatus {
   readonly clockSkewed: boolean;
   readonly enrolled: boolean;
   readonly counters: Readonly<{ batches: number; itemsSent: number; failures: number }>;
+  /** The downlink's state (work orders and desired config from the cloud), when it runs. */
+  readonly downlink?: DownlinkStatus;
 }
 
 interface Credential {
@@ -104,6 +107,11 @@ export class Uplink {
     clearTimeout(this.timer);
     clearInterval(this.snapshotTimer);
     await this.running;
+  }
+
+  /** The `Authorization` value for other calls to the cloud (the downlink), once enrolled. */
+  bearer(): string | undefined {
+    return this.credential === undefined || this.credential.pending === true ? undefined : `Bearer ${this.credential.secret}`;
   }
 
   /** Queues the latest values changed since the last snapshot (lane 2). */

@@ -138,6 +138,8 @@ const Cloud = Type.Object(
     batchMaxItems: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
     /** Per-request timeout of uplink calls. */
     requestTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+    /** How long the cloud may hold a downlink long-poll (GET …/changes) with nothing to say, ms (≤ 30000). */
+    downlinkWaitMs: Type.Integer({ minimum: 0, maximum: 30_000, default: 25_000 }),
     /** A gateway clock further than this from the cloud's is flagged (event gateway.clock_skew), ms. */
     maxClockSkewMs: Type.Integer({ minimum: 100, default: 10_000 }),
   },
