@@ -26,6 +26,6 @@ export default tseslint.config(
       sourceType: 'commonjs',
       globals: Object.fromEntries(['require', 'module', 'exports', '__dirname', 'process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'URL', 'URLSearchParams', 'fetch', 'AbortSignal', 'AbortController', 'structuredClone'].map((g) => [g, 'readonly'])),
     },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
+    rules: { '@typescript-eslint/no-require-imports': 'off', '@typescript-eslint/no-this-alias': 'off' },
   },
 );
