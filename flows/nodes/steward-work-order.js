@@ -7,7 +7,8 @@
  * steward-alarm node before it) links the alarm. With a camera set (or
  * `msg.workOrder.camera`), the newest picture the gateway holds of that camera is
  * attached: its link goes into the description (the work order has no attachment field).
- * The created work order goes on as `msg.payload`.
+ * The created work order goes on as `msg.payload`. With an alarm and `dedupe` (the
+ * default), an open work order of that alarm is passed on instead (`msg.existing = true`).
  */
 'use strict';
 
@@ -45,6 +46,17 @@ module.exports = function (RED) {
       let description = String(w.description || config.description || '');
       if (body.title === '') return done(new Error('a work order needs a title (node settings or msg.workOrder.title)'));
       try {
+        // One open work order per alarm: a flow that raises again (after a restart of
+        // Node-RED, say) finds the one already open and passes it on.
+        if (body.alarm && config.dedupe !== false) {
+          const open = await gateway.api('GET', `/api/v1/work-orders?open=true&alarm=${encodeURIComponent(body.alarm)}&limit=1`);
+          const existing = open && Array.isArray(open.items) ? open.items[0] : undefined;
+          if (existing) {
+            node.status({ fill: 'yellow', shape: 'dot', text: `already open: ${existing.title || existing.id}`.slice(0, 40) });
+            send({ ...msg, payload: existing, existing: true, snapshot: null });
+            return done();
+          }
+        }
         let snapshot = null;
         if (camera !== '') {
           try {
@@ -57,7 +69,7 @@ module.exports = function (RED) {
         if (description.trim() !== '') body.description = description.trim().slice(0, 4000);
         const wo = await gateway.api('POST', '/api/v1/work-orders', body);
         node.status({ fill: 'green', shape: 'dot', text: `${body.priority} ${body.title}`.slice(0, 40) });
-        send({ ...msg, payload: wo, snapshot });
+        send({ ...msg, payload: wo, existing: false, snapshot });
         done();
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: err.code || err.message });

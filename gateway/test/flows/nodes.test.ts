@@ -13,7 +13,6 @@ import t from 'tap';
 import { until } from '../../../test/support/until.js';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper') as Helper;
 const nodes = ['steward-gateway', 'steward-point-in', 'steward-point-out', 'steward-alarm', 'steward-work-order'].map((n) => require(`../../../flows/nodes/${n}.js`) as unknown);
 
@@ -43,6 +42,7 @@ const peer = await mqtt.connectAsync(mqttUrl, { protocolVersion: 4 });
 const calls: { method: string; url: string; auth: string | undefined; body: unknown }[] = [];
 const alarms = new Map<string, { id: string; active: boolean }>();
 let token = 'sgw_first';
+const workOrders: Record<string, unknown>[] = [];
 const api: Server = createServer((req: IncomingMessage, res) => {
   let text = '';
   req.on('data', (c: Buffer) => (text += c.toString()));
@@ -64,7 +64,15 @@ const api: Server = createServer((req: IncomingMessage, res) => {
       alarms.set(key, a);
       return send(200, { id: a.id, source: body?.source, rule: body?.name, active: a.active, severity: body?.severity });
     }
-    if (req.method === 'POST' && req.url === '/api/v1/work-orders') return send(201, { id: '0190aaaa-0000-7000-8000-000000000001', status: 'open', ...body });
+    if (req.method === 'POST' && req.url === '/api/v1/work-orders') {
+      const wo = { id: `0190aaaa-0000-7000-8000-00000000000${workOrders.length + 1}`, status: 'open', ...body };
+      workOrders.push(wo);
+      return send(201, wo);
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/api/v1/work-orders?')) {
+      const q = new URL(req.url, 'http://x').searchParams;
+      return send(200, { items: workOrders.filter((w) => w.alarm === q.get('alarm') && q.get('open') === 'true'), next: null });
+    }
     if (req.method === 'POST' && req.url?.startsWith('/api/v1/points/')) {
       const id = decodeURIComponent(req.url.split('/')[4] ?? '');
       if (id === 'pump-1.outlet_pressure') return send(422, { code: 'GW_ERR_WRITE_REFUSED', message: 'pump-1.outlet_pressure is read-only' });
@@ -211,4 +219,15 @@ t.test('work order: linked to the alarm before it, with the newest camera pictur
   t.match(body, { title: '困人 Entrapment', priority: 'P1', category: 'elevator', device: 'elev-1', alarm: 'alarm-9' });
   t.match(body.description, /car stopped between floors[\s\S]*cam-1: http:\/\/127\.0\.0\.1:\d+\/api\/v1\/snapshots\/cam-1\/e1\.jpg/);
   t.match(got[0], { payload: { status: 'open', priority: 'P1' }, snapshot: { camera: 'cam-1', file: 'e1.jpg', event: 'e1' } });
+});
+
+t.test('work order: one open work order per alarm — raised again, the open one goes on', async (t) => {
+  const got = await load([{ id: 'w', type: 'steward-work-order', gateway: 'gw', title: 'Low pressure', priority: 'P2', dedupe: true, wires: [['out']] }]);
+  const before = workOrders.length;
+  helper.getNode('w').receive({ device: 'pump-1', alarm: { id: 'pump-1:low_pressure_running' } });
+  await until('the first', () => got.length === 1);
+  helper.getNode('w').receive({ device: 'pump-1', alarm: { id: 'pump-1:low_pressure_running' } });
+  await until('the second', () => got.length === 2);
+  t.equal(workOrders.length, before + 1, 'one work order made');
+  t.match(got, [{ existing: false }, { existing: true, payload: { id: (got[0]?.payload as { id: string }).id } }]);
 });
