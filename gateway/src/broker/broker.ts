@@ -1,0 +1,434 @@
+/**
+ * The gateway's embedded MQTT broker (aedes 1, MQTT 3.1.1 only: aedes refuses a v5
+ * CONNECT). It publishes what the gateway knows — latest values (retained), device
+ * states (retained) and events — and takes `…/set` writes, which go through the same
+ * guarded, audited `writePoint` as the API's writes. Policy is aedes' hooks:
+ * `authenticate` (users from site.yaml), `authorizePublish` / `authorizeSubscribe`
+ * (acl.ts), `authorizeForward` (write requests are the gateway's, never forwarded).
+ *
+ * Retained values live in aedes' memory persistence and are re-published from the
+ * store's latest values at start, so they survive a restart without a second database.
+ *
+ * Dependencies point one way: this module imports only core/; main.ts hands it the
+ * password check, the write path and the store's latest values.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import type { MqttConfig } from '../core/config/mqtt.js';
+import { GatewayError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { DeviceState, GatewayEvent, Reading, Value } from '../core/model.js';
+import { Rights, type Role } from './acl.js';
+import { MqttBridge, type BridgeStats } from './bridge.js';
+import { Topics } from './topics.js';
+
+/** A secret to check a password against: a scrypt hash, or a plain password from env/file. */
+export interface PasswordSecret {
+  readonly passwordHash?: string;
+  readonly password?: string;
+}
+
+/** A login of the gateway (`users:` of site.yaml), usable on the bus when gateway.mqtt.gatewayUsers. */
+export interface GatewayLogin extends PasswordSecret {
+  readonly name: string;
+  readonly role: Role;
+}
+
+export interface BrokerOptions {
+  readonly site: string;
+  readonly config: MqttConfig;
+  readonly gatewayUsers: readonly GatewayLogin[];
+  /** The gateway's password check (api/auth.ts verifyPassword: scrypt, constant time). */
+  verifyPassword(secret: PasswordSecret, password: string): Promise<boolean>;
+  /** The guarded, audited write of main.ts (the API's own). */
+  writePoint(device: string, point: string, value: Value, actor: string): Promise<{ previous: Value | null }>;
+  readonly log: Logger;
+  /** Overrides config.port (0 = any free port; tests). */
+  readonly port?: number;
+  /** Overrides config.tls.port (0 = any free port; tests). */
+  readonly tlsPort?: number;
+}
+
+/** What the broker has done, for /metrics and benchmarks. */
+export interface BrokerStats {
+  clients: number;
+  valuesPublished: number;
+  valuesUnchanged: number;
+  eventsPublished: number;
+  writesAccepted: number;
+  writesRefused: number;
+  publishRefused: number;
+  subscribeRefused: number;
+  loginsRefused: number;
+}
+
+/** A valid scrypt hash of a random password: an unknown user costs what a known one costs. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+/** Failed logins per address and minute before a CONNECT is refused unchecked. */
+const MAX_FAILURES_PER_MINUTE = 10;
+
+function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+async function listen(server: Server, port: number, host: string, what: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(new GatewayError('GW_ERR_MQTT_LISTEN', `MQTT ${what} cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+function urlOf(scheme: string, host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** One JSON payload of a reading: `{v, ts, q}`. */
+function valuePayload(r: Reading): Buffer {
+  return Buffer.from(`{"v":${JSON.stringify(r.value)},"ts":${r.ts},"q":"${r.quality}"}`);
+}
+
+/** The value of a `…/set` payload: a JSON scalar, `{"v": value, "id": "…"}`, or plain text. */
+export function parseWrite(payload: Buffer): { value: Value; id?: string } | { error: string; id?: string } {
+  const text = payload.toString('utf8').trim();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text.length === 0 ? { error: 'the payload is empty' } : { value: text };
+  }
+  const scalar = (v: unknown): v is Value => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+  if (scalar(parsed)) return { value: parsed };
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+    const { v, id } = parsed as { v?: unknown; id?: unknown };
+    const idPart = typeof id === 'string' && id.length <= 128 ? { id } : {};
+    if (scalar(v)) return { value: v, ...idPart };
+    return { error: 'expected {"v": a number, boolean or string}', ...idPart };
+  }
+  return { error: 'expected a JSON number, boolean or string, or {"v": value, "id": "…"}' };
+}
+
+export class Broker {
+  readonly topics: Topics;
+  /** mqtt://host:port of the plain listener. */
+  readonly url: string;
+  /** mqtts://host:port of the TLS listener, when configured. */
+  readonly tlsUrl: string | undefined;
+  private readonly rights = new WeakMap<Client, Rights>();
+  /** Last published value and quality per point id: publication by exception. */
+  private readonly last = new Map<string, { v: Value | null; q: string }>();
+  private readonly topicOf = new Map<string, string>();
+  private readonly states = new Map<string, DeviceState>();
+  private readonly internal = new Map<string, { password: Buffer; role: Role; acl?: MqttUserConfigAcl }>();
+  private readonly failures = new Map<string, number[]>();
+  private readonly counters: Omit<BrokerStats, 'clients'> = {
+    valuesPublished: 0,
+    valuesUnchanged: 0,
+    eventsPublished: 0,
+    writesAccepted: 0,
+    writesRefused: 0,
+    publishRefused: 0,
+    subscribeRefused: 0,
+    loginsRefused: 0,
+  };
+  private readonly key = randomBytes(32);
+  private closing: Promise<void> | undefined;
+  /** The link to an upstream broker, when gateway.mqtt.bridge is set. */
+  readonly bridge: MqttBridge | undefined;
+
+  private constructor(
+    private readonly aedes: Aedes,
+    private readonly servers: readonly Server[],
+    private readonly options: BrokerOptions,
+    topics: Topics,
+    url: string,
+    tlsUrl: string | undefined,
+  ) {
+    this.bridge = options.config.bridge === undefined ? undefined : new MqttBridge(options.config.bridge, topics.prefix, options.site, options.log.child({ part: 'mqtt-bridge' }));
+    this.topics = topics;
+    this.url = url;
+    this.tlsUrl = tlsUrl;
+  }
+
+  /** Creates the broker and opens its listeners; throws GW_ERR_MQTT_LISTEN / GW_ERR_MQTT_TLS. */
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const { config, log } = options;
+    const topics = new Topics(options.site);
+    // The hooks need the instance; aedes needs the hooks first.
+    let self: Broker | undefined;
+    const aedes = await Aedes.createBroker({
+      // A subscriber that stops reading must not stall delivery to the others.
+      drainTimeout: 10_000,
+      concurrency: 1000,
+      authenticate: (client, username, password, done) => {
+        if (self === undefined) return done(authError('starting', 5), false);
+        self.authenticate(client, username, password).then(
+          (rights) => {
+            self!.rights.set(client, rights);
+            done(null, true);
+          },
+          (err: AuthenticateError) => done(err, false),
+        );
+      },
+      authorizePublish: (client, packet, done) => (self === undefined ? done(new Error('starting')) : self.authorizePublish(client, packet, done)),
+      authorizeSubscribe: (client, sub, done) => {
+        const rights = self?.rights.get(client);
+        if (rights !== undefined && rights.canSubscribe(sub.topic)) return done(null, sub);
+        if (self !== undefined) self.counters.subscribeRefused++;
+        log.warn({ user: rights?.username, topic: sub.topic, code: 'GW_ERR_MQTT_FORBIDDEN' }, 'MQTT subscribe refused (SUBACK 0x80)');
+        // MQTT-3.9.3: return code 0x80 for this filter; the other filters of the packet stand.
+        return done(null, null);
+      },
+      // Write requests are the gateway's to act on; nobody else receives them.
+      authorizeForward: (_client, packet) => (packet.topic.endsWith('/set') && topics.owns(packet.topic) ? null : packet),
+    });
+    aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'MQTT client error'));
+    aedes.on('connectionError', (client, err) => log.debug({ client: client.id, err: err.message }, 'MQTT connection error'));
+
+    const servers: Server[] = [];
+    try {
+      const plain = createServer(aedes.handle);
+      servers.push(plain);
+      const port = await listen(plain, options.port ?? config.port, config.host, 'listener');
+      let tlsUrl: string | undefined;
+      if (config.tls !== undefined) {
+        const tls = config.tls;
+        let server: Server;
+        try {
+          const ca = tls.caFile === undefined ? undefined : readFileSync(tls.caFile);
+          server = createTlsServer(
+            { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile), ...(ca === undefined ? {} : { ca, requestCert: true, rejectUnauthorized: true }) },
+            aedes.handle,
+          );
+        } catch (err) {
+          throw new GatewayError('GW_ERR_MQTT_TLS', `gateway.mqtt.tls: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+        servers.push(server);
+        const host = tls.host ?? config.host;
+        tlsUrl = urlOf('mqtts', host, await listen(server, options.tlsPort ?? tls.port, host, 'TLS listener'));
+      }
+      self = new Broker(aedes, servers, options, topics, urlOf('mqtt', config.host, port), tlsUrl);
+      log.info({ url: self.url, tls: tlsUrl ?? null, users: config.users.length, gatewayUsers: config.gatewayUsers, anonymous: config.allowAnonymous }, 'MQTT broker listening');
+      return self;
+    } catch (err) {
+      for (const s of servers) s.close();
+      await new Promise<void>((r) => aedes.close(() => r()));
+      throw err;
+    }
+  }
+
+  /**
+   * Publishes the readings of one device that changed in value or quality since the
+   * last publication (the first one always), retained, as `{v, ts, q}` at QoS 0.
+   * Returns how many were published. The hot path: ~one Map look-up per reading.
+   */
+  publishReadings(device: string, readings: readonly Reading[]): number {
+    let n = 0;
+    const bridge = this.bridge;
+    for (const r of readings) {
+      const prev = this.last.get(r.point);
+      if (prev !== undefined && prev.v === r.value && prev.q === r.quality) {
+        this.counters.valuesUnchanged++;
+        continue;
+      }
+      if (prev === undefined) this.last.set(r.point, { v: r.value, q: r.quality });
+      else {
+        prev.v = r.value;
+        prev.q = r.quality;
+      }
+      let topic = this.topicOf.get(r.point);
+      if (topic === undefined) {
+        topic = this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1));
+        this.topicOf.set(r.point, topic);
+      }
+      const payload = valuePayload(r);
+      this.aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: true, dup: false }, noop);
+      bridge?.value(topic, payload);
+      n++;
+    }
+    this.counters.valuesPublished += n;
+    return n;
+  }
+
+  /**
+   * Publishes a recorded event on `…/events/<type>` at QoS 1, not retained; a
+   * `device.online` / `device.offline` also updates the device's `$state`.
+   */
+  publishEvent(event: GatewayEvent): void {
+    const topic = this.topics.event(event.type);
+    const payload = Buffer.from(JSON.stringify(event));
+    this.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, noop);
+    this.bridge?.event(topic, payload, event.type.startsWith('alarm.'));
+    this.counters.eventsPublished++;
+    if (event.device !== undefined && (event.type === 'device.online' || event.type === 'device.offline')) {
+      this.setDeviceState(event.device, event.type === 'device.online' ? 'online' : 'offline');
+    }
+  }
+
+  /** Publishes `…/<device>/$state` (retained) when it changed. */
+  setDeviceState(device: string, state: DeviceState): void {
+    if (this.states.get(device) === state) return;
+    this.states.set(device, state);
+    const topic = this.topics.state(device);
+    const payload = Buffer.from(state);
+    this.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, noop);
+    this.bridge?.value(topic, payload);
+  }
+
+  /**
+   * A credential valid while this broker runs, for a part of the gateway (Node-RED's
+   * child process, the panel): a random password, never written anywhere.
+   */
+  issueCredential(username: string, role: Role, acl?: MqttUserConfigAcl): { username: string; password: string; url: string } {
+    const password = randomBytes(24).toString('base64url');
+    this.internal.set(username, { password: this.mac(password), role, ...(acl === undefined ? {} : { acl }) });
+    return { username, password, url: this.url };
+  }
+
+  stats(): BrokerStats & { bridge?: BridgeStats } {
+    return { clients: this.aedes.connectedClients, ...this.counters, ...(this.bridge === undefined ? {} : { bridge: this.bridge.stats() }) };
+  }
+
+  /** The figures of /metrics, named as its counters are (`steward_mqtt_…`). */
+  metrics(): Record<string, number> {
+    const s = this.stats();
+    return {
+      mqtt_clients: s.clients,
+      mqtt_values_published_total: s.valuesPublished,
+      mqtt_events_published_total: s.eventsPublished,
+      mqtt_writes_accepted_total: s.writesAccepted,
+      mqtt_writes_refused_total: s.writesRefused,
+      mqtt_publish_refused_total: s.publishRefused,
+      mqtt_subscribe_refused_total: s.subscribeRefused,
+      mqtt_logins_refused_total: s.loginsRefused,
+      ...(s.bridge === undefined
+        ? {}
+        : {
+            mqtt_bridge_connected: s.bridge.connected ? 1 : 0,
+            mqtt_bridge_queued_events: s.bridge.queuedEvents,
+            mqtt_bridge_queued_values: s.bridge.queuedValues,
+            mqtt_bridge_dropped_events_total: s.bridge.droppedEvents,
+            mqtt_bridge_dropped_values_total: s.bridge.droppedValues,
+          }),
+    };
+  }
+
+  /** Closes the listeners and disconnects every client. Idempotent. */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      await new Promise<void>((r) => this.aedes.close(() => r()));
+      await Promise.all(closed);
+      await this.bridge?.close();
+    })());
+  }
+
+  private mac(password: string): Buffer {
+    return createHmac('sha256', this.key).update(password).digest();
+  }
+
+  /** CONNECT: who is it, and what may it do (MQTT-3.1.3-8: a refused CONNECT gets CONNACK 4 or 5). */
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Rights> {
+    const { config, log } = this.options;
+    const address = (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+    if (username === undefined || username === '') {
+      if (config.allowAnonymous) return new Rights('anonymous', 'viewer', this.topics);
+      this.counters.loginsRefused++;
+      log.warn({ client: client.id, address }, 'MQTT anonymous connect refused (gateway.mqtt.allowAnonymous is false)');
+      throw authError('anonymous access is off', 5);
+    }
+    const now = Date.now();
+    const recent = (this.failures.get(address) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= MAX_FAILURES_PER_MINUTE) {
+      this.counters.loginsRefused++;
+      throw authError('too many failed logins', 5);
+    }
+    const given = password?.toString('utf8') ?? '';
+    const internal = this.internal.get(username);
+    if (internal !== undefined) {
+      if (timingSafeEqual(this.mac(given), internal.password)) return new Rights(username, internal.role, this.topics, internal.acl);
+    } else {
+      const own = config.users.find((u) => u.username === username);
+      const login = own === undefined && config.gatewayUsers ? this.options.gatewayUsers.find((u) => u.name === username) : undefined;
+      const secret: PasswordSecret = own ?? login ?? { passwordHash: DUMMY_HASH };
+      const ok = await this.options.verifyPassword(secret, given);
+      if (ok && own !== undefined) return new Rights(username, own.role, this.topics, own.acl);
+      if (ok && login !== undefined) return new Rights(username, login.role, this.topics);
+    }
+    recent.push(now);
+    this.failures.set(address, recent);
+    if (this.failures.size > 10_000) this.failures.clear();
+    this.counters.loginsRefused++;
+    log.warn({ client: client.id, user: username, address }, 'MQTT login refused: wrong user name or password');
+    throw authError('wrong user name or password', 4);
+  }
+
+  /**
+   * PUBLISH from a client. Outside its rights: the connection is closed — MQTT 3.1.1 has
+   * no negative PUBACK; the server must either acknowledge or close (MQTT-3.3.5-2), and
+   * closing tells the client something is wrong. A permitted `…/set` is acknowledged
+   * at once (never retained: MQTT-3.3.1-5 would keep it for later subscribers), then
+   * written through the guards, and its result published on `…/set/result`.
+   */
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    const rights = client === null ? undefined : this.rights.get(client);
+    const { log, config } = this.options;
+    const topic = packet.topic;
+    const tooBig = packet.payload.length > config.maxPayloadBytes;
+    if (rights === undefined || tooBig || !rights.canPublish(topic)) {
+      this.counters.publishRefused++;
+      log.warn({ client: client?.id, user: rights?.username, topic, bytes: packet.payload.length, code: 'GW_ERR_MQTT_FORBIDDEN' }, tooBig ? 'MQTT publish refused: payload too big; connection closed' : 'MQTT publish refused: not allowed; connection closed');
+      done(new GatewayError('GW_ERR_MQTT_FORBIDDEN', `${rights?.username ?? 'this client'} may not publish on ${topic}`));
+      return;
+    }
+    const target = this.topics.parseSet(topic);
+    if (target === undefined) {
+      done(null);
+      return;
+    }
+    packet.retain = false;
+    done(null);
+    void this.write(target.device, target.point, Buffer.from(packet.payload), rights.username);
+  }
+
+  private async write(device: string, point: string, payload: Buffer, username: string): Promise<void> {
+    const parsed = parseWrite(payload);
+    const id = parsed.id === undefined ? {} : { id: parsed.id };
+    let result: Record<string, unknown>;
+    if ('error' in parsed) {
+      this.counters.writesRefused++;
+      result = { ok: false, code: 'GW_ERR_MQTT_BAD_PAYLOAD', message: parsed.error, by: username, ts: Date.now(), ...id };
+    } else {
+      try {
+        const { previous } = await this.options.writePoint(device, point, parsed.value, `mqtt:${username}`);
+        this.counters.writesAccepted++;
+        result = { ok: true, v: parsed.value, previous, by: username, ts: Date.now(), ...id };
+      } catch (err) {
+        this.counters.writesRefused++;
+        result = {
+          ok: false,
+          v: parsed.value,
+          code: err instanceof GatewayError ? err.code : 'GW_ERR_INTERNAL',
+          message: err instanceof Error ? err.message : String(err),
+          by: username,
+          ts: Date.now(),
+          ...id,
+        };
+      }
+    }
+    if (this.closing !== undefined) return;
+    this.aedes.publish({ cmd: 'publish', topic: this.topics.setResult(device, point), payload: Buffer.from(JSON.stringify(result)), qos: 1, retain: false, dup: false }, noop);
+  }
+}
+
+type MqttUserConfigAcl = { readonly subscribe: readonly string[]; readonly publish: readonly string[] };
+
+function noop(): void {}
