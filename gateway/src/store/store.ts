@@ -92,6 +92,7 @@ export class GatewayStore {
   private readonly stmts;
   /** Point name → integer id. */
   private readonly ids = new Map<string, number>();
+  private readonly eventListeners: ((event: GatewayEvent) => void)[] = [];
 
   constructor(options: StoreOptions) {
     this.site = options.site;
@@ -307,7 +308,21 @@ export class GatewayStore {
     } catch (cause) {
       throw storeError(cause, `recording event ${full.type}`);
     }
+    for (const listener of this.eventListeners) listener(full);
     return full;
+  }
+
+  /**
+   * Calls `listener` with every event once it is stored (the MQTT bus, the panel's live
+   * stream, work-order rules). Called inside an outer transaction, the event is told when
+   * recorded, before that transaction commits. A listener must not throw.
+   */
+  onEvent(listener: (event: GatewayEvent) => void): () => void {
+    this.eventListeners.push(listener);
+    return () => {
+      const i = this.eventListeners.indexOf(listener);
+      if (i >= 0) this.eventListeners.splice(i, 1);
+    };
   }
 
   events(query: EventQuery = {}): GatewayEvent[] {

@@ -9,6 +9,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { AlarmSettings, DeviceAlarmKeys } from './alarms.js';
+import { WorkOrderSettings } from './work-orders.js';
 import { Mqtt } from './mqtt.js';
 
 export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
@@ -192,6 +193,8 @@ export const Site = Type.Object(
         /** Alarm engine settings: flood control, shelving limit, device-offline alarms (docs/alarms.md). */
         alarms: AlarmSettings,
         nodeRed: NodeRed,
+        /** Rules that open work orders from alarms and events (core/config/work-orders.ts, docs/configuration.md). */
+        workOrders: Type.Optional(WorkOrderSettings),
       },
       { additionalProperties: false, default: {} },
     ),
