@@ -69,10 +69,11 @@ export function bindingsEnv(b: FlowBindings): Record<string, string> {
   return {
     STEWARD_LIGHTING: JSON.stringify(b.lighting),
     STEWARD_LIGHTING_DEVICE: b.lighting?.device ?? '',
+    STEWARD_LIGHTING_CHANNELS: (b.lighting?.channels ?? []).map((c) => c.point).join(','),
     STEWARD_PUMP: JSON.stringify(b.pump),
     STEWARD_PUMP_DEVICES: (b.pump?.devices ?? []).join(','),
     STEWARD_ELEVATOR: JSON.stringify(b.elevator),
     STEWARD_ELEVATOR_DEVICES: (b.elevator?.devices ?? []).join(','),
-    STEWARD_ELEVATOR_CALL_POINT: b.elevator?.callPoint ?? 'entrapment',
+    STEWARD_ELEVATOR_POINTS: ['car_moving', 'door_zone', 'door_state', b.elevator?.callPoint ?? 'entrapment'].join(','),
   };
 }

@@ -2,106 +2,17 @@
  * Steward's Node-RED nodes (flows/nodes/), each in a Node-RED runtime started by
  * node-red-node-test-helper, against a real MQTT broker (aedes, as the gateway embeds)
  * and a stand-in of the gateway's HTTP API that answers as the real one does and records
- * what it was asked. One runtime for the whole file: Node-RED costs ~1 s and ~130 MB.
+ * what it was asked (fixture.ts). One runtime for the whole file: Node-RED costs ~1 s.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
 import t from 'tap';
 import { until } from '../../../test/support/until.js';
+import { helper, startFixture, stewardNodes as nodes } from './fixture.js';
 
-const require = createRequire(import.meta.url);
-const helper = require('node-red-node-test-helper') as Helper;
-const nodes = ['steward-gateway', 'steward-point-in', 'steward-point-out', 'steward-alarm', 'steward-work-order'].map((n) => require(`../../../flows/nodes/${n}.js`) as unknown);
+const fx = await startFixture();
+t.teardown(() => fx.close());
+const { calls, workOrders, peer } = fx;
 
-interface RedNode {
-  on(event: 'input', fn: (msg: Record<string, unknown>) => void): void;
-  receive(msg: Record<string, unknown>): void;
-}
-interface Helper {
-  init(path: string, settings?: Record<string, unknown>): void;
-  load(nodes: unknown[], flow: Record<string, unknown>[], credentials: Record<string, unknown>): Promise<void>;
-  unload(): Promise<void>;
-  startServer(cb: () => void): void;
-  stopServer(cb: () => void): void;
-  getNode(id: string): RedNode;
-}
-
-helper.init(require.resolve('node-red'));
-
-// ── A real MQTT broker ──────────────────────────────────────────────────────────────
-const broker = await Aedes.createBroker();
-const mqttServer = createNetServer(broker.handle);
-await new Promise<void>((r) => mqttServer.listen(0, '127.0.0.1', r));
-const mqttUrl = `mqtt://127.0.0.1:${(mqttServer.address() as AddressInfo).port}`;
-const peer = await mqtt.connectAsync(mqttUrl, { protocolVersion: 4 });
-
-// ── The gateway's API, as far as the nodes use it ───────────────────────────────────
-const calls: { method: string; url: string; auth: string | undefined; body: unknown }[] = [];
-const alarms = new Map<string, { id: string; active: boolean }>();
-let token = 'sgw_first';
-const workOrders: Record<string, unknown>[] = [];
-const api: Server = createServer((req: IncomingMessage, res) => {
-  let text = '';
-  req.on('data', (c: Buffer) => (text += c.toString()));
-  req.on('end', () => {
-    const body = text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
-    calls.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body });
-    const send = (status: number, answer: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    };
-    if (req.url === '/api/v1/auth/login') {
-      return body?.name === 'node-red' && body.password === 'nr-pw' ? send(200, { token, expiresAt: Date.now() + 3600_000 }) : send(401, { code: 'GW_ERR_AUTH_INVALID', message: 'wrong user name or password' });
-    }
-    if (req.headers.authorization !== `Bearer ${token}` && req.method === 'POST') return send(401, { code: 'GW_ERR_AUTH_INVALID', message: 'the session has expired: log in again' });
-    if (req.method === 'POST' && req.url === '/api/v1/alarms/external') {
-      const key = `${String(body?.source)}/${String(body?.name)}`;
-      const a = alarms.get(key) ?? { id: `alarm-${alarms.size + 1}`, active: false };
-      a.active = body?.active === true;
-      alarms.set(key, a);
-      return send(200, { id: a.id, source: body?.source, rule: body?.name, active: a.active, severity: body?.severity });
-    }
-    if (req.method === 'POST' && req.url === '/api/v1/work-orders') {
-      const wo = { id: `0190aaaa-0000-7000-8000-00000000000${workOrders.length + 1}`, status: 'open', ...body };
-      workOrders.push(wo);
-      return send(201, wo);
-    }
-    if (req.method === 'GET' && req.url?.startsWith('/api/v1/work-orders?')) {
-      const q = new URL(req.url, 'http://x').searchParams;
-      return send(200, { items: workOrders.filter((w) => w.alarm === q.get('alarm') && q.get('open') === 'true'), next: null });
-    }
-    if (req.method === 'POST' && req.url?.startsWith('/api/v1/points/')) {
-      const id = decodeURIComponent(req.url.split('/')[4] ?? '');
-      if (id === 'pump-1.outlet_pressure') return send(422, { code: 'GW_ERR_WRITE_REFUSED', message: 'pump-1.outlet_pressure is read-only' });
-      return send(200, { ok: true, point: id, value: body?.value, previous: false });
-    }
-    if (req.method === 'GET' && req.url === '/api/v1/points?device=pump-2') return send(200, [{ id: 'pump-2.running', device: 'pump-2', point: 'running', value: true, unit: null, quality: 'good', ts: 1700000000000 }]);
-    if (req.method === 'GET' && req.url?.startsWith('/api/v1/events?device=cam-1')) {
-      return send(200, [
-        { id: 'e2', ts: 1700000002000, device: 'cam-1', type: 'camera.motion', body: {} },
-        { id: 'e1', ts: 1700000001000, device: 'cam-1', type: 'camera.motion', body: { snapshot: { file: 'e1.jpg', bytes: 1234 } } },
-      ]);
-    }
-    return send(404, { code: 'GW_ERR_HTTP_NOT_FOUND', message: `no route ${req.method} ${req.url}` });
-  });
-});
-await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
-const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-
-await new Promise<void>((r) => helper.startServer(r));
-t.teardown(async () => {
-  await helper.unload();
-  await new Promise<void>((r) => helper.stopServer(r));
-  await peer.endAsync();
-  await new Promise<void>((r) => api.close(() => r()));
-  mqttServer.close();
-  await new Promise<void>((r) => broker.close(() => r()));
-});
-
-const gw = { id: 'gw', type: 'steward-gateway', url: apiUrl, site: 'site-a', mqttUrl };
+const gw = { id: 'gw', type: 'steward-gateway', url: fx.apiUrl, site: 'site-a', mqttUrl: fx.mqttUrl };
 const creds = { gw: { user: 'node-red', password: 'nr-pw' } };
 /** Loads a flow of `nodes` wired to a collecting helper node `out`; returns what it got. */
 async function load(flow: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
@@ -111,8 +22,7 @@ async function load(flow: Record<string, unknown>[]): Promise<Record<string, unk
   helper.getNode('out').on('input', (m) => got.push(m));
   return got;
 }
-const publishValue = (device: string, point: string, v: unknown, q = 'good', ts = Date.now()) =>
-  peer.publishAsync(`steward/v1/site-a/${device}/${point}`, JSON.stringify({ v, ts, q }), { retain: true, qos: 1 });
+const publishValue = (device: string, point: string, v: unknown, q = 'good') => fx.publishValue('site-a', device, point, v, q);
 
 t.test('point in: the retained value at start, then each change, named device.point', async (t) => {
   await publishValue('pump-1', 'outlet_pressure', 3.1);
@@ -154,28 +64,15 @@ t.test('point in: devices from the environment, a ${VAR} property', async (t) =>
 
 t.test('point out by MQTT: {v, id} on …/set, the gateway answer on …/set/result goes on', async (t) => {
   const got = await load([{ id: 'w', type: 'steward-point-out', gateway: 'gw', via: 'mqtt', wires: [['out']] }]);
-  // The gateway's side: answer each write request with its id.
-  const requests: { topic: string; body: { v: unknown; id: string } }[] = [];
-  await peer.subscribeAsync('steward/v1/site-a/+/+/set', { qos: 1 });
-  const onMessage = (topic: string, payload: Buffer) => {
-    if (!topic.endsWith('/set')) return;
-    const body = JSON.parse(payload.toString()) as { v: unknown; id: string };
-    requests.push({ topic, body });
-    const ok = topic.includes('channel_1');
-    void peer.publishAsync(`${topic}/result`, JSON.stringify(ok ? { ok: true, v: body.v, previous: false, by: 'node-red', id: body.id } : { ok: false, code: 'GW_ERR_WRITE_REFUSED', message: 'read-only', id: body.id }), { qos: 1 });
-  };
-  peer.on('message', onMessage);
-  t.teardown(() => {
-    peer.off('message', onMessage);
-  });
+  const requests = await fx.answerWrites((topic) => !topic.includes('channel_1'));
   await until('the MQTT link of the node', async () => {
     helper.getNode('w').receive({ topic: 'light-1.channel_1', payload: true });
     await new Promise((r) => setTimeout(r, 300));
     return got.length > 0;
   });
   t.match(got[0], { topic: 'light-1.channel_1', payload: { ok: true, point: 'light-1.channel_1', value: true, previous: false } });
-  t.match(requests[0], { topic: 'steward/v1/site-a/light-1/channel_1/set', body: { v: true } });
-  t.type(requests[0]?.body.id, 'string');
+  t.match(requests[0], { topic: 'steward/v1/site-a/light-1/channel_1/set', v: true });
+  t.type(requests[0]?.id, 'string');
 });
 
 t.test('point out by API: the write, and a refused write is an error with the gateway code, not an output', async (t) => {
@@ -198,17 +95,17 @@ t.test('point out by API: the write, and a refused write is an error with the ga
 
 t.test('alarm: raise and clear by msg.payload, logged in again when the session expired', async (t) => {
   const got = await load([{ id: 'a', type: 'steward-alarm', gateway: 'gw', action: 'raise', source: '', alarmName: 'low_pressure_running', severity: 'major', message: 'low pressure while running', wires: [['out']] }]);
-  token = 'sgw_second'; // the gateway's earlier sessions are gone
+  fx.token = 'sgw_second'; // the gateway's earlier sessions are gone
   helper.getNode('a').receive({ device: 'pump-1', payload: true });
   await until('the raise', () => got.length === 1);
-  t.match(got[0], { payload: { id: 'alarm-1', active: true }, alarm: { source: 'pump-1', name: 'low_pressure_running', active: true, severity: 'major', id: 'alarm-1' } });
+  t.match(got[0], { payload: { id: 'pump-1:low_pressure_running', state: 'unack_active' }, alarm: { source: 'pump-1', name: 'low_pressure_running', active: true, severity: 'major', id: 'pump-1:low_pressure_running' } });
   t.match(
     calls.filter((c) => c.url === '/api/v1/alarms/external').at(-1),
     { auth: 'Bearer sgw_second', body: { source: 'pump-1', name: 'low_pressure_running', active: true, severity: 'major', message: 'low pressure while running' } },
   );
   helper.getNode('a').receive({ device: 'pump-1', payload: false });
   await until('the clear', () => got.length === 2);
-  t.match(got[1], { payload: { active: false } });
+  t.match(got[1], { payload: { state: 'normal' } });
 });
 
 t.test('work order: linked to the alarm before it, with the newest camera picture attached', async (t) => {
