@@ -54,18 +54,16 @@ export interface NodeRedOptions {
 export interface StartOptions {
   /** The gateway's API, for the nodes (alarms, work orders, writes). */
   readonly gatewayUrl: string;
-  /** The gateway's broker, for the nodes (point values, `…/set`); undefined while there is none. */
-  readonly mqttUrl?: string;
+  /** The gateway's broker and a login on it for the nodes (point values, `…/set`); undefined without a broker. */
+  readonly mqtt?: { readonly url: string; readonly username: string; readonly password: string };
 }
 
 export class NodeRedRuntime {
   readonly url: string;
   readonly userDir: string;
   readonly versions: FlowVersions;
-  /** The gateway login of Node-RED's nodes: add it to the API's (and the broker's) users. */
+  /** The gateway login of Node-RED's nodes: add it to the API's users. */
   readonly apiUser: UserConfig;
-  /** The broker login of Node-RED's nodes. */
-  readonly mqttUser: { readonly username: string; readonly password: string; readonly role: 'operator' };
   private supervisor: NodeRedSupervisor | undefined;
   private readonly log: Logger;
 
@@ -80,7 +78,6 @@ export class NodeRedRuntime {
       this.log.warn(`site.yaml has a user named ${NODE_RED_USER}: Node-RED's nodes log in with their own password under that name`);
     }
     this.apiUser = { name: NODE_RED_USER, role: 'operator', password: randomBytes(18).toString('base64url') };
-    this.mqttUser = { username: NODE_RED_USER, password: randomBytes(18).toString('base64url'), role: 'operator' };
   }
 
   /** The flows file Node-RED loads and saves. */
@@ -120,9 +117,9 @@ export class NodeRedRuntime {
       STEWARD_GATEWAY_URL: s.gatewayUrl,
       STEWARD_GATEWAY_USER: this.apiUser.name,
       STEWARD_GATEWAY_PASSWORD: this.apiUser.password ?? '',
-      STEWARD_MQTT_URL: s.mqttUrl ?? '',
-      STEWARD_MQTT_USER: this.mqttUser.username,
-      STEWARD_MQTT_PASSWORD: this.mqttUser.password,
+      STEWARD_MQTT_URL: s.mqtt?.url ?? '',
+      STEWARD_MQTT_USER: s.mqtt?.username ?? '',
+      STEWARD_MQTT_PASSWORD: s.mqtt?.password ?? '',
       ...bindingsEnv(bindings),
     };
     const require = createRequire(import.meta.url);
