@@ -26,7 +26,7 @@ import { WorkOrderStore } from './store/work-orders.js';
 import { WorkOrderService } from './workorders/service.js';
 import { Uplink } from './sync/uplink.js';
 import { Downlink } from './sync/downlink.js';
-import { NodeRedRuntime, type NodeRedOptions } from './flows/node-red.js';
+import { NODE_RED_USER, NodeRedRuntime, type NodeRedOptions } from './flows/node-red.js';
 import { flowRoutes } from './flows/routes.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -299,7 +299,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   uplink?.start();
   downlink?.start();
   // Node-RED after the API listens: its nodes log in to it.
-  await nodeRed?.start({ gatewayUrl: url, mqttUrl: broker?.url ?? `mqtt://${config.gateway.mqtt.host}:${config.gateway.mqtt.port}` });
+  await nodeRed?.start({ gatewayUrl: url, ...(broker === undefined ? {} : { mqtt: broker.issueCredential(NODE_RED_USER, 'operator') }) });
   log.info({ url, devices: config.devices.length, cloud: config.cloud?.url ?? null }, 'gateway started');
 
   let closing: Promise<void> | undefined;
