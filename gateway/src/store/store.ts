@@ -32,6 +32,16 @@ export interface LatestRow {
   readonly ts: number;
 }
 
+/** An outbox item with its body as the stored JSON text. */
+export interface RawOutboxItem {
+  readonly lane: Lane;
+  readonly seq: number;
+  readonly id: string;
+  readonly kind: string;
+  readonly ts: number;
+  readonly body: string;
+}
+
 export interface LaneStatus {
   readonly lastSeq: number;
   readonly ackedSeq: number;
@@ -407,14 +417,22 @@ export class GatewayStore {
    * if it alone exceeds the budget (so a big item still moves).
    */
   peekBudget(lane: Lane, limit: number, budget: number, firstAlways: boolean): { items: OutboxItem[]; bytes: number; full: boolean } {
-    const { ackedSeq } = this.lane(lane);
-    const items: OutboxItem[] = [];
+    const raw = this.peekRaw(lane, this.lane(lane).ackedSeq, limit, budget, firstAlways);
+    return { ...raw, items: raw.items.map(({ body, ...r }) => ({ ...r, body: JSON.parse(body) as Record<string, unknown> })) };
+  }
+
+  /**
+   * Like `peekBudget` but from any sequence and with each body as the JSON text stored:
+   * the uplink writes it into the batch as it is, without parsing and serialising again.
+   */
+  peekRaw(lane: Lane, afterSeq: number, limit: number, budget: number, firstAlways: boolean): { items: RawOutboxItem[]; bytes: number; full: boolean } {
+    const items: RawOutboxItem[] = [];
     let bytes = 0;
-    for (const r of this.stmts.peekSized.iterate(lane, ackedSeq, limit) as IterableIterator<{ lane: Lane; seq: number; id: string; kind: string; ts: number; size: number }>) {
+    for (const r of this.stmts.peekSized.iterate(lane, afterSeq, limit) as IterableIterator<{ lane: Lane; seq: number; id: string; kind: string; ts: number; size: number }>) {
       const size = r.size + 200;
       if (bytes + size > budget && !(firstAlways && items.length === 0)) return { items, bytes, full: true };
       const { body } = this.stmts.itemBody.get(lane, r.seq) as { body: string };
-      items.push({ lane: r.lane, seq: r.seq, id: r.id, kind: r.kind, ts: r.ts, body: JSON.parse(body) as Record<string, unknown> });
+      items.push({ lane: r.lane, seq: r.seq, id: r.id, kind: r.kind, ts: r.ts, body });
       bytes += size;
     }
     return { items, bytes, full: false };

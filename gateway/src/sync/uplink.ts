@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import { LANES, LIMITS, PROTOCOL_VERSION, type Batch, type BatchAck, type EnrolReply, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
+import { LANES, LIMITS, PROTOCOL_VERSION, type BatchAck, type EnrolReply, type Lane, type LaneMarks } from '../../../protocol/v1.js';
 import type { SiteConfig } from '../core/config/load.js';
 import { GatewayError, type GatewayErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -64,6 +64,19 @@ interface Credential {
   readonly pending?: boolean;
 }
 
+/** A batch ready to send: its gzipped body and where it starts and ends in each lane. */
+interface PreparedBatch {
+  readonly body: Buffer;
+  readonly count: number;
+  readonly from: Record<Lane, number>;
+  readonly to: Record<Lane, number>;
+  /** True when the outbox holds more after it. */
+  readonly more: boolean;
+  readonly first: { lane: Lane; seq: number; kind: string } | undefined;
+  /** Lane 0's last sequence when it was built: a newer alarm means building again. */
+  readonly lane0Last: number;
+}
+
 /** Items in one batch stay under this many bytes of JSON (half the cloud's limit). */
 const BATCH_BYTES = LIMITS.maxBatchBytes / 2;
 
@@ -83,6 +96,8 @@ export class Uplink {
   private clockSkewed = false;
   /** The item sent alone in the last batch, to recognise one the cloud refuses for itself. */
   private lastBatch: { lane: Lane; seq: number; kind: string } | undefined;
+  /** The next batch, built while the last one was in flight. */
+  private prepared: Promise<PreparedBatch> | undefined;
   private readonly counters = { batches: 0, itemsSent: 0, failures: 0 };
   private readonly credentialFile: string;
   private readonly base: string;
@@ -164,35 +179,51 @@ export class Uplink {
   /** Enrols if needed, then sends one batch. Returns how many items were acknowledged. */
   async syncOnce(): Promise<number> {
     if (this.credential === undefined || this.credential.pending === true) this.credential = await this.enrol(this.credential);
-    const items = this.nextBatch();
-    this.lastBatch = items.length === 1 ? { lane: items[0]!.lane, seq: items[0]!.seq, kind: items[0]!.kind } : undefined;
-    if (items.length === 0) {
+    const acked = this.acked();
+    // The batch built while the last one was in flight, if it still starts where the cloud's
+    // marks are and no alarm came in since (lane 0 always goes first).
+    const ready = this.prepared !== undefined ? await this.prepared.catch(() => undefined) : undefined;
+    this.prepared = undefined;
+    const batch = ready !== undefined && LANES.every((l) => ready.from[l] === acked[l]) && ready.lane0Last === this.options.store.lane(0).lastSeq ? ready : await this.build(acked);
+    this.lastBatch = batch.count === 1 ? batch.first : undefined;
+    if (batch.count === 0) {
       const pingEvery = this.options.pingIntervalMs ?? 30_000;
       if (!this.online || this.lastSuccessAt === null || Date.now() - this.lastSuccessAt >= pingEvery) await this.ping();
       return 0;
     }
-    const batch: Batch = { v: PROTOCOL_VERSION, gateway: this.options.cloud.gatewayId, site: this.options.site, sentAt: Date.now(), items };
-    const body = await gzip(Buffer.from(JSON.stringify(batch)));
     const sentAt = Date.now();
-    const res = await this.request(`/v1/gateways/${encodeURIComponent(batch.gateway)}/batches`, {
+    const answer = this.request(`/v1/gateways/${encodeURIComponent(this.options.cloud.gatewayId)}/batches`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${this.credential.secret}` },
-      body,
+      body: batch.body,
     });
+    // While the cloud works on this batch, build the next one from where this one ends:
+    // the gateway's CPU (reading, compressing) and the cloud's (validating, storing) overlap.
+    if (batch.more) {
+      this.prepared = this.build(batch.to);
+      this.prepared.catch(() => undefined); // a failed build is simply built again
+    }
+    const res = await answer;
     if (res.status === 409) {
-      const answer = (await res.json()) as { code?: string; acked?: LaneMarks; lane?: Lane; expected?: number; seq?: number };
-      if ((answer.code === 'CS_ERR_BATCH_SEQ_GAP' || answer.code === 'CS_ERR_BATCH_SEQ_REUSED') && answer.acked !== undefined && answer.lane !== undefined) {
+      const reply = (await res.json()) as { code?: string; acked?: LaneMarks; lane?: Lane; expected?: number; seq?: number };
+      if ((reply.code === 'CS_ERR_BATCH_SEQ_GAP' || reply.code === 'CS_ERR_BATCH_SEQ_REUSED') && reply.acked !== undefined && reply.lane !== undefined) {
         // The cloud and the gateway disagree on a lane's numbering: the cloud's mark wins.
         // SEQ_REUSED: our database is newer than the cloud's history of us (replaced,
         // restored); SEQ_GAP: the cloud lost items it had acknowledged. Either way the
         // pending items are re-numbered to follow the cloud's mark — none is dropped.
-        const shift = this.options.store.renumberLane(answer.lane, answer.acked[`${answer.lane}`]);
-        this.options.log.error({ code: answer.code, lane: answer.lane, cloudAcked: answer.acked, shift }, 'cloud and gateway disagree on the outbox sequence: pending items re-numbered to follow the cloud');
+        this.prepared = undefined;
+        const shift = this.options.store.renumberLane(reply.lane, reply.acked[`${reply.lane}`]);
+        this.options.log.error({ code: reply.code, lane: reply.lane, cloudAcked: reply.acked, shift }, 'cloud and gateway disagree on the outbox sequence: pending items re-numbered to follow the cloud');
         this.markSuccess(sentAt, Date.now(), undefined);
         return 0;
       }
     }
-    await this.expectOk(res, 'sending a batch');
+    try {
+      await this.expectOk(res, 'sending a batch');
+    } catch (err) {
+      this.prepared = undefined;
+      throw err;
+    }
     const ack = (await res.json()) as BatchAck;
     const before = this.acked();
     this.applyMarks(ack.acked);
@@ -205,27 +236,51 @@ export class Uplink {
     return advanced;
   }
 
+  /**
+   * Builds and compresses the batch that follows `from` (per lane): lane 0 first, then 1,
+   * then 2, within the item and byte budgets. Bodies go in as the JSON text the outbox
+   * holds — the same bytes `JSON.stringify(batch)` would make, without parsing them first.
+   */
+  private async build(from: Record<Lane, number>): Promise<PreparedBatch> {
+    const parts: string[] = [];
+    const to = { ...from };
+    let bytes = 0;
+    let count = 0;
+    let more = false;
+    let first: PreparedBatch['first'];
+    const lane0Last = this.options.store.lane(0).lastSeq;
+    for (const lane of LANES) {
+      if (count >= this.maxItems) {
+        more = true;
+        break;
+      }
+      // Sized in SQL and read only when taken: a backlog of big roll-up items is not all read for one batch.
+      const part = this.options.store.peekRaw(lane, from[lane], this.maxItems - count, BATCH_BYTES - bytes, count === 0);
+      for (const i of part.items) {
+        parts.push(`{"lane":${i.lane},"seq":${i.seq},"id":${JSON.stringify(i.id)},"kind":${JSON.stringify(i.kind)},"ts":${i.ts},"body":${i.body}}`);
+        first ??= { lane: i.lane, seq: i.seq, kind: i.kind };
+        to[lane] = i.seq;
+      }
+      count += part.items.length;
+      bytes += part.bytes;
+      if (part.full) {
+        more = true;
+        break;
+      }
+    }
+    if (count >= this.maxItems) more = true;
+    if (count === 0) return { body: Buffer.alloc(0), count, from, to, more: false, first, lane0Last };
+    const head = `{"v":${PROTOCOL_VERSION},"gateway":${JSON.stringify(this.options.cloud.gatewayId)},"site":${JSON.stringify(this.options.site)},"sentAt":${Date.now()},"items":[`;
+    const body = await gzip(Buffer.from(`${head}${parts.join(',')}]}`), { level: this.options.cloud.gzipLevel ?? 1 });
+    return { body, count, from, to, more, first, lane0Last };
+  }
+
   private acked(): Record<Lane, number> {
     return { 0: this.options.store.lane(0).ackedSeq, 1: this.options.store.lane(1).ackedSeq, 2: this.options.store.lane(2).ackedSeq };
   }
 
   private applyMarks(marks: LaneMarks): void {
     for (const lane of LANES) this.options.store.ack(lane, marks[`${lane}`]);
-  }
-
-  /** Lane 0 first, then 1, then 2, within the item and byte budgets. */
-  private nextBatch(): OutboxItem[] {
-    const items: OutboxItem[] = [];
-    let bytes = 0;
-    for (const lane of LANES) {
-      if (items.length >= this.maxItems) break;
-      // Sized in SQL and parsed only when taken: a backlog of big roll-up items is not all read for one batch.
-      const part = this.options.store.peekBudget(lane, this.maxItems - items.length, BATCH_BYTES - bytes, items.length === 0);
-      items.push(...part.items);
-      bytes += part.bytes;
-      if (part.full) break;
-    }
-    return items;
   }
 
   /** With nothing to send, a cheap authenticated call keeps `online` and the clock offset true. */

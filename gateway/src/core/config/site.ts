@@ -139,6 +139,12 @@ const Cloud = Type.Object(
     batchMaxItems: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
     /** Per-request timeout of uplink calls. */
     requestTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+    /**
+     * gzip level of uplink batches, 1 (fastest; the default) … 9 (smallest). Level 1 costs a
+     * third of level 6's CPU for ~10 % more bytes: right for a backlog drained over a fast
+     * link; raise it on a metered or slow uplink (docs/benchmarks.md "drain").
+     */
+    gzipLevel: Type.Optional(Type.Integer({ minimum: 1, maximum: 9 })),
     /** How long the cloud may hold a downlink long-poll (GET …/changes) with nothing to say, ms (≤ 30000). */
     downlinkWaitMs: Type.Integer({ minimum: 0, maximum: 30_000, default: 25_000 }),
     /** A gateway clock further than this from the cloud's is flagged (event gateway.clock_skew), ms. */
