@@ -84,12 +84,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   // ── MQTT bus (gateway/src/broker/, docs/mqtt.md), part 1: every event recorded — by the
   // poller, the alarm engine, flows, work orders — is published once stored.
   let broker: Broker | undefined;
-  const recordEvent = store.recordEvent.bind(store);
-  store.recordEvent = (e) => {
-    const full = recordEvent(e);
-    broker?.publishEvent(full);
-    return full;
-  };
+  store.onEvent((e) => broker?.publishEvent(e));
   // ── end MQTT bus, part 1
 
   /** A failing disk must not stop polling: note it, report it, try again next cycle. */
@@ -156,7 +151,11 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       readings(device: string, readings: Reading[]) {
         pending.push({ device, readings });
         pendingCount += readings.length;
-        broker?.publishReadings(device, readings); // MQTT bus: changed values, retained
+        if (broker !== undefined) {
+          // MQTT bus: changed values, retained; the device's $state (its first connection has no event).
+          broker.publishReadings(device, readings);
+          broker.setDeviceState(device, poller.status(device)?.state ?? 'online');
+        }
         if (flushTimer === undefined || pendingCount >= 50_000) flush();
       },
       event({ attachment, ...e }) {
