@@ -10,9 +10,11 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
+import runtimePlugin from './plugins/runtime.js';
 import opsRoutes from './routes/ops.js';
 import authRoutes from './routes/v1/auth.js';
 import batchRoutes from './routes/v1/batches.js';
+import changesRoutes from './routes/v1/changes.js';
 import eventRoutes from './routes/v1/events.js';
 import gatewayRoutes from './routes/v1/gateways.js';
 import siteRoutes from './routes/v1/sites.js';
@@ -22,6 +24,8 @@ export interface BuildCloudOptions {
   database: string;
   /** fastify's logger option: false (default) for silence, true for info-level JSON logs, or pino options. */
   logger?: boolean | object;
+  /** Run the background loops (SLA escalation, re-dispatch, webhook delivery); default true. Tests set false and run them by hand. */
+  background?: boolean;
 }
 
 /** Body limit of every route but the uplink (which sets its own from protocol LIMITS): logins and enrolments are tiny. */
@@ -56,6 +60,7 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
     await app.register(errorsPlugin);
     await app.register(dbPlugin, { database: opts.database });
     await app.register(metricsPlugin);
+    await app.register(runtimePlugin, { background: opts.background ?? true });
     await app.register(authPlugin);
     await app.register(docsPlugin);
     await app.register(opsRoutes);
@@ -64,6 +69,7 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
         await v1.register(authRoutes);
         await v1.register(gatewayRoutes);
         await v1.register(batchRoutes);
+        await v1.register(changesRoutes);
         await v1.register(siteRoutes);
         await v1.register(eventRoutes);
       },

@@ -19,8 +19,9 @@ const USAGE = `Usage:
       run the cloud until SIGINT/SIGTERM
   steward cloud gateway add --site ID --gateway ID [--site-name NAME] [--database …]
       register a gateway; prints its one-time enrolment token (valid 7 days) as the last line
-  steward cloud user add --name NAME [--password P] [--role ${ROLES.join('|')}] [--database …]
-      create a login (default role viewer); without --password one is generated and printed as the last line
+  steward cloud user add --name NAME [--password P] [--role ${ROLES.join('|')}] [--sites A,B] [--regions R] [--database …]
+      create a login (default role viewer, scoped to --sites/--regions; admin sees every site);
+      without --password one is generated and printed as the last line
 
 The database is --database, else $DATABASE_URL, else ${DEFAULT_DATABASE} (SQLite).
 A PostgreSQL URL may end in ?schema=NAME to keep the cloud's tables in their own schema.
@@ -112,7 +113,7 @@ async function gatewayAdd(argv: string[], io: CommandIo): Promise<number> {
 async function userAdd(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, database: { type: 'string' } },
+    options: { name: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, sites: { type: 'string' }, regions: { type: 'string' }, database: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
@@ -123,7 +124,8 @@ async function userAdd(argv: string[], io: CommandIo): Promise<number> {
   const password = values.password ?? randomBytes(18).toString('base64url');
   const cdb = await openCloudDatabase(databaseOption(values.database));
   try {
-    await addUser(cdb, { name, password, role: role as Role });
+    const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+    await addUser(cdb, { name, password, role: role as Role, sites: list(values.sites), regions: list(values.regions) });
     io.stdout.write(`User "${name}" (${role}) created in ${cdb.location}.\n`);
     if (generated) io.stdout.write(`Generated password (shown once):\n${password}\n`);
   } finally {

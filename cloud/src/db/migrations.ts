@@ -110,9 +110,265 @@ function initial(): Migration {
   };
 }
 
+/**
+ * Issue 5: tenancy (regions, user scopes), the downlink change feed, work orders and their
+ * operation log, alarms, SLA policy and escalations, dispatch (technicians, shifts,
+ * assignments), attachments, residents' links and ratings, webhooks and their delivery
+ * queue, telemetry roll-ups, and fleet configuration.
+ */
+function operations(dialect: Dialect): Migration {
+  const REAL = 'double precision';
+  const BLOB = dialect === 'postgres' ? 'bytea' : 'blob';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('regions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('sites').addColumn('region_id', 'text').execute();
+      await db.schema.alterTable('sites').addColumn('lat', REAL).execute();
+      await db.schema.alterTable('sites').addColumn('lon', REAL).execute();
+      // The roles of issue 5: an `operator` of the first release is a dispatcher now.
+      await db.updateTable('users' as never).set({ role: 'dispatcher' } as never).where('role' as never, '=', 'operator' as never).execute();
+      await db.schema
+        .createTable('user_scopes')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('scope_kind', 'text', (c) => c.notNull())
+        .addColumn('scope_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_scopes_pk', ['user_id', 'scope_kind', 'scope_id'])
+        .execute();
+
+      await db.schema
+        .createTable('downlink')
+        .addColumn('gateway_id', 'text', (c) => c.primaryKey().references('gateways.id'))
+        .addColumn('last_seq', BIG, (c) => c.notNull())
+        .addColumn('cursor', BIG, (c) => c.notNull())
+        .addColumn('polled_at', BIG)
+        .execute();
+      await db.schema
+        .createTable('changes')
+        .addColumn('gateway_id', 'text', (c) => c.notNull())
+        .addColumn('seq', BIG, (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('ts', BIG, (c) => c.notNull())
+        .addColumn('body_json', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('changes_pk', ['gateway_id', 'seq'])
+        .execute();
+
+      await db.schema
+        .createTable('work_orders')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('priority', 'text', (c) => c.notNull())
+        .addColumn('category', 'text', (c) => c.notNull())
+        .addColumn('assignee', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('alarm_id', 'text')
+        .addColumn('source', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .addColumn('updated_at', BIG, (c) => c.notNull())
+        .addColumn('due_at', BIG, (c) => c.notNull())
+        .addColumn('response_due_at', BIG, (c) => c.notNull())
+        .addColumn('responded_at', BIG)
+        .addColumn('resolved_at', BIG)
+        .addColumn('closed_at', BIG)
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('state_json', 'text', (c) => c.notNull())
+        .addColumn('response_escalated_at', BIG)
+        .addColumn('resolve_escalated_at', BIG)
+        .addColumn('resident_token_hash', 'text')
+        .addColumn('rating', 'integer')
+        .addColumn('rating_comment', 'text')
+        .addColumn('rated_at', BIG)
+        .execute();
+      await db.schema.createIndex('work_orders_site_created').on('work_orders').columns(['site_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('work_orders_created').on('work_orders').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('work_orders_assignee').on('work_orders').columns(['assignee', 'status']).execute();
+      await db.schema.createIndex('work_orders_status').on('work_orders').columns(['status', 'due_at']).execute();
+      await db.schema.createIndex('work_orders_resident').on('work_orders').column('resident_token_hash').execute();
+
+      await db.schema
+        .createTable('work_order_ops')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('work_order_id', 'text', (c) => c.notNull())
+        .addColumn('site_id', 'text')
+        .addColumn('op', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('ts', BIG, (c) => c.notNull())
+        .addColumn('data_json', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('version', 'integer')
+        .addColumn('gateway_id', 'text')
+        .addColumn('explain_json', 'text')
+        .addColumn('received_at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('work_order_ops_wo').on('work_order_ops').columns(['work_order_id', 'received_at']).execute();
+
+      await db.schema
+        .createTable('alarms')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('system', 'text')
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('acked_at', BIG)
+        .addColumn('acked_by', 'text')
+        .addColumn('raised_at', BIG, (c) => c.notNull())
+        .addColumn('cleared_at', BIG)
+        .addColumn('shelved_until', BIG)
+        .addColumn('raise_count', 'integer', (c) => c.notNull())
+        .addColumn('last_event_id', 'text', (c) => c.notNull())
+        .addColumn('updated_at', BIG, (c) => c.notNull())
+        .addColumn('work_order_id', 'text')
+        .execute();
+      await db.schema.createIndex('alarms_site').on('alarms').columns(['site_id', 'raised_at']).execute();
+
+      await db.schema
+        .createTable('wo_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('match_json', 'text', (c) => c.notNull())
+        .addColumn('priority', 'text', (c) => c.notNull())
+        .addColumn('category', 'text')
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('sla_policies')
+        .addColumn('priority', 'text', (c) => c.primaryKey())
+        .addColumn('response_ms', BIG, (c) => c.notNull())
+        .addColumn('resolve_ms', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('escalations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('work_order_id', 'text', (c) => c.notNull())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('due_at', BIG, (c) => c.notNull())
+        .addColumn('at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('escalations_wo').on('escalations').column('work_order_id').execute();
+
+      await db.schema
+        .createTable('technicians')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('skills_json', 'text', (c) => c.notNull())
+        .addColumn('phone', 'text')
+        .addColumn('lat', REAL)
+        .addColumn('lon', REAL)
+        .addColumn('site_id', 'text')
+        .addColumn('located_at', BIG)
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('shifts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('technician', 'text', (c) => c.notNull())
+        .addColumn('start_at', BIG, (c) => c.notNull())
+        .addColumn('end_at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('shifts_technician').on('shifts').columns(['technician', 'end_at']).execute();
+      await db.schema
+        .createTable('assignments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('work_order_id', 'text', (c) => c.notNull())
+        .addColumn('technician', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('offered_at', BIG, (c) => c.notNull())
+        .addColumn('accept_by', BIG, (c) => c.notNull())
+        .addColumn('answered_at', BIG)
+        .addColumn('explain_json', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('assignments_wo').on('assignments').columns(['work_order_id', 'offered_at']).execute();
+      await db.schema.createIndex('assignments_status').on('assignments').columns(['status', 'accept_by']).execute();
+
+      await db.schema
+        .createTable('attachments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('work_order_id', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'integer', (c) => c.notNull())
+        .addColumn('data', BLOB, (c) => c.notNull())
+        .addColumn('uploaded_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('events_json', 'text', (c) => c.notNull())
+        .addColumn('site_id', 'text')
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('body_json', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_at', BIG, (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .addColumn('delivered_at', BIG)
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_at']).execute();
+
+      await db.schema
+        .createTable('rollups')
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('point_id', 'text', (c) => c.notNull())
+        .addColumn('minute', BIG, (c) => c.notNull())
+        .addColumn('min', REAL, (c) => c.notNull())
+        .addColumn('max', REAL, (c) => c.notNull())
+        .addColumn('avg', REAL, (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('last', REAL, (c) => c.notNull())
+        .addPrimaryKeyConstraint('rollups_pk', ['site_id', 'point_id', 'minute'])
+        .execute();
+
+      await db.schema
+        .createTable('config_releases')
+        .addColumn('version', 'integer', (c) => c.primaryKey())
+        .addColumn('checksum', 'text', (c) => c.notNull())
+        .addColumn('parts_json', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', BIG, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('gateway_config')
+        .addColumn('gateway_id', 'text', (c) => c.primaryKey())
+        .addColumn('desired_version', 'integer')
+        .addColumn('previous_version', 'integer')
+        .addColumn('desired_at', BIG)
+        .addColumn('applied_version', 'integer')
+        .addColumn('applied_checksum', 'text')
+        .addColumn('applied_status', 'text')
+        .addColumn('applied_error', 'text')
+        .addColumn('applied_at', BIG)
+        .execute();
+    },
+  };
+}
+
 /** The migrations of a dialect, keyed so that their names sort in the order they run. */
-export function migrations(_dialect: Dialect): Record<string, Migration> {
-  return { '0001-initial': initial() };
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return { '0001-initial': initial(), '0002-operations': operations(dialect) };
 }
 
 /** A Kysely MigrationProvider over the list above (no files read at run time). */

@@ -2,17 +2,20 @@
  * Authentication and the access policy. Every call except enrolment, login, /healthz,
  * /metrics and /docs carries `Authorization: Bearer <token>` (RFC 6750): a gateway's
  * secret, or a person's login token. A gateway reaches only its own id and its own site's
- * data (DESIGN.md "Sync" → Auth); a login reads every site.
+ * data (DESIGN.md "Sync" → Auth); a login reads the sites of its scope (access/policy.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TOKEN_PREFIX } from '../crypto/tokens.js';
 import { gatewayOfSecret } from '../gateways/enrolment.js';
-import { userOfToken, type Role } from '../users/users.js';
+import { requireSite, type Role } from '../access/policy.js';
+import { sitesOfUser, userOfToken } from '../users/users.js';
 import { CloudError } from './errors.js';
 
-/** Who is calling. */
-export type Principal = { kind: 'gateway'; gatewayId: string; site: string } | { kind: 'user'; userId: string; name: string; role: Role };
+/** Who is calling. A user's `sites` is its scope: every site (admins) or the listed ones. */
+export type Principal =
+  | { kind: 'gateway'; gatewayId: string; site: string }
+  | { kind: 'user'; userId: string; name: string; role: Role; sites: 'all' | readonly string[] };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,14 +54,12 @@ export function requireGatewaySelf(principal: Principal, gatewayId: string): Ext
   return principal;
 }
 
-/** Logins read everything; a gateway only its own site. */
+/** A gateway reads only its own site; a user only the sites of its scope (access/policy.ts). */
 export function requireSiteReader(principal: Principal, site: string): void {
-  if (principal.kind === 'gateway' && principal.site !== site) {
-    throw new CloudError('CS_ERR_FORBIDDEN', `gateway "${principal.gatewayId}" may read only site "${principal.site}", not "${site}"`);
-  }
+  requireSite(principal, site);
 }
 
-/** Logins read every gateway; a gateway only itself. */
+/** A gateway reads only itself; a user the gateways of its scope (checked by the caller against the gateway's site). */
 export function requireGatewayReader(principal: Principal, gatewayId: string): void {
   if (principal.kind === 'gateway' && principal.gatewayId !== gatewayId) {
     throw new CloudError('CS_ERR_FORBIDDEN', `gateway "${principal.gatewayId}" may not read gateway "${gatewayId}"`);
@@ -97,7 +98,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
       if (gateway !== null) return { kind: 'gateway', gatewayId: gateway.id, site: gateway.site };
     } else if (token.startsWith(TOKEN_PREFIX.user)) {
       const user = await userOfToken(cdb, token);
-      if (user !== null) return { kind: 'user', userId: user.id, name: user.name, role: user.role };
+      if (user !== null) return { kind: 'user', userId: user.id, name: user.name, role: user.role, sites: user.role === 'admin' ? 'all' : await sitesOfUser(cdb.db, user.id) };
     }
     throw new CloudError('CS_ERR_AUTH_INVALID', 'the bearer token is not a valid gateway secret or login token (wrong, replaced by a re-enrolment, or expired)');
   });

@@ -16,8 +16,14 @@
  */
 import { Compile } from 'typebox/compile';
 import type { Transaction } from 'kysely';
-import { EventBody, LANES, LIMITS, TelemetryLatestBody, type Batch, type BatchAck, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
+import { EventBody, LANES, LIMITS, TelemetryLatestBody, TelemetryRollupBody, type Batch, type BatchAck, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
+import { WorkOrderOp } from '../../../protocol/work-orders.js';
+import { projectEvent } from '../alarms/project.js';
+import { listRules } from '../alarms/rules.js';
 import { lockGateway } from '../db/lock.js';
+import { Effects } from '../downlink/effects.js';
+import { recordConfigApplied } from '../fleet/applied.js';
+import { submitOp } from '../workorders/submit.js';
 import type { CloudDatabase } from '../db/open.js';
 import type { CloudSchema } from '../db/schema.js';
 import type { GatewayIdentity } from '../gateways/enrolment.js';
@@ -26,6 +32,8 @@ import { CloudError, validationMessage } from '../plugins/errors.js';
 
 const eventBody = Compile(EventBody);
 const telemetryLatestBody = Compile(TelemetryLatestBody);
+const telemetryRollupBody = Compile(TelemetryRollupBody);
+const workOrderOp = Compile(WorkOrderOp);
 
 /** Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const CHUNK_ROWS = 500;
@@ -90,6 +98,12 @@ function prepare(gateway: GatewayIdentity, batch: Batch): Prepared[] {
         throw new CloudError('CS_ERR_VALIDATION', validationMessage(telemetryLatestBody.Errors(item.body), `body/items/${index}/body`));
       }
       (item.body as TelemetryLatestBody).readings.forEach((r, k) => checkSafe(r.ts, `body/items/${index}/body/readings/${k}/ts`));
+    } else if (item.kind === 'workorder.op') {
+      // The envelope must be an operation (ids, kind, actor, ts); its data is checked when
+      // applied, and a bad one becomes a `workorder.rejected` change rather than a refused
+      // batch, which would block lane 0 (alarms) for good.
+      if (!workOrderOp.Check(item.body)) throw new CloudError('CS_ERR_VALIDATION', validationMessage(workOrderOp.Errors(item.body), `body/items/${index}/body`));
+      checkSafe((item.body as WorkOrderOp).ts, `body/items/${index}/body/ts`);
     }
     return { item, index, bodyJson };
   });
@@ -258,12 +272,56 @@ async function projectLatest(trx: Transaction<CloudSchema>, gateway: GatewayIden
 }
 
 /**
+ * Projects stored `telemetry.rollup` items into the roll-up table (KPIs: energy per day,
+ * trends). A roll-up already there (a replayed minute) keeps its first value.
+ */
+async function projectRollups(trx: Transaction<CloudSchema>, gateway: GatewayIdentity, stored: readonly Prepared[]): Promise<void> {
+  const rows: CloudSchema['rollups'][] = [];
+  const seen = new Set<string>();
+  for (const p of stored) {
+    if (p.item.kind !== 'telemetry.rollup' || !telemetryRollupBody.Check(p.item.body)) continue;
+    for (const r of (p.item.body as TelemetryRollupBody).rollups) {
+      const key = `${r.id}@${r.minute}`;
+      if (seen.has(key) || !Number.isSafeInteger(r.minute) || !Number.isSafeInteger(r.count)) continue;
+      if (![r.min, r.max, r.avg, r.last].every(Number.isFinite)) continue;
+      seen.add(key);
+      rows.push({ site_id: gateway.site, point_id: r.id, minute: r.minute, min: r.min, max: r.max, avg: r.avg, count: r.count, last: r.last });
+    }
+  }
+  for (const part of chunks(rows)) {
+    await trx.insertInto('rollups').values(part).onConflict((oc) => oc.columns(['site_id', 'point_id', 'minute']).doNothing()).execute();
+  }
+}
+
+/**
+ * The operations side of a batch, in lane order and seq order: work-order operations
+ * (applied by the state machine), alarm lifecycle and work orders by rule, configuration
+ * reports.
+ */
+async function projectOperations(trx: Transaction<CloudSchema>, cdb: CloudDatabase, gateway: GatewayIdentity, stored: readonly Prepared[], now: number, effects: Effects): Promise<void> {
+  let rules: Awaited<ReturnType<typeof listRules>> | undefined;
+  for (const p of stored) {
+    if (p.item.kind === 'workorder.op') {
+      await submitOp(trx, cdb.dialect, p.item.body as WorkOrderOp, { gateway }, now, effects);
+    } else if (p.item.kind === 'event') {
+      const e = p.item.body as EventBody;
+      if (e.type === 'config.applied') {
+        await recordConfigApplied(trx, gateway.id, e, now, effects);
+        continue;
+      }
+      rules ??= await listRules(trx);
+      await projectEvent(trx, cdb.dialect, e, now, effects, rules);
+    }
+  }
+}
+
+/**
  * Stores a validated batch from an authenticated gateway and returns the acknowledgement.
  * Throws CloudError: CS_ERR_GATEWAY_MISMATCH, CS_ERR_FORBIDDEN, CS_ERR_BATCH_TOO_LARGE,
  * CS_ERR_VALIDATION (an event or telemetry body), CS_ERR_BATCH_SEQ_REPEATED,
  * CS_ERR_BATCH_SEQ_GAP, CS_ERR_BATCH_SEQ_REUSED — in every case nothing is stored.
  */
-export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, batch: Batch, now = Date.now()): Promise<IngestResult> {
+export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, batch: Batch, now = Date.now(), effects = new Effects()): Promise<IngestResult> {
   const { lanes, repeats } = byLane(prepare(gateway, batch));
   const stats: IngestStats = { accepted: { 0: 0, 1: 0, 2: 0 }, duplicates: { 0: 0, 1: 0, 2: 0 } };
   for (const p of repeats) stats.duplicates[p.item.lane]++;
@@ -307,6 +365,8 @@ export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, 
     }
     await projectEvents(trx, gateway, stored, now);
     await projectLatest(trx, gateway, stored, now);
+    await projectRollups(trx, gateway, stored);
+    await projectOperations(trx, cdb, gateway, stored, now, effects);
     await trx.updateTable('gateways').set({ last_seen_at: now, clock_offset_ms: now - batch.sentAt }).where('id', '=', gateway.id).execute();
     return marks;
   });

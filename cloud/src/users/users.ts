@@ -8,8 +8,11 @@ import type { CloudDatabase } from '../db/open.js';
 import { CloudError } from '../plugins/errors.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 
-export const ROLES = ['admin', 'operator', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, isRole, type Role } from '../access/policy.js';
+import type { Kysely } from 'kysely';
+import type { CloudSchema } from '../db/schema.js';
+
+export { ROLES, type Role } from '../access/policy.js';
 
 /** Letters, digits and `._@-`, 1–64 characters: safe in logs, URLs and every database. */
 export const USER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
@@ -25,16 +28,15 @@ export interface NewUser {
   name: string;
   password: string;
   role?: Role;
+  /** Sites the user sees (every role but admin); regions add all their sites. */
+  sites?: readonly string[];
+  regions?: readonly string[];
 }
 
 export interface SessionUser {
   id: string;
   name: string;
   role: Role;
-}
-
-function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
 }
 
 /** Creates a user. Throws CS_ERR_CONFIG_INVALID for a bad name, role or short password, CS_ERR_USER_EXISTS for a taken name. */
@@ -49,10 +51,11 @@ export async function createUser(cdb: CloudDatabase, user: NewUser): Promise<voi
   await cdb.db.transaction().execute(async (trx) => {
     const taken = await trx.selectFrom('users').select('id').where('name', '=', user.name).executeTakeFirst();
     if (taken !== undefined) throw new CloudError('CS_ERR_USER_EXISTS', `a user named "${user.name}" already exists`);
-    await trx
-      .insertInto('users')
-      .values({ id: uuidv7(), name: user.name, password_hash: passwordHash, role, created_at: Date.now() })
-      .execute();
+    const id = uuidv7();
+    await trx.insertInto('users').values({ id, name: user.name, password_hash: passwordHash, role, created_at: Date.now() }).execute();
+    const scopes = [...new Set(user.sites ?? [])].map((s) => ({ user_id: id, scope_kind: 'site' as 'site' | 'region', scope_id: s }));
+    scopes.push(...[...new Set(user.regions ?? [])].map((r) => ({ user_id: id, scope_kind: 'region' as const, scope_id: r })));
+    if (scopes.length > 0) await trx.insertInto('user_scopes').values(scopes).execute();
   });
 }
 
@@ -85,4 +88,15 @@ export async function userOfToken(cdb: CloudDatabase, token: string, now = Date.
     .executeTakeFirst();
   if (row === undefined || !isRole(row.role)) return null;
   return { id: row.id, name: row.name, role: row.role };
+}
+
+/** The sites a (non-admin) user sees: its sites plus every site of its regions, sorted. */
+export async function sitesOfUser(db: Kysely<CloudSchema>, userId: string): Promise<string[]> {
+  const scopes = await db.selectFrom('user_scopes').select(['scope_kind', 'scope_id']).where('user_id', '=', userId).execute();
+  const sites = new Set(scopes.filter((s) => s.scope_kind === 'site').map((s) => s.scope_id));
+  const regions = scopes.filter((s) => s.scope_kind === 'region').map((s) => s.scope_id);
+  if (regions.length > 0) {
+    for (const r of await db.selectFrom('sites').select('id').where('region_id', 'in', regions).execute()) sites.add(r.id);
+  }
+  return [...sites].sort();
 }

@@ -16,7 +16,7 @@ t.test('the read API needs a login', async (t) => {
 
 t.test('login: a wrong password and an unknown name get the same 401; the right one a token', async (t) => {
   const app = await testCloud(t);
-  await addUser(app, { name: 'wang.li', password: 'correct horse battery', role: 'operator' });
+  await addUser(app, { name: 'wang.li', password: 'correct horse battery', role: 'dispatcher' });
 
   const wrong = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { name: 'wang.li', password: 'incorrect' } });
   t.equal(wrong.statusCode, 401);

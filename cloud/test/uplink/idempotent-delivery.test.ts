@@ -47,12 +47,12 @@ t.test('a batch is stored, projected and acknowledged per lane', async (t) => {
 t.test('unknown item kinds are stored and acknowledged (forward compatibility)', async (t) => {
   const app = await testCloud(t);
   const gw = await enrolledGateway(app, 's1', 'gw-1');
-  const item = { lane: 0 as const, seq: 1, id: '01900000-0000-7000-8000-000000000001', kind: 'workorder.op', ts: 1, body: { op: 'create' } };
+  const item = { lane: 0 as const, seq: 1, id: '01900000-0000-7000-8000-000000000001', kind: 'future.thing', ts: 1, body: { op: 'create' } };
   const res = await postBatch(app, gw, batchOf(gw, [item]));
   t.equal(res.statusCode, 200);
   t.same(res.json().acked, { 0: 1, 1: 0, 2: 0 });
   const row = await app.stewardDb.db.selectFrom('items').selectAll().executeTakeFirstOrThrow();
-  t.equal(row.kind, 'workorder.op');
+  t.equal(row.kind, 'future.thing');
   t.same(JSON.parse(row.body_json), { op: 'create' });
   t.same(await rowCounts(app), { items: 1, events: 0, latest_readings: 0 }, 'not projected anywhere');
 });

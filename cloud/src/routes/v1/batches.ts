@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import { Batch, BatchAck, LIMITS, SeqGapError, SeqReusedError } from '../../../../protocol/v1.js';
 import { gatewaySelf, principalOf, requireGatewaySelf } from '../../plugins/auth.js';
 import type { ErrorRouteConfig } from '../../plugins/errors.js';
+import { Effects } from '../../downlink/effects.js';
 import { decodeBatchBody } from '../../sync/decode-body.js';
 import { ingestBatch } from '../../sync/ingest.js';
 import { GatewayIdParams, bearer, errorResponses } from './schemas.js';
@@ -48,7 +49,9 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const principal = requireGatewaySelf(principalOf(request), request.params.id);
-      const { ack, stats } = await ingestBatch(app.stewardDb, { id: principal.gatewayId, site: principal.site }, request.body);
+      const effects = new Effects();
+      const { ack, stats } = await ingestBatch(app.stewardDb, { id: principal.gatewayId, site: principal.site }, request.body, Date.now(), effects);
+      app.stewardRuntime.afterCommit(effects);
       app.stewardMetrics.batch('accepted', stats);
       return ack;
     },
@@ -59,5 +62,5 @@ export default fp(batchRoutes, {
   name: 'steward-routes-batches',
   fastify: '5.x',
   encapsulate: true,
-  dependencies: ['steward-db', 'steward-auth', 'steward-metrics'],
+  dependencies: ['steward-db', 'steward-auth', 'steward-metrics', 'steward-runtime'],
 });

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { authenticated, principalOf, requireSiteReader } from '../../plugins/auth.js';
+import { siteFilter } from '../../access/policy.js';
 import { CloudEvent, EventsQuery, bearer, errorResponses } from './schemas.js';
 
 /** The smallest string after every string that starts with `prefix`: '.' + 1 = '/'. */
@@ -40,6 +41,10 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       let query = app.stewardDb.db.selectFrom('events').selectAll();
       if (site !== undefined) query = query.where('site_id', '=', site);
+      else {
+        const visible = siteFilter(principal);
+        if (visible !== undefined) query = query.where('site_id', 'in', visible.length === 0 ? [''] : [...visible]);
+      }
       if (q.type !== undefined) {
         if (q.type.endsWith('.*')) {
           // A range rather than LIKE: `_` in type names would be a LIKE wildcard, and a range uses the index.

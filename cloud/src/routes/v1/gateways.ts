@@ -10,6 +10,7 @@ import { enrolGateway } from '../../gateways/enrolment.js';
 import { gatewayStatuses } from '../../gateways/status.js';
 import { authenticated, principalOf, requireGatewayReader } from '../../plugins/auth.js';
 import { CloudError } from '../../plugins/errors.js';
+import { seesSite, siteFilter } from '../../access/policy.js';
 import { GatewayIdParams, GatewayStatus, GatewayStatusReply, Id, bearer, errorResponses } from './schemas.js';
 
 const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -41,9 +42,10 @@ const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      requireGatewayReader(principalOf(request), request.params.id);
+      const principal = principalOf(request);
+      requireGatewayReader(principal, request.params.id);
       const [status] = await gatewayStatuses(app.stewardDb.db, { id: request.params.id });
-      if (status === undefined) throw new CloudError('CS_ERR_NOT_FOUND', `no gateway "${request.params.id}"`);
+      if (status === undefined || !seesSite(principal, status.site)) throw new CloudError('CS_ERR_NOT_FOUND', `no gateway "${request.params.id}"`);
       return { ...status, serverTime: Date.now() };
     },
   );
@@ -63,7 +65,8 @@ const gatewayRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const principal = principalOf(request);
       const filter = principal.kind === 'gateway' ? { id: principal.gatewayId } : {};
-      return gatewayStatuses(app.stewardDb.db, { ...filter, ...(request.query.site === undefined ? {} : { site: request.query.site }) });
+      const sites = siteFilter(principal);
+      return gatewayStatuses(app.stewardDb.db, { ...filter, ...(sites === undefined ? {} : { sites }), ...(request.query.site === undefined ? {} : { site: request.query.site }) });
     },
   );
 };

@@ -32,6 +32,24 @@ export const GatewayStatus = Type.Object(
     lastSeenAt: Nullable(Type.Integer({ description: 'Last authenticated batch or enrolment, ms epoch (cloud clock).' })),
     clockOffsetMs: Nullable(Type.Integer({ description: 'Cloud clock − gateway clock at the last batch, ms (transit time included): positive means the gateway clock is behind.' })),
     lanes: Type.Object({ '0': LaneStatus, '1': LaneStatus, '2': LaneStatus }, { additionalProperties: false }),
+    downlink: Type.Object(
+      {
+        cursor: Type.Integer({ minimum: 0, description: 'The `after` of its last GET …/changes: every change ≤ it is acknowledged.' }),
+        lastSeq: Type.Integer({ minimum: 0, description: 'The seq of the newest change in its feed.' }),
+        polledAt: Nullable(Type.Integer({ description: 'Its last GET …/changes, ms epoch.' })),
+      },
+      { additionalProperties: false },
+    ),
+    config: Type.Object(
+      {
+        desiredVersion: Nullable(Type.Integer()),
+        appliedVersion: Nullable(Type.Integer()),
+        appliedStatus: Nullable(Type.String()),
+        appliedError: Nullable(Type.String()),
+        appliedAt: Nullable(Type.Integer()),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { authenticated, principalOf, requireSiteReader } from '../../plugins/auth.js';
 import { CloudError } from '../../plugins/errors.js';
+import { siteFilter } from '../../access/policy.js';
 import { Point, PointsQuery, Site, SiteParams, bearer, errorResponses } from './schemas.js';
 
 function parseValue(json: string): Point['value'] {
@@ -33,9 +34,11 @@ const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const db = app.stewardDb.db;
       let sites = db.selectFrom('sites').select(['id', 'name']).orderBy('id');
       let gateways = db.selectFrom('gateways').select(['id', 'site_id']).orderBy('id');
-      if (principal.kind === 'gateway') {
-        sites = sites.where('id', '=', principal.site);
-        gateways = gateways.where('site_id', '=', principal.site);
+      const visible = siteFilter(principal);
+      if (visible !== undefined) {
+        if (visible.length === 0) return [];
+        sites = sites.where('id', 'in', [...visible]);
+        gateways = gateways.where('site_id', 'in', [...visible]);
       }
       const [siteRows, gatewayRows] = await Promise.all([sites.execute(), gateways.execute()]);
       return siteRows.map((s) => ({ id: s.id, name: s.name, gateways: gatewayRows.filter((g) => g.site_id === s.id).map((g) => g.id) }));
