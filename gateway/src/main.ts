@@ -28,6 +28,9 @@ import { Uplink } from './sync/uplink.js';
 import { Downlink } from './sync/downlink.js';
 import { NODE_RED_USER, NodeRedRuntime, type NodeRedOptions } from './flows/node-red.js';
 import { flowRoutes } from './flows/routes.js';
+import { AlarmEngine } from './alarms/engine.js';
+import { alarmRoutes } from './api/alarms.js';
+import { AlarmStore } from './store/alarms.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -66,6 +69,8 @@ export interface Gateway {
   /** Node-RED and its flow versions; undefined unless gateway.nodeRed.enabled. */
   readonly nodeRed: NodeRedRuntime | undefined;
   readonly workOrders: WorkOrderService;
+  /** The alarm engine: `onTransition(listener)` for every alarm.* transition (docs/alarms.md). */
+  readonly alarms: AlarmEngine;
   /** Writes the readings buffered since the last flush (tests and benchmarks use it). */
   flush(): void;
   /** Stops polling, flushes, closes the API and the database. Idempotent. */
@@ -140,6 +145,20 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   const workOrders = new WorkOrderService({ site: config.site.id, store: workOrderStore, systemOf: (id) => systems.get(id) });
   // ── end work orders
 
+  // ── Alarms (gateway/src/alarms/, docs/alarms.md): rules evaluated on readings and device
+  // events; every transition is written with its alarm.* event in lane 0. A rule that cannot
+  // be evaluated (GW_ERR_ALARM_RULE_INVALID) stops the start here.
+  let alarms: AlarmEngine;
+  try {
+    alarms = new AlarmEngine({ store: new AlarmStore(store), devices: config.devices, settings: config.gateway.alarms, log: log.child({ part: 'alarms' }) });
+  } catch (err) {
+    clearInterval(flushTimer);
+    clearTimeout(maintenanceTimer);
+    store.close();
+    throw err;
+  }
+  // ── end alarms
+
   const snapshots = new SnapshotFolder(path.join(config.gateway.dataDir, 'snapshots'));
 
   const poller = new Poller({
@@ -149,6 +168,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     sink: {
       readings(device: string, readings: Reading[]) {
+        guarded('evaluating alarms', () => alarms.readings(device, readings)); // alarms: on the values as stored
         pending.push({ device, readings });
         pendingCount += readings.length;
         if (broker !== undefined) {
@@ -171,6 +191,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
           }
           store.recordEvent({ ...e, id, body });
           counters.events_recorded_total++;
+          alarms.event(e); // alarms: event rules (camera.tamper, device.offline, …)
         });
       },
     },
@@ -205,6 +226,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     : undefined;
   const routes = [flowRoutes({ nodeRed, audit: (e) => guarded('recording a flow rollback', () => store.audit({ ts: Date.now(), ...e })) })];
   // ── end Node-RED
+  routes.push(alarmRoutes(alarms)); // alarm routes (api/alarms.ts)
 
   const downlink =
     uplink === undefined || config.cloud === undefined
@@ -295,6 +317,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   const url = `http://${config.gateway.http.host.includes(':') ? `[${config.gateway.http.host}]` : config.gateway.http.host}:${actualPort}`;
 
   poller.start();
+  alarms.start(); // delays, shelving expiry, stale rules
   uplink?.start();
   downlink?.start();
   // Node-RED after the API listens: its nodes log in to it.
@@ -307,6 +330,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       log.info('gateway stopping');
       await nodeRed?.stop();
       await poller.stop();
+      alarms.stop();
       clearInterval(flushTimer);
       clearTimeout(maintenanceTimer);
       flush();
@@ -320,5 +344,5 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       log.info('gateway stopped');
     })());
 
-  return { config, url, api, store, poller, uplink, broker, downlink, maintenance, nodeRed, workOrders, flush, close };
+  return { config, url, api, store, poller, uplink, broker, downlink, maintenance, nodeRed, workOrders, alarms, flush, close };
 }
