@@ -19,6 +19,7 @@ Usage:
   steward profile validate FILE…            check device profiles or site configs (exit 1 on errors)
   steward demo [--data DIR]                 the demo community: simulators, gateway, cloud, fault API
   steward bench NAME [--quick]              run scripts/bench/NAME.ts
+  steward ml score|eval|train …             models: NAB, C-MAPSS, pump models (steward ml help)
 
 Docs: README.md and docs/ in the Steward repository.
 `;
@@ -38,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('../scripts/demo.js')).demoCommand(rest);
     case 'bench':
       return (await import('../scripts/bench/run.js')).benchCommand(rest);
+    case 'ml':
+      return (await import('../scripts/ml/cli.js')).mlCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,174 @@
+/**
+ * The streaming detector for any single point without a model (issue 7): online, one value
+ * at a time, no look-ahead, a score in [0, 1] per value.
+ *
+ * 1. **Pattern novelty.** The last `window` values plus the means of the last
+ *    `contextScales` values (longer context: the time of day, the level of the week) form
+ *    a vector; its raw novelty is the distance to its nearest neighbour among the last
+ *    `historyLength` vectors, leaving out the `window` most recent ones (they overlap the
+ *    current one — the exclusion zone of matrix-profile discords, Yeh et al. 2016), as an
+ *    RMS per dimension divided by the range of values seen so far. Like KNN-CAD
+ *    (Burnaev & Ishimtsev 2016), without its conformal step.
+ * 2. **Likelihood.** The mean novelty of the last `shortLength` values against the mean
+ *    and standard deviation of the last `longLength` novelties: score = 1 − Q(z), Numenta's
+ *    anomaly likelihood (Ahmad et al., "Unsupervised real-time anomaly detection for
+ *    streaming data", Neurocomputing 2017, §4.2).
+ * 3. **Effect size and refractory period.** A novelty under `minNovelty` of the range halves
+ *    the score (a surprise too small to act on); a score ≥ `trigger` starts a refractory
+ *    period of `refractoryLength` values whose scores are halved, so that one event is one
+ *    alert rather than a burst.
+ *
+ * The defaults were chosen once, globally, on the NAB subset in `../shared/data/nab`
+ * (see docs/ml.md: the same values for every file; they are fitted to those files, so the
+ * NAB figures are an optimistic estimate).
+ */
+
+export interface UnivariateDetectorOptions {
+  /** Values in the local pattern (default 10). */
+  readonly window: number;
+  /** Lengths, in values, of the longer means appended to the pattern (default 50, 250). */
+  readonly contextScales: readonly number[];
+  /** Past patterns searched for a neighbour (default 3,000). */
+  readonly historyLength: number;
+  /** Values averaged into the short-term novelty (default 5). */
+  readonly shortLength: number;
+  /** Novelties in the long-term distribution (default 2,000). */
+  readonly longLength: number;
+  /** Minimum novelty, as a fraction of the range seen so far, for a full score (default 0.04). */
+  readonly minNovelty: number;
+  /** Score that starts a refractory period (default 0.99). */
+  readonly trigger: number;
+  /** Values in the refractory period (default 200). */
+  readonly refractoryLength: number;
+}
+
+export const UNIVARIATE_DEFAULTS: UnivariateDetectorOptions = Object.freeze({
+  window: 10,
+  contextScales: Object.freeze([50, 250]),
+  historyLength: 3000,
+  shortLength: 5,
+  longLength: 2000,
+  minNovelty: 0.04,
+  trigger: 0.99,
+  refractoryLength: 200,
+});
+
+import { gaussianTail } from './gaussian-tail.js';
+
+/** One detector per series; `update` takes the values in time order. */
+export class UnivariateDetector {
+  readonly options: UnivariateDetectorOptions;
+  private readonly dim: number;
+  private readonly warmup: number;
+  /** The last `warmup` values, as a ring, and their running prefix sums per scale. */
+  private readonly recent: Float64Array;
+  private seen = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  /** Past pattern vectors, a ring of `historyLength × dim`. */
+  private readonly history: Float64Array;
+  private historyCount = 0;
+  private historyNext = 0;
+  private readonly novelty: Float64Array;
+  private noveltyCount = 0;
+  private noveltySum = 0;
+  private noveltySq = 0;
+  private readonly shortRing: Float64Array;
+  private shortCount = 0;
+  private refractoryLeft = 0;
+  private readonly current: Float64Array;
+
+  constructor(options: Partial<UnivariateDetectorOptions> = {}) {
+    this.options = { ...UNIVARIATE_DEFAULTS, ...options };
+    const o = this.options;
+    this.dim = o.window + o.contextScales.length;
+    this.warmup = Math.max(o.window, ...o.contextScales);
+    this.recent = new Float64Array(this.warmup);
+    this.history = new Float64Array(o.historyLength * this.dim);
+    this.novelty = new Float64Array(o.longLength);
+    this.shortRing = new Float64Array(o.shortLength);
+    this.current = new Float64Array(this.dim);
+  }
+
+  /** Takes the next value; returns its anomaly score in [0, 1]. Non-finite values score 0 and are skipped. */
+  update(value: number): number {
+    if (!Number.isFinite(value)) return 0;
+    const o = this.options;
+    const t = this.seen++;
+    this.recent[t % this.warmup] = value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    if (t + 1 < this.warmup) return 0;
+    const range = this.max - this.min || 1;
+    const e = this.current;
+    for (let k = 0; k < o.window; k++) e[k] = this.recent[(t - o.window + 1 + k) % this.warmup]!;
+    o.contextScales.forEach((m, i) => {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += this.recent[(t - k) % this.warmup]!;
+      e[o.window + i] = s / m;
+    });
+    const raw = this.nearest(e, range);
+    this.remember(e);
+    const z = this.pushNovelty(raw);
+    if (z === null) return 0;
+    let score = 1 - gaussianTail(z);
+    if (raw < o.minNovelty) score *= 0.5;
+    if (this.refractoryLeft > 0) {
+      this.refractoryLeft--;
+      score *= 0.5;
+    } else if (score >= o.trigger) this.refractoryLeft = o.refractoryLength;
+    return Math.min(1, Math.max(0, score));
+  }
+
+  /** RMS distance per dimension to the nearest remembered pattern outside the exclusion zone, over the range. */
+  private nearest(e: Float64Array, range: number): number {
+    const o = this.options;
+    const searchable = this.historyCount - o.window;
+    if (this.historyCount <= 10 || searchable <= 0) return 0;
+    let best = Infinity;
+    const dim = this.dim;
+    // The oldest `searchable` entries of the ring: skip the `window` newest.
+    const start = (this.historyNext - this.historyCount + o.historyLength) % o.historyLength;
+    for (let n = 0; n < searchable; n++) {
+      const base = ((start + n) % o.historyLength) * dim;
+      let d = 0;
+      for (let k = 0; k < dim; k++) {
+        const dd = this.history[base + k]! - e[k]!;
+        d += dd * dd;
+        if (d >= best) break;
+      }
+      if (d < best) best = d;
+    }
+    return Math.sqrt(best / dim) / range;
+  }
+
+  private remember(e: Float64Array): void {
+    this.history.set(e, this.historyNext * this.dim);
+    this.historyNext = (this.historyNext + 1) % this.options.historyLength;
+    if (this.historyCount < this.options.historyLength) this.historyCount++;
+  }
+
+  /** Adds a novelty; returns the z-score of the short mean against the long distribution, or null while too few. */
+  private pushNovelty(raw: number): number | null {
+    const o = this.options;
+    const slot = this.noveltyCount < o.longLength ? this.noveltyCount : this.shortCount % o.longLength;
+    if (this.noveltyCount === o.longLength) {
+      const old = this.novelty[slot]!;
+      this.noveltySum -= old;
+      this.noveltySq -= old * old;
+    } else this.noveltyCount++;
+    this.novelty[slot] = raw;
+    this.noveltySum += raw;
+    this.noveltySq += raw * raw;
+    this.shortRing[this.shortCount % o.shortLength] = raw;
+    this.shortCount++;
+    if (this.noveltyCount < 50) return null;
+    const n = this.noveltyCount;
+    const mean = this.noveltySum / n;
+    const sd = Math.sqrt(Math.max(this.noveltySq / n - mean * mean, 0)) || 1e-6;
+    const k = Math.min(this.shortCount, o.shortLength);
+    let s = 0;
+    for (let i = 0; i < k; i++) s += this.shortRing[i]!;
+    return (s / k - mean) / sd;
+  }
+}
