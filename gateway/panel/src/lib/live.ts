@@ -27,8 +27,10 @@ class LiveState {
   connected = false;
   /** Devices with an active alarm (kept by the alarms module). */
   alarmed = new Set<string>();
-  /** Readings received over the stream since the page loaded (for the benchmark). */
+  /** Readings received over the stream since the page loaded (scripts/bench/panel.ts reads it). */
   readingsReceived = 0;
+  /** Age (ms) of the newest reading of each of the last 1,000 batches when it arrived: read time → in the page. */
+  readonly arrivalAgesMs: number[] = [];
   /** Per point id, listeners of each reading (trends). */
   private readonly pointListeners = new Map<string, Set<(ts: number, v: Value | null) => void>>();
   private readonly listeners = new Map<Topic, Set<() => void>>();
@@ -152,6 +154,8 @@ class LiveState {
 
   private onReadings(readings: WireReading[]): void {
     this.readingsReceived += readings.length;
+    const newest = readings.reduce((m, r) => Math.max(m, r[3]), 0);
+    if (this.arrivalAgesMs.push(Date.now() - newest) > 1000) this.arrivalAgesMs.shift();
     let staleChanged = false;
     for (const [id, value, quality, ts] of readings) {
       const old = this.latest.get(id);
@@ -188,3 +192,5 @@ class LiveState {
 
 /** The one live state of the page. */
 export const live = new LiveState();
+// A read-only handle for the benchmark and tests (window.stewardLive): counters, nothing secret.
+(globalThis as { stewardLive?: LiveState }).stewardLive = live;

@@ -3,6 +3,7 @@
  * the state also in words, never colour alone), counts at a glance, grouped by system or by
  * building and floor. Re-renders only when device states or alarms change, not per reading.
  */
+import { Component } from 'preact';
 import { useState } from 'preact/hooks';
 import type { MessageKey } from '../i18n/index.js';
 import type { Device } from '../lib/api.js';
@@ -16,9 +17,25 @@ function systemKey(s: string): MessageKey {
   return `system.${(SYSTEMS as readonly string[]).includes(s) ? s : 'other'}` as MessageKey;
 }
 
-function Tile(props: { d: Device; state: TileState }) {
-  const { t } = useI18n();
-  const { d, state } = props;
+interface TileProps {
+  readonly d: Device;
+  readonly state: TileState;
+  readonly t: ReturnType<typeof useI18n>['t'];
+}
+
+/** One tile; re-rendered only when its device, state or language changed (2,000 tiles must not all re-render for one change). */
+class Tile extends Component<TileProps> {
+  override shouldComponentUpdate(next: TileProps): boolean {
+    return next.d !== this.props.d || next.state !== this.props.state || next.t !== this.props.t;
+  }
+
+  override render() {
+    return <TileBody {...this.props} />;
+  }
+}
+
+function TileBody(props: TileProps) {
+  const { d, state, t } = props;
   const where = [d.location.building, d.location.floor].filter(Boolean).join(' · ');
   return (
     <li>
@@ -116,7 +133,7 @@ export function OverviewPage() {
               </h2>
               <ul class="tiles">
                 {g.devices.map((d) => (
-                  <Tile key={d.id} d={d} state={live.tileState(d)} />
+                  <Tile key={d.id} d={d} state={live.tileState(d)} t={t} />
                 ))}
               </ul>
             </section>
