@@ -24,11 +24,13 @@ export const FLOWS_DIR = fileURLToPath(new URL('../../../flows/', import.meta.ur
 /** The name of the gateway login (and MQTT login) Node-RED's nodes use. */
 export const NODE_RED_USER = 'node-red';
 
-/** The default flows of `dir` (every *.json, in name order) as one flows array; shared config nodes once. */
+/** The default flows of `dir` (every *.json) as one flows array; shared config nodes once. */
 export function defaultFlows(dir: string = FLOWS_DIR): FlowNode[] {
   const out: FlowNode[] = [];
   const seen = new Set<string>();
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  // The three of issue 6 first, in the order a site walk-through meets them; any other after, by name.
+  const rank = (f: string) => ['lighting.json', 'pump.json', 'elevator.json'].indexOf(f) + 1 || 99;
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))) {
     const file = path.join(dir, name);
     const nodes = asFlows(JSON.parse(readFileSync(file, 'utf8')) as unknown, file);
     for (const n of nodes) {

@@ -7,8 +7,9 @@
  *   channel, at a lower CPU priority than the gateway (nice 10) on a small box.
  * - Restarted when it dies, after restartMinMs, doubling up to restartMaxMs; the wait goes
  *   back to the minimum once a life has lasted stableMs.
- * - A watchdog: the settings file sends a heartbeat every heartbeatMs; a Node-RED silent
- *   for watchdogMs (an event loop stuck in a synchronous loop) is killed and restarted.
+ * - A watchdog: the settings file sends a heartbeat every heartbeatMs; a running Node-RED
+ *   silent for watchdogMs (an event loop stuck in a synchronous loop) is killed and
+ *   restarted, and so is one whose flows have not started within startTimeoutMs.
  * - Its logs arrive over IPC as records and go to the gateway's pino logger (child
  *   `part: node-red`); anything on its stdout/stderr (a crash's stack) too.
  */
@@ -56,8 +57,13 @@ export interface SupervisorOptions {
   readonly restartMaxMs?: number;
   /** A life this long resets the backoff, ms. */
   readonly stableMs?: number;
-  /** Silence (no heartbeat, no log) past this kills the child, ms; 0 turns the watchdog off. */
+  /** Silence (no heartbeat, no log) past this kills the running child, ms; 0 turns the watchdog off. */
   readonly watchdogMs?: number;
+  /**
+   * A child whose flows have not started this long after its spawn is killed, ms. Node-RED
+   * loads its modules synchronously (no heartbeat meanwhile): seconds on a busy small box.
+   */
+  readonly startTimeoutMs?: number;
   /** Niceness of the child (0 = as the gateway); failures to set it are ignored. */
   readonly nice?: number;
 }
@@ -101,7 +107,7 @@ export class NodeRedSupervisor extends EventEmitter {
 
   constructor(options: SupervisorOptions) {
     super();
-    this.o = { maxHeapMb: 256, restartMinMs: 1000, restartMaxMs: 60_000, stableMs: 60_000, watchdogMs: 30_000, nice: 10, ...options };
+    this.o = { maxHeapMb: 256, restartMinMs: 1000, restartMaxMs: 60_000, stableMs: 60_000, watchdogMs: 30_000, startTimeoutMs: 120_000, nice: 10, ...options };
   }
 
   /** Starts Node-RED (returns at once; it comes up in the background). */
@@ -204,7 +210,16 @@ export class NodeRedSupervisor extends EventEmitter {
 
   private checkWatchdog(child: ChildProcess): void {
     if (this.child !== child || child.exitCode !== null) return;
-    const silentMs = Date.now() - this.lastSign;
+    const now = Date.now();
+    if (this.state !== 'running') {
+      // Starting: no heartbeat is expected while Node-RED loads, only its flows in time.
+      if (this.since === null || now - this.since < this.o.startTimeoutMs) return;
+      this.lastError = `flows not started ${now - this.since} ms after the start: killed`;
+      this.o.log.error({ pid: child.pid, ms: now - this.since }, 'node-red did not start its flows in time: killing it');
+      child.kill('SIGKILL');
+      return;
+    }
+    const silentMs = now - this.lastSign;
     if (silentMs < this.o.watchdogMs) return;
     this.watchdogKills++;
     this.lastError = `no heartbeat for ${silentMs} ms (a flow blocking its event loop?): killed`;
