@@ -1,6 +1,7 @@
 /**
  * `npm start` / `steward demo`: the demo community on localhost — simulated devices, a
- * cloud, and the gateway of examples/demo/site.yaml enrolled with it — printing the URLs.
+ * cloud, and the gateway of examples/demo/site.yaml enrolled with it (with its Node-RED
+ * and the default flows) — printing the URLs.
  * Starts fresh each time (its data lives in data/demo/) and stops cleanly on Ctrl-C.
  */
 import { randomBytes } from 'node:crypto';
@@ -48,11 +49,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     await addUser(cloud.app, { name: 'admin', password, role: 'admin' });
 
     const operatorPassword = randomBytes(9).toString('base64url');
+    const technicianPassword = randomBytes(9).toString('base64url');
     const env = {
       ...process.env,
       STEWARD_DEMO_TOKEN: token,
       STEWARD_DEMO_CAMERA_PASSWORD: randomBytes(9).toString('base64url'),
       STEWARD_DEMO_OPERATOR_PASSWORD: operatorPassword,
+      STEWARD_DEMO_TECHNICIAN_PASSWORD: technicianPassword,
     };
     const site = loadSiteConfig(values.config, env);
     const sim = await startCommunity(site, { seed: 1 });
@@ -74,6 +77,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
       `                ${gateway.url}/api/v1/devices`,
       `                ${gateway.url}/api/v1/points?device=${site.devices[0]?.id ?? ''}`,
       `                ${gateway.url}/api/v1/sync     ${gateway.url}/metrics`,
+      ...(gateway.nodeRed === undefined
+        ? []
+        : [
+            `  node-red    ${gateway.nodeRed.url}   (editor login: technician / ${technicianPassword}; starting in the background)`,
+            `                default flows: lighting, pump, elevator — try curl -X POST ${control.url}/devices/pump-1/faults -d '{"fault":"pressure-loss","on":true}'`,
+          ]),
       `  cloud       ${cloud.url}   (API docs: ${cloud.url}/docs)`,
       `                login: admin / ${password}`,
       `                TOKEN=$(curl -s -X POST ${cloud.url}/v1/auth/login -H 'content-type: application/json' \\`,

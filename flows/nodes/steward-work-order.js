@@ -6,7 +6,8 @@
  * description, device, alarm, dueAt }` overrides any of them; `msg.alarm.id` (from a
  * steward-alarm node before it) links the alarm. With a camera set (or
  * `msg.workOrder.camera`), the newest picture the gateway holds of that camera is
- * attached: its link goes into the description (the work order has no attachment field).
+ * attached: a `note` operation with the attachment `{ kind: 'snapshot', camera, file,
+ * url, ts }`, and its link in the description.
  * The created work order goes on as `msg.payload`. With an alarm and `dedupe` (the
  * default), an open work order of that alarm is passed on instead (`msg.existing = true`).
  */
@@ -32,6 +33,12 @@ module.exports = function (RED) {
       return null;
     }
 
+    /** Adds the picture to work order `id` as a note with an attachment (the create route takes none). */
+    async function attach(id, snapshot) {
+      const attachment = { kind: 'snapshot', camera: snapshot.camera, file: snapshot.file, url: snapshot.url, ts: snapshot.ts };
+      await gateway.api('POST', `/api/v1/work-orders/${encodeURIComponent(id)}/ops`, { op: 'note', data: { text: `摄像机 Camera ${snapshot.camera} picture of ${new Date(snapshot.ts).toISOString()}`, attachments: [attachment] } });
+    }
+
     node.on('input', async (msg, send, done) => {
       const w = msg.workOrder && typeof msg.workOrder === 'object' ? msg.workOrder : {};
       const camera = w.camera || config.camera || '';
@@ -48,15 +55,6 @@ module.exports = function (RED) {
       try {
         // One open work order per alarm: a flow that raises again (after a restart of
         // Node-RED, say) finds the one already open and passes it on.
-        if (body.alarm && config.dedupe !== false) {
-          const open = await gateway.api('GET', `/api/v1/work-orders?open=true&alarm=${encodeURIComponent(body.alarm)}&limit=1`);
-          const existing = open && Array.isArray(open.items) ? open.items[0] : undefined;
-          if (existing) {
-            node.status({ fill: 'yellow', shape: 'dot', text: `already open: ${existing.title || existing.id}`.slice(0, 40) });
-            send({ ...msg, payload: existing, existing: true, snapshot: null });
-            return done();
-          }
-        }
         let snapshot = null;
         if (camera !== '') {
           try {
@@ -64,10 +62,24 @@ module.exports = function (RED) {
           } catch (err) {
             node.warn(`no snapshot of ${camera}: ${err.message}`);
           }
-          description += snapshot ? `\n\n摄像机 Camera ${camera}: ${snapshot.url} (${new Date(snapshot.ts).toISOString()})` : `\n\n摄像机 Camera ${camera}: no picture kept`;
         }
+        // One open work order per alarm: a flow that raises again (after a restart of
+        // Node-RED, say), or a gateway rule that opened one first, finds the one already
+        // open and passes it on — with the picture added.
+        if (body.alarm && config.dedupe !== false) {
+          const open = await gateway.api('GET', `/api/v1/work-orders?open=true&alarm=${encodeURIComponent(body.alarm)}&limit=1`);
+          const existing = open && Array.isArray(open.items) ? open.items[0] : undefined;
+          if (existing) {
+            if (snapshot) await attach(existing.id, snapshot);
+            node.status({ fill: 'yellow', shape: 'dot', text: `already open: ${existing.title || existing.id}`.slice(0, 40) });
+            send({ ...msg, payload: existing, existing: true, snapshot });
+            return done();
+          }
+        }
+        if (camera !== '') description += snapshot ? `\n\n摄像机 Camera ${camera}: ${snapshot.url} (${new Date(snapshot.ts).toISOString()})` : `\n\n摄像机 Camera ${camera}: no picture kept`;
         if (description.trim() !== '') body.description = description.trim().slice(0, 4000);
         const wo = await gateway.api('POST', '/api/v1/work-orders', body);
+        if (snapshot) await attach(wo.id, snapshot);
         node.status({ fill: 'green', shape: 'dot', text: `${body.priority} ${body.title}`.slice(0, 40) });
         send({ ...msg, payload: wo, existing: false, snapshot });
         done();

@@ -105,6 +105,13 @@ export async function startFixture(): Promise<Fixture> {
         workOrders.push(wo);
         return send(201, wo);
       }
+      const op = /^\/api\/v1\/work-orders\/([^/]+)\/ops$/.exec(req.url ?? '');
+      if (req.method === 'POST' && op !== null) {
+        const wo = workOrders.find((w) => w.id === op[1]);
+        if (wo === undefined) return send(404, { code: 'GW_ERR_WO_NOT_FOUND', message: `no work order ${op[1]}` });
+        if (body?.op === 'note') wo.notes = [...((wo.notes as unknown[]) ?? []), body.data];
+        return send(200, wo);
+      }
       if (req.method === 'GET' && req.url?.startsWith('/api/v1/work-orders?')) {
         const q = new URL(req.url, 'http://x').searchParams;
         return send(200, { items: workOrders.filter((w) => w.alarm === q.get('alarm') && q.get('open') === 'true'), next: null });

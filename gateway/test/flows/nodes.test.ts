@@ -116,6 +116,8 @@ t.test('work order: linked to the alarm before it, with the newest camera pictur
   t.match(body, { title: '困人 Entrapment', priority: 'P1', category: 'elevator', device: 'elev-1', alarm: 'alarm-9' });
   t.match(body.description, /car stopped between floors[\s\S]*cam-1: http:\/\/127\.0\.0\.1:\d+\/api\/v1\/snapshots\/cam-1\/e1\.jpg/);
   t.match(got[0], { payload: { status: 'open', priority: 'P1' }, snapshot: { camera: 'cam-1', file: 'e1.jpg', event: 'e1' } });
+  const wo = workOrders.find((w) => w.id === (got[0]?.payload as { id: string }).id);
+  t.match(wo?.notes, [{ attachments: [{ kind: 'snapshot', camera: 'cam-1', file: 'e1.jpg', url: /\/api\/v1\/snapshots\/cam-1\/e1\.jpg$/ }] }], 'the picture is attached as a note');
 });
 
 t.test('work order: one open work order per alarm — raised again, the open one goes on', async (t) => {
@@ -127,4 +129,13 @@ t.test('work order: one open work order per alarm — raised again, the open one
   await until('the second', () => got.length === 2);
   t.equal(workOrders.length, before + 1, 'one work order made');
   t.match(got, [{ existing: false }, { existing: true, payload: { id: (got[0]?.payload as { id: string }).id } }]);
+});
+
+t.test('work order: one opened first by a gateway rule gets the camera picture added', async (t) => {
+  workOrders.push({ id: 'rule-made-1', status: 'open', title: 'by rule p1-alarms', alarm: 'elev-2:passengers_trapped' });
+  const got = await load([{ id: 'w', type: 'steward-work-order', gateway: 'gw', title: 'Entrapment', priority: 'P1', camera: 'cam-1', wires: [['out']] }]);
+  helper.getNode('w').receive({ device: 'elev-2', alarm: { id: 'elev-2:passengers_trapped' } });
+  await until('the existing one', () => got.length === 1);
+  t.match(got[0], { existing: true, payload: { id: 'rule-made-1' }, snapshot: { file: 'e1.jpg' } });
+  t.match(workOrders.find((w) => w.id === 'rule-made-1')?.notes, [{ attachments: [{ kind: 'snapshot', camera: 'cam-1' }] }]);
 });
