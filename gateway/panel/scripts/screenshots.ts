@@ -34,14 +34,15 @@ try {
   await page.getByLabel('密码').fill(rig.login.password);
   await page.getByRole('button', { name: '登录' }).click();
   await page.locator('[data-device]').nth(12).waitFor();
-  // Let the devices come online and a few minutes of history build up, then some trouble.
-  await sleep(8000);
+  // Let the devices come online and some history build up, then some trouble.
   const fault = (id: string, f: string) => rig.community.devices.find((d) => d.id === id)?.faults.setFault(f, true);
+  await sleep(4000);
+  fault('light-garden', 'comms-loss');
+  await sleep(8000);
   fault('elev-1-a', 'entrapment');
   fault('pump-2', 'pressure-loss');
   fault('cam-gate', 'camera-tamper');
-  fault('light-garden', 'comms-loss');
-  await sleep(12_000);
+  await sleep(15_000);
   await shot(page, 'overview-zh');
 
   await page.getByRole('button', { name: '切换为英文' }).click();

@@ -97,39 +97,43 @@ function StatusBar() {
   );
 }
 
-function P1Cue() {
+/** The cue of a new P1 alarm: a banner across the page and a beep (unless muted). */
+function P1Banner() {
   const { t } = useI18n();
   useLive('alarms');
-  const [muted, setMutedState] = useState(isMuted);
   const cue = alarmList.newP1;
   const newest = cue[0]?.occurrence;
   useEffect(() => {
     if (newest !== undefined) beep();
   }, [newest]);
+  if (cue.length === 0) return null;
   return (
-    <>
-      {cue.length > 0 ? (
-        <div class="p1-banner" role="alert">
-          <a href="#/alarms" onClick={() => alarmList.dismissCue()}>
-            {t('alarms.newP1', { msg: cue[0]!.message })}
-          </a>
-          <button type="button" class="btn ghost" aria-label={t('common.close')} onClick={() => alarmList.dismissCue()}>
-            ✕
-          </button>
-        </div>
-      ) : null}
-      <button
-        type="button"
-        class="btn ghost"
-        aria-pressed={muted}
-        onClick={() => {
-          setMuted(!muted);
-          setMutedState(!muted);
-        }}
-      >
-        {muted ? `🔇 ${t('alarms.unmute')}` : `🔔 ${t('alarms.mute')}`}
+    <div class="p1-banner" role="alert">
+      <a href="#/alarms" onClick={() => alarmList.dismissCue()}>
+        {t('alarms.newP1', { msg: cue[0]!.message })}
+      </a>
+      <button type="button" class="btn ghost" aria-label={t('common.close')} onClick={() => alarmList.dismissCue()}>
+        ✕
       </button>
-    </>
+    </div>
+  );
+}
+
+function MuteButton() {
+  const { t } = useI18n();
+  const [muted, setMutedState] = useState(isMuted);
+  return (
+    <button
+      type="button"
+      class="btn ghost mute"
+      aria-pressed={muted}
+      onClick={() => {
+        setMuted(!muted);
+        setMutedState(!muted);
+      }}
+    >
+      {t('alarms.mute')}
+    </button>
   );
 }
 
@@ -161,7 +165,7 @@ function Shell() {
         </div>
         <StatusBar />
         <div class="user">
-          <P1Cue />
+          <MuteButton />
           <LangSwitch />
           <span class="who">
             {session?.name} ({t(`user.role.${session?.role ?? 'viewer'}`)})
@@ -171,6 +175,7 @@ function Shell() {
           </button>
         </div>
       </header>
+      <P1Banner />
       <nav class="nav" aria-label={t('nav.main')}>
         {nav.map(([page, href, label]) => (
           <a href={href} aria-current={route.page === page ? 'page' : undefined}>

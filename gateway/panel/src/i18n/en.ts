@@ -153,7 +153,6 @@ export const en = {
   'alarms.consequences': '{n} consequential alarms',
   'alarms.newP1': 'New P1 alarm: {msg}',
   'alarms.mute': 'Mute alarm sound',
-  'alarms.unmute': 'Sound on',
   'alarms.createWo': 'Work order…',
   'alarms.filterSeverity': 'Priority',
   'alarms.filterDevice': 'Device',

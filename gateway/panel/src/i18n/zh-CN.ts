@@ -151,7 +151,6 @@ export const zhCN: Dictionary = {
   'alarms.consequences': '{n} 条连带报警',
   'alarms.newP1': '新的 P1 报警：{msg}',
   'alarms.mute': '关闭报警声音',
-  'alarms.unmute': '打开报警声音',
   'alarms.createWo': '建工单…',
   'alarms.filterSeverity': '优先级',
   'alarms.filterDevice': '设备',
