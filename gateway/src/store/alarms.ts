@@ -7,6 +7,8 @@
  * cannot leave an alarm changed without the cloud hearing of it, nor the reverse. Knows
  * nothing of rules or of the engine: it keeps what it is given.
  */
+import { uuidv7 } from '../../../protocol/uuid.js';
+import { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, Severity, Value } from '../core/model.js';
 import type { GatewayStore } from './store.js';
 
@@ -213,8 +215,8 @@ export class AlarmStore {
 
   /**
    * Writes the alarm's new row, its history entry and its `alarm.*` event with the outbox
-   * item (lane 0) in one transaction; returns the event. Throws GW_ERR_STORE_IO (from
-   * recordEvent) when the disk fails, and then nothing of it was written.
+   * item (lane 0) in one transaction; returns the event. Throws GW_ERR_STORE_IO when the
+   * disk fails, and then nothing of it was written.
    */
   commit(alarm: AlarmRecord, t: AlarmTransitionInput): GatewayEvent {
     const body: Record<string, unknown> = {
@@ -224,6 +226,15 @@ export class AlarmStore {
       ...t.detail,
     };
     const db = this.store.db;
+    try {
+      return this.write(db, alarm, t, body);
+    } catch (cause) {
+      if (cause instanceof GatewayError) throw cause;
+      throw new GatewayError('GW_ERR_STORE_IO', `gateway database: recording ${t.type} of alarm ${alarm.id} failed: ${(cause as Error).message}`, { cause, details: { sqlite: (cause as { code?: string }).code ?? '' } });
+    }
+  }
+
+  private write(db: GatewayStore['db'], alarm: AlarmRecord, t: AlarmTransitionInput, body: Record<string, unknown>): GatewayEvent {
     return db.transaction(() => {
       this.stmts.upsert.run({
         id: alarm.id,
@@ -253,15 +264,11 @@ export class AlarmStore {
         root_id: alarm.rootId,
         updated_at: alarm.updatedAt,
       });
-      const event = this.store.recordEvent({
-        ts: t.ts,
-        ...(alarm.device === null ? {} : { device: alarm.device }),
-        type: t.type,
-        severity: eventSeverity(t.type, alarm),
-        body,
-      });
+      // The history row first and the event last: recordEvent tells the store's event
+      // listeners (the MQTT bus) at once, so nothing may fail after it in this transaction.
+      const eventId = uuidv7(t.ts);
       this.stmts.history.run(
-        event.id,
+        eventId,
         t.ts,
         alarm.id,
         alarm.occurrence,
@@ -275,6 +282,14 @@ export class AlarmStore {
         t.note ?? null,
         JSON.stringify(body),
       );
+      const event = this.store.recordEvent({
+        id: eventId,
+        ts: t.ts,
+        ...(alarm.device === null ? {} : { device: alarm.device }),
+        type: t.type,
+        severity: eventSeverity(t.type, alarm),
+        body,
+      });
       return event;
     })();
   }
