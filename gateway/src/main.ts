@@ -24,6 +24,8 @@ import { SnapshotFolder } from './store/snapshots.js';
 import { GatewayStore } from './store/store.js';
 import { WorkOrderStore } from './store/work-orders.js';
 import { WorkOrderService } from './workorders/service.js';
+import { WorkOrderRules } from './workorders/rules.js';
+import { DEFAULT_WORK_ORDER_RULES } from './core/config/work-orders.js';
 import { Uplink } from './sync/uplink.js';
 import { Downlink } from './sync/downlink.js';
 import { NODE_RED_USER, NodeRedRuntime, type NodeRedOptions } from './flows/node-red.js';
@@ -158,6 +160,23 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     throw err;
   }
   // ── end alarms
+
+  // ── Work-order rules (gateway/src/workorders/rules.ts): P1 alarms and predicted failures
+  // open work orders here, offline or not (site.yaml gateway.workOrders.rules).
+  const deviceInfo = new Map(config.devices.map((d) => [d.id, { name: d.name ?? d.id, system: d.system as string }]));
+  const workOrderRules = new WorkOrderRules({
+    rules: config.gateway.workOrders?.rules ?? DEFAULT_WORK_ORDER_RULES,
+    service: workOrders,
+    deviceInfo: (id) => deviceInfo.get(id),
+    log: log.child({ part: 'work-order-rules' }),
+  });
+  alarms.onTransition((tr) => {
+    if (tr.type === 'alarm.raised') workOrderRules.alarmRaised(tr.alarm);
+    else if (tr.type === 'alarm.cleared' || tr.type === 'alarm.shelved' || tr.type === 'alarm.out_of_service') workOrderRules.alarmGone(tr.alarm);
+  });
+  store.onEvent((e) => workOrderRules.event(e));
+  workOrderRules.start();
+  // ── end work-order rules
 
   const snapshots = new SnapshotFolder(path.join(config.gateway.dataDir, 'snapshots'));
 
@@ -296,7 +315,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       store,
       deviceStatus: (id) => poller.status(id),
       syncStatus: () => (uplink === undefined ? undefined : { ...uplink.status(), ...(downlink === undefined ? {} : { downlink: downlink.status() }) }),
-      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics() }),
+      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics(), ...alarms.metrics() }),
       storeError: () => storeError,
       startedAt,
       version: VERSION,
@@ -334,6 +353,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       clearInterval(flushTimer);
       clearTimeout(maintenanceTimer);
       flush();
+      workOrderRules.stop();
       await downlink?.stop();
       await uplink?.stop();
       // What changed since the last snapshot is queued, so the cloud gets it after a restart.
