@@ -5,6 +5,8 @@
  * - `steward/v1/<site>/<device>/<point>/set` — a write request from a client
  * - `steward/v1/<site>/<device>/<point>/set/result` — the gateway's answer to it
  * - `steward/v1/<site>/<device>/$state` — online | offline | connecting | disabled, retained
+ * - `steward/v1/<site>/<device>/$values` — the changed values of one poll of the device in
+ *   one message `{ts, values: {<point>: {v, ts, q}}}`, not retained: for bulk consumers
  * - `steward/v1/<site>/events/<type>` — every recorded event (type dotted: `alarm.raised`)
  *
  * Device ids are `[a-z0-9-]+`, point names `[a-z0-9_]+`, event types dotted, so no topic
@@ -38,6 +40,10 @@ export class Topics {
 
   state(device: string): string {
     return `${this.prefixSlash}${device}/$state`;
+  }
+
+  values(device: string): string {
+    return `${this.prefixSlash}${device}/$values`;
   }
 
   event(type: string): string {

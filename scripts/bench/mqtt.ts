@@ -1,0 +1,163 @@
+/**
+ * `npm run bench -- mqtt [--quick] [--points N] [--rate R] [--subscribers S] [--seconds T]`
+ *
+ * The gateway's MQTT bus alone (gateway/src/broker/, docs/mqtt.md): the real Broker in
+ * this process, `publishReadings` called as main.ts calls it (one batch per device, every
+ * value changed so each one is published: the worst case of publication by exception),
+ * and S subscribers (mqtt.js, MQTT 3.1.1, QoS 0, each on the site's whole tree) in one
+ * child process, so that the broker's thread is measured alone. Runs:
+ *
+ * 1. publish-only — `--rate` values/s (default 10,000) with no subscriber: the cost of
+ *    the hot path (dedupe, JSON, aedes' retained store) per value;
+ * 2. fan-out — the same rate to 1 and to S (default 50) subscribers: messages delivered
+ *    per second, broker CPU per 1,000 deliveries, delivery latency p50/p99 (sampled).
+ *
+ * Figures are one core's worth at most (Node runs the broker on one thread) and the
+ * subscribers' process shares the machine's cores: read them with the load average.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { verifyPassword } from '../../gateway/src/api/auth.js';
+import { Broker } from '../../gateway/src/broker/broker.js';
+import { createLogger } from '../../gateway/src/core/logger.js';
+import type { Reading } from '../../gateway/src/core/model.js';
+import type { BenchOptions, BenchResult } from './run.js';
+
+const PASSWORD = 'bench-pass';
+
+/** The subscribers: S mqtt.js clients counting messages, sampling latency from the payload's ts. */
+const SUBSCRIBERS = `
+import mqtt from 'mqtt';
+const [url, n, filter] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
+let count = 0; const lat = [];
+const clients = [];
+for (let i = 0; i < n; i++) {
+  const c = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'bench', password: '${PASSWORD}', clientId: 'sub-' + i, reconnectPeriod: 0 });
+  c.on('message', (topic, payload) => {
+    if (++count % 97 === 0 && !topic.endsWith('$state')) lat.push(Date.now() - JSON.parse(payload.toString()).ts);
+  });
+  await c.subscribeAsync(filter, { qos: 0 });
+  clients.push(c);
+}
+process.stdout.write(JSON.stringify({ ready: true }) + '\\n');
+setInterval(() => { process.stdout.write(JSON.stringify({ count, lat: lat.splice(0) }) + '\\n'); }, 500);
+`;
+
+interface Sample {
+  readonly count: number;
+  readonly lat: number[];
+}
+
+function startSubscribers(url: string, n: number, filter: string): Promise<{ child: ChildProcess; samples: Sample[] }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SUBSCRIBERS, url, String(n), filter], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const samples: Sample[] = [];
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, i)) as { ready?: boolean } & Sample;
+        buf = buf.slice(i + 1);
+        if (msg.ready === true) resolve({ child, samples });
+        else samples.push(msg);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`subscribers exited with ${code}`)));
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Publishes `rate` changed values/s for `seconds`, in 10 ms ticks, one batch per device of 100 points. */
+async function drive(broker: Broker, points: number, rate: number, seconds: number): Promise<{ published: number; cpuMs: number; elu: number }> {
+  const devices = Math.ceil(points / 100);
+  let seq = 0;
+  let published = 0;
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const start = Date.now();
+  const perTick = rate / 100;
+  let owed = 0;
+  while (Date.now() - start < seconds * 1000) {
+    owed += perTick;
+    const now = Date.now();
+    const byDevice = new Map<number, Reading[]>();
+    for (; owed >= 1; owed--) {
+      const p = seq++ % points;
+      const d = Math.floor(p / 100);
+      let list = byDevice.get(d);
+      if (list === undefined) byDevice.set(d, (list = []));
+      list.push({ point: `dev-${d}.p${p % 100}`, ts: now, value: seq, quality: 'good' });
+    }
+    for (const [d, list] of byDevice) published += broker.publishReadings(`dev-${d}`, list);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  void devices;
+  return { published, cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization(elu0).utilization };
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const points = Number(options.args.points ?? 10_000);
+  const rate = Number(options.args.rate ?? 10_000);
+  const subscribers = Number(options.args.subscribers ?? 50);
+  /** Values/s of the per-point fan-out to all subscribers (every value to each of them). */
+  const fanoutRate = Number(options.args['fanout-rate'] ?? 1000);
+  const seconds = Number(options.args.seconds ?? (options.quick ? 4 : 15));
+  const load0 = loadavg()[0]!;
+  const broker = await Broker.start({
+    site: 'bench',
+    config: { host: '127.0.0.1', port: 0, enabled: true, allowAnonymous: false, gatewayUsers: false, maxPayloadBytes: 65536, users: [{ username: 'bench', role: 'viewer', password: PASSWORD }] },
+    gatewayUsers: [],
+    verifyPassword: (secret, password) => verifyPassword({ name: '', role: 'viewer', ...secret }, password),
+    writePoint: () => Promise.reject(new Error('read-only bench')),
+    log: createLogger({ level: 'silent' }),
+  });
+  const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'event loop busy', 'latency p50 ms', 'latency p99 ms']];
+  const figures: Record<string, number | string | boolean> = { points, rate, fanout_rate: fanoutRate, subscribers, seconds };
+  try {
+    const alone = await drive(broker, points, rate, seconds);
+    rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, (alone.cpuMs / alone.published) * 1000, 0, alone.elu, 0, 0]);
+    figures.publish_values_per_s = Math.round(alone.published / seconds);
+    figures.publish_cpu_ms_per_1k = Number(((alone.cpuMs / alone.published) * 1000).toFixed(3));
+    const runs = [
+      { name: 'per-point', n: 1, rate, filter: 'steward/v1/bench/+/+' },
+      { name: 'per-point', n: subscribers, rate: fanoutRate, filter: 'steward/v1/bench/+/+' },
+      { name: 'device-batches', n: subscribers, rate, filter: 'steward/v1/bench/+/$values' },
+    ];
+    for (const run of runs) {
+      const { child, samples } = await startSubscribers(broker.url, run.n, run.filter);
+      try {
+        // The retained values delivered on subscription are not counted.
+        await new Promise((res) => setTimeout(res, 2000));
+        const before = samples.at(-1)?.count ?? 0;
+        samples.length = 0;
+        const r = await drive(broker, points, run.rate, seconds);
+        // Let the last messages arrive (bounded), then read the count.
+        await new Promise((res) => setTimeout(res, 1000));
+        const delivered = (samples.at(-1)?.count ?? before) - before;
+        const lat = samples.flatMap((s) => s.lat);
+        const perS = Math.round(delivered / seconds);
+        const key = `${run.name === 'per-point' ? 'fanout' : 'batches'}_${run.n}`;
+        rows.push([`${run.name} ${run.n}`, run.n, Math.round(r.published / seconds), perS, (r.cpuMs / r.published) * 1000, delivered === 0 ? 0 : (r.cpuMs / delivered) * 1000, r.elu, percentile(lat, 50), percentile(lat, 99)]);
+        figures[`${key}_values_per_s`] = Math.round(r.published / seconds);
+        figures[`${key}_msgs_per_s`] = perS;
+        figures[`${key}_latency_p99_ms`] = percentile(lat, 99);
+        figures[`${key}_cpu_ms_per_1k_deliveries`] = delivered === 0 ? 0 : Number(((r.cpuMs / delivered) * 1000).toFixed(4));
+      } finally {
+        child.kill();
+      }
+    }
+  } finally {
+    await broker.close();
+  }
+  figures.mqtt_fanout_msgs_per_s = figures[`fanout_${subscribers}_msgs_per_s`] ?? 0;
+  figures.mqtt_batch_points_per_s_to_all = Math.round(Number(figures[`batches_${subscribers}_values_per_s`] ?? 0));
+  figures.loadavg_1m = Number(load0.toFixed(2));
+  return { table: rows, figures };
+}
