@@ -77,6 +77,14 @@ export function renderMetrics(ctx: ApiContext): string {
     m.metric('steward_sync_failures_total', 'counter', 'Failed exchanges with the cloud.', [{ value: sync.counters.failures }]);
     m.metric('steward_sync_clock_offset_seconds', 'gauge', 'Cloud clock minus gateway clock.', [{ value: (sync.clockOffsetMs ?? 0) / 1000 }]);
     m.metric('steward_sync_clock_skewed', 'gauge', '1 while the gateway clock is further from the cloud than cloud.maxClockSkewMs.', [{ value: sync.clockSkewed ? 1 : 0 }]);
+    if (sync.downlink !== undefined) {
+      const d = sync.downlink;
+      m.metric('steward_downlink_online', 'gauge', '1 while the last long-poll for changes from the cloud succeeded.', [{ value: d.online ? 1 : 0 }]);
+      m.metric('steward_downlink_cursor', 'gauge', 'Position in this gateway\'s change feed applied and acknowledged.', [{ value: d.cursor }]);
+      m.metric('steward_downlink_changes_applied_total', 'counter', 'Changes from the cloud applied (work-order operations, verdicts, desired config).', [{ value: d.applied }]);
+      m.metric('steward_downlink_changes_skipped_total', 'counter', 'Changes from the cloud that could not be applied (unknown kind, malformed).', [{ value: d.skipped }]);
+      m.metric('steward_downlink_last_success_timestamp_seconds', 'gauge', 'When the downlink last heard from the cloud.', [{ value: (d.lastSuccessAt ?? 0) / 1000 }]);
+    }
   }
   return m.toString();
 }
