@@ -82,6 +82,36 @@ t.test('the control room in a browser', { skip: existsSync(CHROMIUM) ? false : '
     t.pass('30 days come from the roll-ups');
   });
 
+  await t.test('a writable point is written after a confirmation, and the device takes it', async (t) => {
+    await page.getByRole('button', { name: 'Write… pressure_setpoint' }).click();
+    await page.getByLabel('New value').fill('5.5');
+    await page.getByTestId('write-submit').click();
+    await page.getByText(/Write 5.5 bar to pump-1.pressure_setpoint\?/).waitFor();
+    t.pass('asked to confirm first');
+    await page.getByTestId('write-submit').click();
+    await page.getByText('Written: pump-1.pressure_setpoint = 5.5').waitFor();
+    await until('read back', async () => ((await page.getByTestId('value-pressure_setpoint').textContent()) ?? '') === '5.5', 15_000);
+    t.pass('the new value is read back from the device');
+  });
+
+  await t.test('keyboard and labels', async (t) => {
+    await page.goto(`${url}/#/`);
+    await page.reload();
+    await page.locator('[data-device]').first().waitFor();
+    await page.keyboard.press('Tab');
+    t.equal(await page.evaluate('document.activeElement.textContent'), 'Skip to content', 'the first Tab reaches the skip link');
+    await page.locator('[data-device="pump-2"]').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Domestic pump 2/ }).waitFor();
+    t.pass('a tile opens with Enter');
+    // Every control has a name a screen reader can say.
+    const unnamed = (await page.evaluate(`[...document.querySelectorAll('button, a[href], input, select, textarea')]
+      .filter((el) => !(el.getAttribute('aria-label') || (el.labels && el.labels.length > 0) || el.textContent.trim() || el.closest('label')))
+      .map((el) => el.outerHTML.slice(0, 80))`)) as string[];
+    t.same(unnamed, [], 'no unnamed controls on the device page');
+    await page.goBack();
+  });
+
   const hasAlarms = (await fetch(`${url}/api/v1/alarms`)).status !== 404;
   await t.test('acknowledge an alarm with a note', { skip: hasAlarms ? false : 'this gateway has no alarm API yet' }, async (t) => {
     rig.community.devices.find((d) => d.id === 'elev-1-a')!.faults.setFault('entrapment', true);
