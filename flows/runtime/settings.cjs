@@ -84,6 +84,8 @@ module.exports = {
   // roles may look (Node-RED's "custom user authentication").
   adminAuth: {
     type: 'credentials',
+    // As long as a gateway login (12 h); the gateway also ends every session when it starts.
+    sessionExpiryTime: 12 * 3600,
     users: async (username) => {
       const u = byName.get(username);
       return u ? { username: u.username, permissions: u.permissions } : null;

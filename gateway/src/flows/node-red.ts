@@ -6,7 +6,7 @@
  * gateway sees it through `status()`, `counters()` and the routes of routes.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,9 @@ export class NodeRedRuntime {
       users: await editorUsers(config.users),
     });
     this.seed();
+    // Editor sessions end with the gateway: a user removed or demoted in site.yaml since
+    // keeps no token of the old rights.
+    rmSync(path.join(this.userDir, '.sessions.json'), { force: true });
 
     const bindings = flowBindings(config);
     const unknown = unknownDevices(config, bindings);
@@ -208,7 +211,7 @@ export class NodeRedRuntime {
       node_red_starts_total: s?.starts ?? 0,
       node_red_restarts_total: s?.restarts ?? 0,
       node_red_watchdog_kills_total: s?.watchdogKills ?? 0,
-      node_red_flow_version: this.versions.latest()?.n ?? 0,
+      node_red_flow_version: this.versions.head(),
     };
   }
 

@@ -40,7 +40,8 @@ export function flowRoutes(ctx: FlowRoutesContext) {
 
     app.get('/api/v1/flows/status', async () => {
       if (ctx.nodeRed === undefined) return { enabled: false };
-      return { ...ctx.nodeRed.status(), version: ctx.nodeRed.versions.latest()?.n ?? null };
+      const head = ctx.nodeRed.versions.head();
+      return { ...ctx.nodeRed.status(), version: head === 0 ? null : head };
     });
 
     app.get('/api/v1/flows/versions', async (req) => {

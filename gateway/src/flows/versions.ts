@@ -118,6 +118,11 @@ export class FlowVersions {
       });
   }
 
+  /** The number of the newest version, 0 when none (cheap: /metrics asks at each scrape). */
+  head(): number {
+    return this.numbers().at(-1) ?? 0;
+  }
+
   latest(): FlowVersion | undefined {
     const n = this.numbers().at(-1);
     return n === undefined ? undefined : this.get(n);
