@@ -11,10 +11,16 @@ import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
 import runtimePlugin from './plugins/runtime.js';
+import dashboardPlugin from './plugins/dashboard.js';
 import opsRoutes from './routes/ops.js';
 import authRoutes from './routes/v1/auth.js';
 import batchRoutes from './routes/v1/batches.js';
 import changesRoutes from './routes/v1/changes.js';
+import adminRoutes from './routes/v1/admin.js';
+import residentRoutes from './routes/v1/residents.js';
+import technicianRoutes from './routes/v1/technicians.js';
+import workOrderRoutes from './routes/v1/work-orders.js';
+import { registerJobs } from './jobs.js';
 import eventRoutes from './routes/v1/events.js';
 import gatewayRoutes from './routes/v1/gateways.js';
 import siteRoutes from './routes/v1/sites.js';
@@ -64,6 +70,7 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
     await app.register(authPlugin);
     await app.register(docsPlugin);
     await app.register(opsRoutes);
+    await app.register(dashboardPlugin); // the company dashboard at /dashboard/ (issue 8)
     await app.register(
       async (v1) => {
         await v1.register(authRoutes);
@@ -72,9 +79,14 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
         await v1.register(changesRoutes);
         await v1.register(siteRoutes);
         await v1.register(eventRoutes);
+        await v1.register(workOrderRoutes);
+        await v1.register(technicianRoutes);
+        await v1.register(adminRoutes);
+        await v1.register(residentRoutes);
       },
       { prefix: '/v1' },
     );
+    registerJobs(app);
     await app.ready();
   } catch (err) {
     await app.close().catch(() => undefined);

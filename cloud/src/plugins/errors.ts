@@ -121,6 +121,22 @@ export const cloudErrors = {
     kind: 'contract',
     summary: 'A command-line option or setting is invalid (e.g. a --port that is not a number, an unsupported --database URL). The message names it.',
   },
+  CS_ERR_WO_TRANSITION: {
+    kind: 'conflict',
+    summary: "The work-order operation is refused by the state machine (protocol/work-orders.ts applyOp): the message is its reason, e.g. `cannot start a work order that is open (allowed from: assigned)`, or the operation's data is invalid. Nothing changed; reload the work order and pick an allowed operation.",
+  },
+  CS_ERR_NO_TECHNICIAN: {
+    kind: 'conflict',
+    summary: "Dispatch found no technician with the work order's skill who has not declined it or let an offer expire. A `dispatch` escalation was recorded; add a technician with the skill, or assign by hand.",
+  },
+  CS_ERR_ALREADY_RATED: {
+    kind: 'conflict',
+    summary: 'The resident already rated this work order: one rating per work order.',
+  },
+  CS_ERR_RATE_LIMITED: {
+    kind: 'limit',
+    summary: 'Too many requests from this client (logins: 10 a minute per address and name). Wait for the `retry-after` seconds and try again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type CloudErrorCode = keyof typeof cloudErrors;
