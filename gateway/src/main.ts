@@ -44,8 +44,9 @@ export interface GatewayOptions {
   /** Uplink tuning for tests (idle poll, backoff ceiling). */
   readonly uplink?: { readonly idleMs?: number; readonly maxBackoffMs?: number; readonly pingIntervalMs?: number };
   /**
-   * Overrides gateway.mqtt.port (0 = any free port). Unset while httpPort is 0 (tests),
-   * the broker takes any free port too, so gateways of parallel tests never collide.
+   * Overrides gateway.mqtt.port (0 = any free port). Unset while the HTTP port is 0
+   * (httpPort or gateway.http.port: tests, benches), the broker takes any free port too,
+   * so gateways of parallel tests never collide on 1884; `gateway.broker.url` says which.
    */
   readonly mqttPort?: number;
   /** Overrides gateway.mqtt.tls.port (0 = any free port), with the same rule. */
@@ -285,7 +286,8 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   // ── MQTT bus, part 2: the broker listens before the poller starts, with the store's
   // latest values retained, so a subscriber gets every point at once.
   if (config.gateway.mqtt.enabled) {
-    const testPorts = options.httpPort === 0;
+    // An ephemeral HTTP port (tests, benches, `steward gateway` with http.port 0) means an ephemeral broker port too.
+    const testPorts = (options.httpPort ?? config.gateway.http.port) === 0;
     try {
       broker = await Broker.start({
         site: config.site.id,
