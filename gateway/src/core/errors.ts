@@ -231,6 +231,34 @@ export const gatewayErrors = {
     kind: 'communication',
     summary: 'The upstream broker of gateway.mqtt.bridge could not be reached or refused the connection. Events and latest values are held in memory within maxQueuedEvents / maxQueuedValues and sent when it is back; the cloud sync is not affected.',
   },
+  GW_ERR_ML_MODEL_NOT_FOUND: {
+    kind: 'not_found',
+    summary: "A device profile lists a model under `models:` that has no folder models/<name>/ with a manifest.json. Train it (`npx steward ml train …`), copy its folder there, or remove it from the profile.",
+  },
+  GW_ERR_ML_MANIFEST: {
+    kind: 'contract',
+    summary: "A model's manifest.json is not valid JSON or lacks a required key (name, version, task, inputs, window, normalisation, files). The message names the key; regenerate the model with its training script.",
+  },
+  GW_ERR_ML_CHECKSUM: {
+    kind: 'contract',
+    summary: "A model file's sha256 differs from the one in its manifest.json (a partial copy, a corrupt disk, or weights swapped by hand). The model is not loaded; copy the model folder again or retrain it.",
+  },
+  GW_ERR_ML_SHAPE: {
+    kind: 'contract',
+    summary: "A model's network does not take what its manifest says (input shape ≠ [window, inputs] or [window × inputs]). The model is not loaded; the manifest belongs to another model or version — retrain or fix the folder.",
+  },
+  GW_ERR_ML_POINTS: {
+    kind: 'contract',
+    summary: "A device's profile lacks points a model needs as inputs (the message names them). The model is not run for that device; use a profile that has the points or drop the model from `models:`.",
+  },
+  GW_ERR_ML_BACKEND: {
+    kind: 'contract',
+    summary: "No TF.js backend could start (tfjs-node absent, the wasm files unreadable, and the cpu backend failed). The message lists why each failed; ML is off, polling goes on.",
+  },
+  GW_ERR_ML_WORKER: {
+    kind: 'communication',
+    summary: "The ML inference worker thread failed or exited. Scoring stops until it is restarted (with backoff); polling is not affected. The worker's error is logged.",
+  },
   GW_ERR_HTTP_BAD_REQUEST: {
     kind: 'contract',
     summary: "A request to the gateway's HTTP API has a malformed query or body; the message names the field.",

@@ -1,0 +1,38 @@
+/** `steward ml train cmapss` and `steward ml eval cmapss`. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { selectBackend } from '../../../gateway/src/ml/backend.js';
+import { fileLoadHandler } from '../../../gateway/src/ml/file-io.js';
+import { SENSORS, lastWindows, readEngines, readRul, rmse, saxenaScore } from './data.js';
+import { defaultOptions, predictLast, trainCmapss } from './train.js';
+
+export async function run(verb: string, argv: string[]): Promise<number> {
+  const log = (l: string): void => void process.stdout.write(`${l}\n`);
+  const o = defaultOptions(argv, log);
+  if (verb === 'train') {
+    await trainCmapss(o);
+    log(`wrote ${o.outDir}`);
+    return 0;
+  }
+  await selectBackend(undefined, o.backend);
+  const manifest = JSON.parse(readFileSync(path.join(o.outDir, 'manifest.json'), 'utf8')) as {
+    window: number;
+    output: { scale: number };
+    normalisation: { min: number[]; max: number[] };
+    training: { seconds: number; backend: string };
+  };
+  const model = await tfl.loadLayersModel(fileLoadHandler(o.outDir));
+  const test = readEngines(path.join(o.dataDir, 'test_FD001.txt'));
+  const truth = readRul(path.join(o.dataDir, 'RUL_FD001.txt'));
+  const t0 = performance.now();
+  const p = predictLast(model, lastWindows(test, manifest.normalisation, manifest.window), test.length, manifest.window, manifest.output.scale);
+  const ms = performance.now() - t0;
+  log(`C-MAPSS FD001, ${test.length} test engines, model ${o.outDir} (${SENSORS.length} sensors × ${manifest.window} cycles)`);
+  log(`RMSE                 ${rmse(p, truth).toFixed(2)} cycles (true RUL as published)`);
+  log(`RMSE, truth ≤ ${manifest.output.scale}      ${rmse(p, truth.map((t) => Math.min(t, manifest.output.scale))).toFixed(2)} cycles`);
+  log(`Saxena score         ${saxenaScore(p, truth).toFixed(1)}`);
+  log(`training time        ${manifest.training.seconds} s on ${manifest.training.backend} (from the manifest)`);
+  log(`inference            ${ms.toFixed(0)} ms for ${test.length} windows`);
+  return 0;
+}
