@@ -84,7 +84,9 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   const log = options.log ?? createLogger({ level: config.gateway.logLevel, name: 'gateway' });
   const startedAt = Date.now();
   const counters = { readings_stored_total: 0, events_recorded_total: 0, store_errors_total: 0 };
-  let storeError: { message: string; at: number } | undefined;
+  /** What is failing to be written right now (by kind of work), with its last error. */
+  const storeFailures = new Map<string, { message: string; at: number }>();
+  const storeError = (): { message: string; at: number } | undefined => [...storeFailures.values()].sort((a, b) => b.at - a.at)[0];
 
   const store = new GatewayStore({ dataDir: config.gateway.dataDir, site: config.site.id });
   log.info({ file: store.file }, 'store open');
@@ -95,16 +97,24 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   store.onEvent((e) => broker?.publishEvent(e));
   // ── end MQTT bus, part 1
 
+  /** Told when the store starts failing and when it works again (raises the gateway:store alarm). */
+  const storeHealth: { listener?: (ok: boolean, message: string) => void } = {};
   /** A failing disk must not stop polling: note it, report it, try again next cycle. */
   const guarded = (what: string, fn: () => void): void => {
     try {
       fn();
-      storeError = undefined;
+      // Healthy again only when the kind of work that failed succeeds (a read-only
+      // maintenance pass succeeding says nothing about a full disk).
+      if (storeFailures.delete(what) && storeFailures.size === 0) {
+        log.info(`${what} works again`);
+        storeHealth.listener?.(true, `${what} works again`);
+      }
     } catch (err) {
       counters.store_errors_total++;
       const message = err instanceof Error ? err.message : String(err);
-      if (storeError === undefined) log.error({ err }, `${what}: ${message}`);
-      storeError = { message, at: Date.now() };
+      if (!storeFailures.has(what)) log.error({ err }, `${what}: ${message}`);
+      if (storeFailures.size === 0) storeHealth.listener?.(false, `${what}: ${message}`);
+      storeFailures.set(what, { message, at: Date.now() });
       if (!(err instanceof GatewayError)) throw err;
     }
   };
@@ -160,6 +170,15 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     store.close();
     throw err;
   }
+  // A full disk or an I/O error is an alarm, not a crash loop (issue 4): the engine keeps
+  // it while the store cannot record it and records it (raised, then cleared) once it can.
+  storeHealth.listener = (ok, message) => {
+    try {
+      alarms.external({ source: 'gateway', name: 'store', active: !ok, severity: 'critical', message: ok ? message : `the gateway database cannot be written — ${message}`, actor: 'system' });
+    } catch (err) {
+      log.debug({ err }, 'gateway:store alarm not recorded yet');
+    }
+  };
   // ── end alarms
 
   // ── Work-order rules (gateway/src/workorders/rules.ts): P1 alarms and predicted failures
@@ -318,7 +337,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       deviceStatus: (id) => poller.status(id),
       syncStatus: () => (uplink === undefined ? undefined : { ...uplink.status(), ...(downlink === undefined ? {} : { downlink: downlink.status() }) }),
       counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics(), ...alarms.metrics() }),
-      storeError: () => storeError,
+      storeError,
       startedAt,
       version: VERSION,
       users: nodeRed === undefined ? config.users : [...config.users, nodeRed.apiUser],
