@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '**/data/', 'coverage/', '.tap/', 'dist/', 'gateway/panel/dist/'] },
+  { ignores: ['node_modules/', 'data/', '**/data/', 'coverage/', '.tap/', 'dist/', 'gateway/panel/dist/', 'cloud/dashboard/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
