@@ -6,7 +6,7 @@
  * gateway sees it through `status()`, `counters()` and the routes of routes.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import type { Logger } from '../core/logger.js';
 import { bindingsEnv, flowBindings, unknownDevices } from './bindings.js';
 import { editorUsers, fileSecret, writeNodeRedConfig } from './settings.js';
 import { NodeRedSupervisor, type NodeRedStatus } from './supervisor.js';
-import { asFlows, FlowVersions, type FlowNode, type FlowVersion } from './versions.js';
+import { asFlows, flowsSha, FlowVersions, type FlowNode, type FlowVersion } from './versions.js';
 
 /** flows/ of this build: default flows (*.json), nodes/ and runtime/settings.cjs. */
 export const FLOWS_DIR = fileURLToPath(new URL('../../../flows/', import.meta.url));
@@ -174,6 +174,7 @@ export class NodeRedRuntime {
   }
 
   private writeFlows(flows: readonly FlowNode[]): void {
+    mkdirSync(this.userDir, { recursive: true });
     const tmp = `${this.flowsFile}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(flows, null, 4)}\n`);
     renameSync(tmp, this.flowsFile);
@@ -190,9 +191,24 @@ export class NodeRedRuntime {
    */
   async rollback(n: number, actor: string): Promise<FlowVersion> {
     const target = this.versions.get(n);
-    const flows = asFlows(target.flows, `flow version ${n}`);
+    return this.put(asFlows(target.flows, `flow version ${n}`), actor, 'rollback', n);
+  }
+
+  /**
+   * Runs `flows` from elsewhere — e.g. the `flows` part of a `config.desired` from the
+   * cloud (actor `cloud`) — as a new version (action `deploy`), restarting Node-RED on them.
+   * Throws GW_ERR_FLOWS_INVALID, leaving everything as it was, unless they are flows.
+   */
+  async apply(flows: unknown, actor: string): Promise<FlowVersion | undefined> {
+    const checked = asFlows(flows, `the flows from ${actor}`);
+    const head = this.versions.latest();
+    if (head !== undefined && head.sha256 === flowsSha(checked)) return undefined;
+    return this.put(checked, actor, 'deploy');
+  }
+
+  private async put(flows: FlowNode[], actor: string, action: 'rollback' | 'deploy', restored?: number): Promise<FlowVersion> {
     this.writeFlows(flows);
-    const v = this.versions.record(flows, actor, 'rollback', Date.now(), n)!;
+    const v = this.versions.record(flows, actor, action, Date.now(), restored)!;
     this.announce(v);
     if (this.supervisor === undefined) throw new GatewayError('GW_ERR_FLOWS_START', 'Node-RED has not been started: the flows file is written and will be used at the next start');
     await this.supervisor.restart();

@@ -4,13 +4,15 @@
  * (from site.yaml or derived from the profiles), and the editor's users (hashes only,
  * deploy rights for technicians and admins).
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { scryptSync } from 'node:crypto';
 import t from 'tap';
 import { loadSiteConfig } from '../../src/config.js';
+import { createLogger } from '../../src/core/logger.js';
 import { bindingsEnv, flowBindings, unknownDevices } from '../../src/flows/bindings.js';
+import { NodeRedRuntime } from '../../src/flows/node-red.js';
 import { editorUsers } from '../../src/flows/settings.js';
 import { asFlows, diffFlows, FlowVersions, type FlowNode } from '../../src/flows/versions.js';
 
@@ -92,4 +94,16 @@ t.test('editor users: technicians and admins deploy, the others read; no passwor
   const [, n, r, p, salt, key] = users[0]!.hash.split('$');
   const got = scryptSync('pw-1', Buffer.from(salt!, 'base64url'), 32, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 });
   t.equal(got.toString('base64url'), key, 'the hash checks the password (as settings.cjs does)');
+});
+
+t.test('flows from elsewhere (the cloud’s desired config): refused unless flows; else a version by that actor', async (t) => {
+  const config = site('{ enabled: true }');
+  const nr = new NodeRedRuntime({ config, log: createLogger({ level: 'silent' }) });
+  await t.rejects(nr.apply({ not: 'flows' }, 'cloud'), { code: 'GW_ERR_FLOWS_INVALID' });
+  t.equal(nr.versions.head(), 0, 'nothing recorded');
+  // Not started here: the flows are written and recorded for the next start.
+  await t.rejects(nr.apply([tab, fn], 'cloud'), { code: 'GW_ERR_FLOWS_START' });
+  t.match(nr.versions.latest(), { n: 1, actor: 'cloud', action: 'deploy', nodes: 2 });
+  t.same(JSON.parse(readFileSync(nr.flowsFile, 'utf8')), [tab, fn]);
+  t.equal(await nr.apply([tab, fn], 'cloud'), undefined, 'the same flows again: nothing to do');
 });
