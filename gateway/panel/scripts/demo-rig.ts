@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { addGateway, startCloud } from '../../../cloud/src/index.js';
+import { addGateway, addUser, startCloud } from '../../../cloud/src/index.js';
 import { loadSiteConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startGateway, type Gateway } from '../../src/main.js';
@@ -25,7 +25,7 @@ export interface DemoRig {
   readonly login: { readonly name: string; readonly password: string };
   readonly dir: string;
   /** Undefined without `cloud: true`. */
-  readonly cloud: { readonly url: string; stop(): Promise<void>; start(): Promise<void> } | undefined;
+  readonly cloud: { readonly url: string; readonly login: { readonly name: string; readonly password: string }; stop(): Promise<void>; start(): Promise<void> } | undefined;
   close(): Promise<void>;
 }
 
@@ -63,10 +63,13 @@ export async function startDemoRig(options: { cloud?: boolean; dir?: string } = 
     const port = await freePort();
     const database = path.join(dir, 'cloud.db');
     let running: Awaited<ReturnType<typeof startCloud>> | undefined = await startCloud({ host: '127.0.0.1', port, database });
-    env.PANEL_CLOUD_TOKEN = await addGateway(running.app, { site: 'demo-garden', gateway: 'panel-gw', siteName: 'Demo Garden' });
+    env.PANEL_CLOUD_TOKEN = await addGateway(running.app, { site: 'demo-garden', gateway: 'panel-gw', siteName: '演示花园 Demo Garden' });
+    const cloudLogin = { name: 'admin', password: randomBytes(9).toString('base64url') };
+    await addUser(running.app, { ...cloudLogin, role: 'admin' });
     doc.cloud = { url: `http://127.0.0.1:${port}`, gatewayId: 'panel-gw', enrolmentTokenEnv: 'PANEL_CLOUD_TOKEN', snapshotIntervalMs: 2000, requestTimeoutMs: 1000 };
     cloud = {
       url: `http://127.0.0.1:${port}`,
+      login: cloudLogin,
       async stop() {
         await running?.close();
         running = undefined;

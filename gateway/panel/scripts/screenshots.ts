@@ -77,6 +77,17 @@ try {
   await sleep(1500);
   await shot(page, 'cameras');
 
+  if (rig.cloud !== undefined) {
+    // Company dashboard: a second community that has not connected yet, beside the demo's.
+    const dash = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 } })).newPage();
+    await dash.goto(`${rig.cloud.url}/dashboard/`);
+    await dash.getByLabel('用户名').fill(rig.cloud.login.name);
+    await dash.getByLabel('密码').fill(rig.cloud.login.password);
+    await dash.getByRole('button', { name: '登录' }).click();
+    await dash.locator('[data-site]').first().waitFor();
+    await shot(dash, 'dashboard');
+  }
+
   const phone = await browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const p2 = await phone.newPage();
   await p2.goto(rig.gateway.url);
