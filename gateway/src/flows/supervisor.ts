@@ -78,6 +78,9 @@ function levelOf(n: number): 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'tr
   return 'trace';
 }
 
+/** Warnings Node-RED gives at every start under the gateway: nothing to act on. */
+const EXPECTED_WARNINGS = /^(Projects disabled|Encrypted credentials not found|Your flow credentials file is encrypted using a system-generated key)/;
+
 /** A message of the settings file (flows/runtime/settings.cjs). */
 export type NodeRedMessage =
   | { type: 'heartbeat'; ts: number }
@@ -243,8 +246,9 @@ export class NodeRedSupervisor extends EventEmitter {
         return;
       case 'log': {
         const level = levelOf(m.level);
-        // Node-RED's info chatter (welcome banner, paths) is debug for the gateway.
-        const gwLevel = level === 'info' ? 'debug' : level;
+        // Node-RED's info chatter (welcome banner, paths) and the warnings it always gives
+        // as the gateway runs it (projects off, no credentials yet) are debug for the gateway.
+        const gwLevel = level === 'info' || (level === 'warn' && EXPECTED_WARNINGS.test(m.msg)) ? 'debug' : level;
         this.o.log[gwLevel]({ node: m.node, nodeType: m.nodeType, nodeName: m.name }, `node-red: ${m.msg}`);
         return;
       }
