@@ -66,6 +66,8 @@ const getFlows = async (token: string) => {
 };
 /** Poll cycles of pump-1 so far: polling goes on whatever Node-RED does. */
 const cycles = () => gw.poller.status('pump-1')?.stats.cycles ?? 0;
+/** When the newest stored reading of pump-1 was taken: readings keep arriving. */
+const newest = () => Math.max(0, ...gw.store.latest('pump-1').map((r) => r.ts));
 
 t.test('Node-RED starts with the default flows, behind the gateway’s logins', async (t) => {
   const s = await running('Node-RED running');
@@ -135,10 +137,12 @@ t.test('killed, Node-RED comes back after a backoff, and polling never paused', 
   }, 10_000, 20);
   t.equal(down.pid, null);
   const c1 = cycles();
+  const r1 = newest();
   await new Promise((r) => setTimeout(r, 1000)); // Node-RED is down (restartMinMs 1500)
   t.equal((await status()).state, 'backoff', 'still down');
   const c2 = cycles();
   t.ok(c2 - c1 >= 5, `pump-1 polled while Node-RED was down (${c2 - c1} cycles in 1 s at 100 ms)`);
+  t.ok(newest() > r1, 'and its readings kept arriving in the store');
   const back = await running('Node-RED restarted', s.pid);
   t.ok(back.restarts >= 1, 'counted as a restart');
   t.ok(cycles() > c0, 'polling went on throughout');
