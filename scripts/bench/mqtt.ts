@@ -9,8 +9,15 @@
  *
  * 1. publish-only — `--rate` values/s (default 10,000) with no subscriber: the cost of
  *    the hot path (dedupe, JSON, aedes' retained store) per value;
- * 2. fan-out — the same rate to 1 and to S (default 50) subscribers: messages delivered
- *    per second, broker CPU per 1,000 deliveries, delivery latency p50/p99 (sampled).
+ * 2. per-point 1 — the same rate to one subscriber of every point topic;
+ * 3. device-batches S — the same rate to S (default 50) subscribers of `+/$values`, one
+ *    message per device and poll (the form for bulk consumers);
+ * 4. per-point S — `--fanout-rate` values/s (default 1,000) to S subscribers of every point
+ *    topic: each value delivered S times.
+ *
+ * Each run reports values/s published, messages delivered/s (counted while publishing and
+ * one second after), broker CPU per 1,000 values and per 1,000 deliveries, the share of
+ * time the event loop was busy, and delivery latency p50/p99 (every 97th message).
  *
  * Figures are one core's worth at most (Node runs the broker on one thread) and the
  * subscribers' process shares the machine's cores: read them with the load average.
@@ -30,22 +37,25 @@ const PASSWORD = 'bench-pass';
 const SUBSCRIBERS = `
 import mqtt from 'mqtt';
 const [url, n, filter] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
-let count = 0; const lat = [];
+let count = 0; let closed = 0; const lat = [];
 const clients = [];
 for (let i = 0; i < n; i++) {
   const c = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'bench', password: '${PASSWORD}', clientId: 'sub-' + i, reconnectPeriod: 0 });
   c.on('message', (topic, payload) => {
     if (++count % 97 === 0 && !topic.endsWith('$state')) lat.push(Date.now() - JSON.parse(payload.toString()).ts);
   });
+  c.on('close', () => closed++);
   await c.subscribeAsync(filter, { qos: 0 });
   clients.push(c);
 }
 process.stdout.write(JSON.stringify({ ready: true }) + '\\n');
-setInterval(() => { process.stdout.write(JSON.stringify({ count, lat: lat.splice(0) }) + '\\n'); }, 500);
+setInterval(() => { process.stdout.write(JSON.stringify({ count, closed, lat: lat.splice(0) }) + '\\n'); }, 500);
 `;
 
 interface Sample {
   readonly count: number;
+  /** Subscribers the broker disconnected (a reader too slow past aedes' drainTimeout). */
+  readonly closed: number;
   readonly lat: number[];
 }
 
@@ -75,17 +85,17 @@ function percentile(values: number[], p: number): number {
 
 /** Publishes `rate` changed values/s for `seconds`, in 10 ms ticks, one batch per device of 100 points. */
 async function drive(broker: Broker, points: number, rate: number, seconds: number): Promise<{ published: number; cpuMs: number; elu: number }> {
-  const devices = Math.ceil(points / 100);
   let seq = 0;
   let published = 0;
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const start = Date.now();
-  const perTick = rate / 100;
-  let owed = 0;
+  let sent = 0;
   while (Date.now() - start < seconds * 1000) {
-    owed += perTick;
     const now = Date.now();
+    // What the rate owes by now, so that late timers (a loaded machine) do not lower it.
+    let owed = Math.floor(((now - start) / 1000) * rate) - sent;
+    sent += Math.max(0, owed);
     const byDevice = new Map<number, Reading[]>();
     for (; owed >= 1; owed--) {
       const p = seq++ % points;
@@ -98,7 +108,6 @@ async function drive(broker: Broker, points: number, rate: number, seconds: numb
     await new Promise((r) => setTimeout(r, 10));
   }
   const cpu = process.cpuUsage(cpu0);
-  void devices;
   return { published, cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization(elu0).utilization };
 }
 
@@ -118,17 +127,18 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     writePoint: () => Promise.reject(new Error('read-only bench')),
     log: createLogger({ level: 'silent' }),
   });
-  const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'event loop busy', 'latency p50 ms', 'latency p99 ms']];
+  const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'event loop busy', 'latency p50 ms', 'latency p99 ms', 'subscribers dropped']];
   const figures: Record<string, number | string | boolean> = { points, rate, fanout_rate: fanoutRate, subscribers, seconds };
   try {
     const alone = await drive(broker, points, rate, seconds);
-    rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, (alone.cpuMs / alone.published) * 1000, 0, alone.elu, 0, 0]);
+    rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, (alone.cpuMs / alone.published) * 1000, 0, alone.elu, 0, 0, 0]);
     figures.publish_values_per_s = Math.round(alone.published / seconds);
     figures.publish_cpu_ms_per_1k = Number(((alone.cpuMs / alone.published) * 1000).toFixed(3));
     const runs = [
       { name: 'per-point', n: 1, rate, filter: 'steward/v1/bench/+/+' },
-      { name: 'per-point', n: subscribers, rate: fanoutRate, filter: 'steward/v1/bench/+/+' },
       { name: 'device-batches', n: subscribers, rate, filter: 'steward/v1/bench/+/$values' },
+      // Last: when it cannot keep up, aedes is left with a backlog that would weigh on a next run.
+      { name: 'per-point', n: subscribers, rate: fanoutRate, filter: 'steward/v1/bench/+/+' },
     ];
     for (const run of runs) {
       const { child, samples } = await startSubscribers(broker.url, run.n, run.filter);
@@ -144,7 +154,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         const lat = samples.flatMap((s) => s.lat);
         const perS = Math.round(delivered / seconds);
         const key = `${run.name === 'per-point' ? 'fanout' : 'batches'}_${run.n}`;
-        rows.push([`${run.name} ${run.n}`, run.n, Math.round(r.published / seconds), perS, (r.cpuMs / r.published) * 1000, delivered === 0 ? 0 : (r.cpuMs / delivered) * 1000, r.elu, percentile(lat, 50), percentile(lat, 99)]);
+        rows.push([`${run.name} ${run.n}`, run.n, Math.round(r.published / seconds), perS, (r.cpuMs / r.published) * 1000, delivered === 0 ? 0 : (r.cpuMs / delivered) * 1000, r.elu, percentile(lat, 50), percentile(lat, 99), samples.at(-1)?.closed ?? 0]);
+        figures[`${key}_subscribers_dropped`] = samples.at(-1)?.closed ?? 0;
         figures[`${key}_values_per_s`] = Math.round(r.published / seconds);
         figures[`${key}_msgs_per_s`] = perS;
         figures[`${key}_latency_p99_ms`] = percentile(lat, 99);

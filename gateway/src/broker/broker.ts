@@ -14,7 +14,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { MqttConfig } from '../core/config/mqtt.js';
@@ -85,30 +85,6 @@ async function listen(server: Server, port: number, host: string, what: string):
   });
   const address = server.address();
   return typeof address === 'object' && address !== null ? address.port : port;
-}
-
-/**
- * Batches a connection's writes: the first write of a turn of the event loop corks the
- * socket and the next turn uncorks it, so the many small PUBLISHes aedes writes to one
- * subscriber in a turn (one per point) leave in one writev instead of one syscall each.
- * mqtt-packet's own cork per packet nests inside this one.
- */
-function batchWrites<T extends Socket>(socket: T): T {
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    socket.uncork();
-  };
-  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  socket.write = ((...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      socket.cork();
-      setImmediate(uncork);
-    }
-    return write(...args);
-  }) as T['write'];
-  return socket;
 }
 
 function urlOf(scheme: string, host: string, port: number): string {
@@ -219,7 +195,7 @@ export class Broker {
 
     const servers: Server[] = [];
     try {
-      const plain = createServer((socket) => aedes.handle(batchWrites(socket)));
+      const plain = createServer(aedes.handle);
       servers.push(plain);
       const port = await listen(plain, options.port ?? config.port, config.host, 'listener');
       let tlsUrl: string | undefined;
@@ -230,7 +206,7 @@ export class Broker {
           const ca = tls.caFile === undefined ? undefined : readFileSync(tls.caFile);
           server = createTlsServer(
             { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile), ...(ca === undefined ? {} : { ca, requestCert: true, rejectUnauthorized: true }) },
-            (socket) => aedes.handle(batchWrites(socket)),
+            aedes.handle,
           );
         } catch (err) {
           throw new GatewayError('GW_ERR_MQTT_TLS', `gateway.mqtt.tls: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
