@@ -83,7 +83,7 @@ t.test('Node-RED starts with the default flows, behind the gateway’s logins', 
   t.ok(op.token, 'an operator logs in too…');
   const res = await fetch(`${editor}/flows`, { method: 'POST', headers: { authorization: `Bearer ${op.token}`, 'content-type': 'application/json', 'Node-RED-API-Version': 'v2' }, body: JSON.stringify({ flows: [] }) });
   t.ok(res.status === 401 || res.status === 403, `…but may not deploy (HTTP ${res.status})`);
-  t.match(await (await fetch(`${gw.url}/metrics`)).text(), /steward_node_red_up 1/);
+  t.match(nr.counters(), { node_red_up: 1, node_red_flow_version: 1 }, 'for /metrics: steward_node_red_up 1');
 });
 
 t.test('a deploy is a version (who, when, what changed), a config.applied event and an audit entry; a rollback puts it back', async (t) => {
@@ -156,5 +156,5 @@ t.test('stuck (no heartbeat), Node-RED is killed by the watchdog and restarted; 
   const back = await running('Node-RED restarted after the watchdog', s.pid);
   t.equal(back.watchdogKills, 1);
   t.ok(cycles() - c0 >= 20, `pump-1 polled throughout (${cycles() - c0} cycles)`);
-  t.match(await (await fetch(`${gw.url}/metrics`)).text(), /steward_node_red_watchdog_kills_total 1/);
+  t.match(nr.counters(), { node_red_watchdog_kills_total: 1, node_red_up: 1 }, 'for /metrics: steward_node_red_watchdog_kills_total 1');
 });
