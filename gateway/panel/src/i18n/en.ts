@@ -83,6 +83,7 @@ export const en = {
   'device.ml': 'Models',
   'device.anomaly': 'Anomaly score',
   'device.rul': 'Predicted remaining life',
+  'device.rulValue': 'failure within {h} h (confidence {c} %)',
   'device.noModel': 'No model result yet.',
   'quality.good': 'good',
   'quality.bad': 'bad',

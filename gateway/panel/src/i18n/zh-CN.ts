@@ -81,6 +81,7 @@ export const zhCN: Dictionary = {
   'device.ml': '模型',
   'device.anomaly': '异常评分',
   'device.rul': '预测剩余寿命',
+  'device.rulValue': '{h} 小时内可能故障（置信度 {c}%）',
   'device.noModel': '暂无模型结果。',
   'quality.good': '正常',
   'quality.bad': '无效',

@@ -90,7 +90,8 @@ class AlarmList {
         const first = this.alarms === undefined;
         this.alarms = list;
         for (const a of list) {
-          if (a.priority !== 'P1' || a.state !== 'unack_active' || a.suppressed || a.occurrence === null) continue;
+          // Only what the gateway annunciates: not suppressed (a flood consequence), shelved or out of service.
+          if (a.priority !== 'P1' || a.state !== 'unack_active' || a.suppressed || a.outOfService || (a.shelvedUntil ?? 0) > Date.now() || a.occurrence === null) continue;
           const key = a.occurrence;
           if (!this.seenP1.has(key)) {
             this.seenP1.add(key);

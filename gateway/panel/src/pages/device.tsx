@@ -236,13 +236,23 @@ export function DevicePage(props: { id: string }) {
             <h2 id="ml-title">{t('device.ml')}</h2>
             {anomaly === undefined && failure === undefined ? <p class="muted">{t('device.noModel')}</p> : null}
             {anomaly === undefined ? null : (
-              <p>
-                {t('device.anomaly')}: <strong>{formatValue((anomaly.body.score as number | undefined) ?? null, lang)}</strong> <small>{formatTime(anomaly.ts, lang)}</small>
+              <p data-testid="ml-anomaly">
+                {t('device.anomaly')}: <strong>{formatValue((anomaly.body.score as number | undefined) ?? null, lang)}</strong>
+                {typeof anomaly.body.threshold === 'number' ? <small> / {formatValue(anomaly.body.threshold, lang)}</small> : null} <small>{String(anomaly.body.model ?? '')} · {formatTime(anomaly.ts, lang)}</small>
               </p>
             )}
             {failure === undefined ? null : (
-              <p>
-                {t('device.rul')}: <strong>{String(failure.body.rulHours ?? failure.body.rul ?? failure.body.horizon ?? '—')}</strong> <small>{formatTime(failure.ts, lang)}</small>
+              <p data-testid="ml-rul">
+                {t('device.rul')}:{' '}
+                <strong>
+                  {t('device.rulValue', {
+                    h: formatValue((failure.body.horizonHours as number | undefined) ?? null, lang),
+                    c: typeof failure.body.confidence === 'number' ? Math.round(failure.body.confidence * 100) : '—',
+                  })}
+                </strong>{' '}
+                <small>
+                  {String(failure.body.model ?? '')} · {formatTime(failure.ts, lang)}
+                </small>
               </p>
             )}
           </section>
