@@ -18,6 +18,7 @@ import batchRoutes from './routes/v1/batches.js';
 import changesRoutes from './routes/v1/changes.js';
 import adminRoutes from './routes/v1/admin.js';
 import fleetRoutes from './routes/v1/fleet.js';
+import kpiRoutes from './routes/v1/kpis.js';
 import residentRoutes from './routes/v1/residents.js';
 import technicianRoutes from './routes/v1/technicians.js';
 import workOrderRoutes from './routes/v1/work-orders.js';
@@ -85,6 +86,7 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
         await v1.register(adminRoutes);
         await v1.register(residentRoutes);
         await v1.register(fleetRoutes);
+        await v1.register(kpiRoutes);
       },
       { prefix: '/v1' },
     );
