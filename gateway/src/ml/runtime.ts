@@ -8,6 +8,8 @@
  * logged and counted, never emitted. Drift: per input, the mean of live inputs against the
  * training distribution, as a z-score, in `metrics()`.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GatewayError } from '../core/errors.js';
 import type { Reading, Severity } from '../core/model.js';
@@ -80,9 +82,12 @@ export class MlRuntime {
   backend: string | undefined;
 
   private constructor(private readonly o: MlRuntimeOptions) {
-    const url = new URL('./worker.ts', import.meta.url);
-    // The sources are TypeScript run through tsx: the worker needs the loader too.
-    this.worker = new Worker(url, { workerData: { modelsDir: o.modelsDir, backend: o.backend } satisfies WorkerInit, execArgv: ['--import', 'tsx'] });
+    const url = new URL('./worker.ts', import.meta.url).href;
+    // The sources are TypeScript run through tsx (bin/steward.js): a worker does not inherit
+    // the loader, so a two-line bootstrap registers it before importing worker.ts.
+    const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const bootstrap = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(url)});`;
+    this.worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: { modelsDir: o.modelsDir, backend: o.backend } satisfies WorkerInit });
     this.worker.on('message', (r: WorkerReply) => {
       this.pending.get(r.id)?.resolve(r);
       this.pending.delete(r.id);
