@@ -2,8 +2,8 @@
  * Node-RED as the gateway's supervised child process, with a simulated pump being polled:
  * it starts with the default flows behind the gateway's logins; a deploy in the editor
  * becomes a flow version (who, when, diff) with a config.applied event and an audit entry;
- * a rollback puts an older version back; killed, or stuck (stopped: no heartbeat), it is
- * restarted — and polling never pauses meanwhile.
+ * a rollback puts an older version back; killed, stuck (stopped: no heartbeat), or spinning
+ * in a runaway flow, it is restarted — and polling never pauses meanwhile.
  *
  * One gateway and one Node-RED process for the whole file (Node-RED: ~1 s, ~130 MB).
  */
@@ -157,4 +157,37 @@ t.test('stuck (no heartbeat), Node-RED is killed by the watchdog and restarted; 
   t.equal(back.watchdogKills, 1);
   t.ok(cycles() - c0 >= 20, `pump-1 polled throughout (${cycles() - c0} cycles)`);
   t.match(nr.counters(), { node_red_watchdog_kills_total: 1, node_red_up: 1 }, 'for /metrics: steward_node_red_watchdog_kills_total 1');
+});
+
+t.test('a runaway flow: Node-RED crash-loops under the watchdog with backoff, polling goes on, a rollback through the gateway ends it', async (t) => {
+  await running('Node-RED running');
+  const tech = (await editorLogin('tech', 'tech-pass')).token!;
+  const before = (await getFlows(tech)).body!;
+  const kills0 = (nr.status() as { watchdogKills: number }).watchdogKills;
+  const good = nr.versions.head();
+  const runaway = [
+    { id: 'runaway-tab', type: 'tab', label: 'runaway' },
+    { id: 'runaway-go', type: 'inject', z: 'runaway-tab', name: 'go', props: [{ p: 'payload' }], repeat: '', crontab: '', once: true, onceDelay: 0.5, topic: '', payload: '', payloadType: 'date', x: 100, y: 100, wires: [['runaway-loop']] },
+    // A synchronous loop with no timeout: the event loop never comes back.
+    { id: 'runaway-loop', type: 'function', z: 'runaway-tab', name: 'spin', func: 'while (true) {}\nreturn msg;', outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 300, y: 100, wires: [[]] },
+  ];
+  await fetch(`${editor}/flows`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tech}`, 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify({ flows: [...before.flows, ...runaway], rev: before.rev }),
+    signal: AbortSignal.timeout(5000),
+  }).catch(() => undefined);
+  const c0 = cycles();
+  await until('two watchdog kills', () => (nr.status() as { watchdogKills: number }).watchdogKills >= kills0 + 2, 90_000, 100);
+  t.ok(cycles() - c0 >= 30, `pump-1 polled throughout (${cycles() - c0} cycles)`);
+  t.equal(gw.poller.status('pump-1')?.state, 'online');
+
+  const techToken = await gwLogin('tech', 'tech-pass');
+  const rolled = await fetch(`${gw.url}/api/v1/flows/versions/${good}/rollback`, { method: 'POST', headers: { authorization: `Bearer ${techToken}` } });
+  t.equal(rolled.status, 200, 'the gateway rolls back while Node-RED is down or stuck');
+  const s = await running('Node-RED running the good flows');
+  const kills = (s as { watchdogKills: number }).watchdogKills;
+  await new Promise((r) => setTimeout(r, 4000)); // longer than watchdogMs
+  t.equal((await status()).watchdogKills, kills, 'no more kills');
+  t.equal((await status()).state, 'running');
 });
