@@ -167,6 +167,16 @@ export async function panelPlugin(app: FastifyInstance, options: PanelOptions): 
   }, watchMs);
   timer.unref();
 
+  // One JSON text per message, whatever the number of screens watching.
+  const texts = new WeakMap<LiveMessage, string>();
+  const serialized = (m: LiveMessage): string => {
+    let text = texts.get(m);
+    if (text === undefined) {
+      text = JSON.stringify(m.type === 'readings' ? m.readings : m.type === 'event' ? m.event : m.type === 'devices' ? m.devices : m.sync);
+      texts.set(m, text);
+    }
+    return text;
+  };
   const clients = new Set<FastifyReply>();
   app.addHook('onClose', async () => {
     clearInterval(timer);
@@ -187,24 +197,19 @@ export async function panelPlugin(app: FastifyInstance, options: PanelOptions): 
       'x-accel-buffering': 'no',
     });
     let id = 0;
-    const send = (type: string, data: unknown): void => {
+    const send = (type: string, data: unknown, json = JSON.stringify(data)): void => {
       if (res.writableLength > MAX_BUFFERED_BYTES) {
         res.end();
         return;
       }
-      res.write(`id: ${++id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.write(`id: ${++id}\nevent: ${type}\ndata: ${json}\n\n`);
     };
     // The first message is the whole picture of what the stream keeps up to date; a
     // client that reconnects reloads the rest (latest values, alarms) over REST.
     res.write('retry: 2000\n\n');
     send('hello', { site: ctx.site, devices: devicesOf(ctx), sync: syncOf(ctx), now: Date.now() });
     if (lastDevices.size === 0) lastDevices = new Map(devicesOf(ctx).map((d) => [d.id, `${d.state}|${d.lastError?.code ?? ''}`]));
-    const unsubscribe = live.subscribe((m) => {
-      if (m.type === 'readings') send('readings', m.readings);
-      else if (m.type === 'event') send('event', m.event);
-      else if (m.type === 'devices') send('devices', m.devices);
-      else send('sync', m.sync);
-    });
+    const unsubscribe = live.subscribe((m) => send(m.type, undefined, serialized(m)));
     clients.add(reply);
     const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
     heartbeat.unref();

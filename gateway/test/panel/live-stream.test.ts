@@ -99,9 +99,16 @@ devices:
   const floor = latest.find((p) => last.has(p.id))!;
   t.ok(floor, 'a point seen on the stream is in the API');
 
+  // A second screen gets the same stream (one JSON text per message, shared).
+  const second: SseMessage[] = [];
+  await listen(`${gw.url}/api/v1/live`, second, abort.signal);
+  await until('readings on the second stream', () => second.some((m) => m.type === 'readings'));
+
   lift.faults.setFault('entrapment', true);
   const ev = await until('the entrapment event on the stream', () => messages.find((m) => m.type === 'event' && (m.data as { type: string }).type === 'elevator.entrapment'));
   t.match(ev.data, { device: 'lift-a', severity: 'critical' });
+  const ev2 = await until('and on the second', () => second.find((m) => m.type === 'event' && (m.data as { type: string }).type === 'elevator.entrapment'));
+  t.same(ev2.data, ev.data, 'the same event on both screens');
 });
 
 t.test('without a built panel, / says how to build it; the API is unchanged', async (t) => {
