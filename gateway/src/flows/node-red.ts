@@ -76,10 +76,11 @@ export class NodeRedRuntime {
     this.url = `http://${nr.host.includes(':') ? `[${nr.host}]` : nr.host}:${port}`;
     this.userDir = path.join(o.config.gateway.dataDir, 'node-red');
     this.versions = new FlowVersions(o.config.gateway.dataDir, nr.keepVersions);
-    if (o.config.users.some((u) => u.name === NODE_RED_USER)) {
-      this.log.warn(`site.yaml has a user named ${NODE_RED_USER}: Node-RED's nodes log in with their own password under that name`);
-    }
-    this.apiUser = { name: NODE_RED_USER, role: 'operator', password: randomBytes(18).toString('base64url') };
+    // A site user may already be called node-red: Node-RED's own login then takes another name.
+    let name = NODE_RED_USER;
+    for (let i = 2; o.config.users.some((u) => u.name === name); i++) name = `${NODE_RED_USER}-${i}`;
+    if (name !== NODE_RED_USER) this.log.warn(`site.yaml has a user named ${NODE_RED_USER}: Node-RED's nodes log in to the API as ${name}`);
+    this.apiUser = { name, role: 'operator', password: randomBytes(18).toString('base64url') };
   }
 
   /** The flows file Node-RED loads and saves. */

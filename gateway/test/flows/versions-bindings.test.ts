@@ -107,3 +107,10 @@ t.test('flows from elsewhere (the cloud’s desired config): refused unless flow
   t.same(JSON.parse(readFileSync(nr.flowsFile, 'utf8')), [tab, fn]);
   t.equal(await nr.apply([tab, fn], 'cloud'), undefined, 'the same flows again: nothing to do');
 });
+
+t.test('Node-RED’s API login takes another name when site.yaml has a user called node-red', async (t) => {
+  const config = site('{ enabled: true }');
+  t.equal(new NodeRedRuntime({ config, log: createLogger({ level: 'silent' }) }).apiUser.name, 'node-red');
+  const taken = { ...config, users: [{ name: 'node-red', role: 'viewer' as const, password: 'x' }] };
+  t.match(new NodeRedRuntime({ config: taken, log: createLogger({ level: 'silent' }) }).apiUser, { name: 'node-red-2', role: 'operator' });
+});
