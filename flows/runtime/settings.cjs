@@ -93,7 +93,7 @@ module.exports = {
     authenticate: async (username, password) => {
       const u = byName.get(username);
       // Same work for an unknown name as for a wrong password.
-      const ok = await verify(u ? u.hash : 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', password);
+      const ok = await verify(u ? u.hash : 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', password);
       return ok && u ? { username: u.username, permissions: u.permissions } : null;
     },
   },
