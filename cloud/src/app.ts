@@ -10,6 +10,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
 import runtimePlugin from './plugins/runtime.js';
 import dashboardPlugin from './plugins/dashboard.js';
 import opsRoutes from './routes/ops.js';
@@ -34,6 +35,8 @@ export interface BuildCloudOptions {
   logger?: boolean | object;
   /** Run the background loops (SLA escalation, re-dispatch, webhook delivery); default true. Tests set false and run them by hand. */
   background?: boolean;
+  /** Requests a minute per credential (default 6000); false: no global limit (benchmarks). Logins stay limited. */
+  rateLimitPerMinute?: number | false;
 }
 
 /** Body limit of every route but the uplink (which sets its own from protocol LIMITS): logins and enrolments are tiny. */
@@ -66,6 +69,7 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
 
   try {
     await app.register(errorsPlugin);
+    await app.register(rateLimitPlugin, { perMinute: opts.rateLimitPerMinute ?? undefined });
     await app.register(dbPlugin, { database: opts.database });
     await app.register(metricsPlugin);
     await app.register(runtimePlugin, { background: opts.background ?? true });

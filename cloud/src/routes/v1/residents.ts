@@ -11,6 +11,7 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { hashToken } from '../../crypto/tokens.js';
 import { CloudError } from '../../plugins/errors.js';
+import { publicRateLimit } from '../../plugins/rate-limit.js';
 import { enqueueWebhook } from '../../webhooks/queue.js';
 import { stateOf } from '../../workorders/submit.js';
 import { withEffects } from '../../workorders/tx.js';
@@ -47,6 +48,7 @@ const residentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/public/work-orders/:token',
     {
+      config: { rateLimit: publicRateLimit },
       schema: { tags: ['residents'], summary: "A resident's view of a work order's progress (no login)", params: TokenParams, response: { 200: Progress, ...errorResponses(400, 404, 429) } },
     },
     async (request) => {
@@ -71,6 +73,7 @@ const residentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/public/work-orders/:token/rating',
     {
+      config: { rateLimit: publicRateLimit },
       schema: {
         tags: ['residents'],
         summary: 'One satisfaction rating (1–5 stars) once the work order is resolved',
