@@ -3,8 +3,9 @@
  * and starts them — store, drivers and poller, uplink, HTTP API — and stops them in the
  * reverse order. The only module that knows every part (DESIGN.md "Layout").
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { uuidv7 } from '../../protocol/uuid.js';
 import type { FastifyInstance } from 'fastify';
 import type { SiteConfig } from './core/config/load.js';
@@ -33,6 +34,7 @@ import { flowRoutes } from './flows/routes.js';
 import { AlarmEngine } from './alarms/engine.js';
 import { alarmRoutes } from './api/alarms.js';
 import { AlarmStore } from './store/alarms.js';
+import { MlRuntime, type MlEvent } from './ml/runtime.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -55,6 +57,8 @@ export interface GatewayOptions {
   readonly downlinkWaitMs?: number;
   /** Node-RED tuning for tests: its port, restart backoff, watchdog. */
   readonly nodeRed?: Pick<NodeRedOptions, 'port' | 'supervisor'>;
+  /** ML runtime (docs/ml.md): off with `enabled: false`; models from `modelsDir` (default models/ of this checkout); candidate versions in shadow mode. */
+  readonly ml?: { readonly enabled?: boolean; readonly modelsDir?: string; readonly shadow?: Readonly<Record<string, string>> };
 }
 
 export interface Gateway {
@@ -200,6 +204,12 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
 
   const snapshots = new SnapshotFolder(path.join(config.gateway.dataDir, 'snapshots'));
 
+  // ── ML (gateway/src/ml/, docs/ml.md), part 1: the readings of devices whose profile lists
+  // `models:` go to the ML runtime, which only keeps their latest values here; scoring runs in
+  // its worker thread every few seconds, off the polling path.
+  let ml: MlRuntime | undefined;
+  // ── end ML, part 1
+
   const poller = new Poller({
     devices: config.devices,
     createDriver: (device) => createDriver(device, log.child({ device: device.id, part: 'driver' })),
@@ -208,6 +218,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     sink: {
       readings(device: string, readings: Reading[]) {
         guarded('evaluating alarms', () => alarms.readings(device, readings)); // alarms: on the values as stored
+        ml?.readings(device, readings); // ML: latest values only (see part 1)
         pending.push({ device, readings });
         pendingCount += readings.length;
         if (broker !== undefined) {
@@ -235,6 +246,25 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       },
     },
   });
+
+  // ── ML, part 2: started in the background (TF.js loads in the worker), only for models that
+  // exist under models/; its events take the poller's path: stored, then alarms and work-order rules.
+  const mlDevices = config.devices.filter((d) => d.enabled !== false && d.profile.models.length > 0).map((d) => ({ id: d.id, profile: d.profile.id, points: d.profile.points.map((p) => p.name), models: d.profile.models }));
+  const modelsDir = options.ml?.modelsDir ?? fileURLToPath(new URL('../../models', import.meta.url));
+  const mlWanted = options.ml?.enabled !== false && mlDevices.some((d) => d.models.some((m) => existsSync(path.join(modelsDir, m, 'manifest.json'))));
+  const mlSink = (e: MlEvent): void =>
+    guarded('recording an ML event', () => {
+      store.recordEvent({ ...e, id: uuidv7(e.ts) });
+      counters.events_recorded_total++;
+      alarms.event(e);
+    });
+  const mlStarting = !mlWanted
+    ? Promise.resolve()
+    : MlRuntime.start({ modelsDir, devices: mlDevices, sink: mlSink, log: log.child({ part: 'ml' }), ...(options.ml?.shadow === undefined ? {} : { shadow: options.ml.shadow }) }).then(
+        (rt) => void (ml = rt),
+        (err: unknown) => log.warn({ err }, 'ML runtime did not start: polling and alarms go on without it'),
+      );
+  // ── end ML, part 2
 
   const uplink =
     config.cloud === undefined
@@ -282,6 +312,19 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
           requestTimeoutMs: config.cloud.requestTimeoutMs,
           ...(options.uplink?.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.uplink.maxBackoffMs }),
           onWorkOrder: (view, op) => workOrders.notify(view, op),
+          // Of a desired configuration, Node-RED flows take effect live (a checked new flow
+          // version, Node-RED restarted on it); site config and profiles stay staged.
+          applyDesired: async (desired): Promise<Record<string, 'applied' | 'staged' | { error: string }>> => {
+            const flows = desired.parts.flows;
+            if (flows === undefined) return {};
+            if (nodeRed === undefined) return { flows: { error: 'Node-RED is not enabled on this gateway (gateway.nodeRed.enabled)' } };
+            try {
+              await nodeRed.apply(JSON.parse(flows) as unknown, `cloud:config-v${desired.version}`);
+              return { flows: 'applied' };
+            } catch (err) {
+              return { flows: { error: err instanceof Error ? err.message : String(err) } };
+            }
+          },
         });
 
   /** A guarded, audited write: the API's and the MQTT bus's (actor `mqtt:<user>`). */
@@ -336,7 +379,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       store,
       deviceStatus: (id) => poller.status(id),
       syncStatus: () => (uplink === undefined ? undefined : { ...uplink.status(), ...(downlink === undefined ? {} : { downlink: downlink.status() }) }),
-      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics(), ...alarms.metrics() }),
+      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics(), ...alarms.metrics(), ...ml?.metrics() }),
       storeError,
       startedAt,
       version: VERSION,
@@ -370,6 +413,8 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       log.info('gateway stopping');
       await nodeRed?.stop();
       await poller.stop();
+      await mlStarting; // ML: its worker thread ends
+      await ml?.close();
       alarms.stop();
       clearInterval(flushTimer);
       clearTimeout(maintenanceTimer);

@@ -31,7 +31,7 @@ async function feed(rt: MlRuntime, device: string, run: PumpRun): Promise<void> 
 
 t.test('bearing wear: failure.predicted before the bearing fails, with a horizon', async (t) => {
   const events: MlEvent[] = [];
-  const rt = await MlRuntime.start({ modelsDir, devices: [{ id: 'pump-1', profile: 'water/vfd-pump', points: pumpPoints, models: ['pump-anomaly', 'pump-failure'] }], sink: (e) => events.push(e), timer: false });
+  const rt = await MlRuntime.start({ modelsDir, devices: [{ id: 'pump-1', profile: 'water/vfd-pump', points: pumpPoints, models: ['pump-anomaly', 'pump-rul'] }], sink: (e) => events.push(e), timer: false });
   t.teardown(() => rt.close());
   t.equal(rt.backend, 'wasm');
   const run = simulatePump({ seed: 4242, device: 'pump-1', startMs: Date.UTC(2024, 5, 3), hours: 0.5 + 1.05 / 1, stepSeconds: 10, fault: { name: 'bearing-wear', value: 1, afterHours: 0.5 } });
@@ -41,7 +41,7 @@ t.test('bearing wear: failure.predicted before the bearing fails, with a horizon
   const failedTs = run.ts[run.failedAt]!;
   t.ok(failure!.ts < failedTs, `predicted ${((failedTs - failure!.ts) / 3_600_000).toFixed(2)} h before the failure`);
   t.ok(failure!.ts > run.ts[run.faultAt]!, 'not before the wear began');
-  t.match(failure!.body, { model: 'pump-failure', horizonHours: Number, confidence: Number });
+  t.match(failure!.body, { model: 'pump-rul', horizonHours: Number, confidence: Number });
   t.equal(events.filter((e) => e.type === 'failure.predicted').length, 1, 'one prediction for one episode');
   t.ok(rt.metrics().ml_windows_scored_total! > 0);
 });

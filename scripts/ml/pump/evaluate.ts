@@ -21,7 +21,7 @@ interface Alerts {
 
 async function scoreRun(run: PumpRun): Promise<Alerts> {
   const anomaly = await loadModel(MODELS_DIR, 'pump-anomaly');
-  const failure = await loadModel(MODELS_DIR, 'pump-failure');
+  const failure = await loadModel(MODELS_DIR, 'pump-rul');
   const a = new AnomalyDecider(anomaly.manifest);
   const f = new FailureDecider(failure.manifest);
   const n = PUMP_INPUTS.length;

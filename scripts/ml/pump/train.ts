@@ -7,7 +7,7 @@
  *   mean squared reconstruction error in normalised units, the threshold the largest score
  *   seen on held-out normal days × 1.5 (a margin, not a quantile: one false alarm a day is
  *   too many for a control room).
- * - `pump-failure`: a dense regressor from the same windows to the bearing's wear (the
+ * - `pump-rul`: a dense regressor from the same windows to the bearing's wear (the
  *   health index, 0 new … 1 failed), trained on runs with bearing wear at several rates.
  *   The runtime extrapolates the predicted wear to 1 for the horizon.
  */
@@ -157,13 +157,13 @@ export async function trainPump(log: (l: string) => void, seed = 7): Promise<voi
     const tr = performance.now();
     for (let e = 1; e <= 15; e++) {
       const h = await reg.fit(wx, wy, { epochs: 1, batchSize: 256, shuffle: true, verbose: 0 });
-      log(`pump-failure epoch ${e}/15  wear RMSE ${Math.sqrt(h.history.loss![0] as number).toFixed(4)}`);
+      log(`pump-rul epoch ${e}/15  wear RMSE ${Math.sqrt(h.history.loss![0] as number).toFixed(4)}`);
     }
     const regSeconds = (performance.now() - tr) / 1000;
     wx.dispose();
     wy.dispose();
-    await save(reg, 'pump-failure', {
-      name: 'pump-failure',
+    await save(reg, 'pump-rul', {
+      name: 'pump-rul',
       version: '1.0.0',
       task: 'failure',
       deviceType: 'water/vfd-pump',
@@ -179,5 +179,5 @@ export async function trainPump(log: (l: string) => void, seed = 7): Promise<voi
       metrics: { evaluation: 'npx steward ml eval pump' },
     });
   });
-  log(`wrote ${path.join(MODELS_DIR, 'pump-anomaly')} and ${path.join(MODELS_DIR, 'pump-failure')}`);
+  log(`wrote ${path.join(MODELS_DIR, 'pump-anomaly')} and ${path.join(MODELS_DIR, 'pump-rul')}`);
 }
