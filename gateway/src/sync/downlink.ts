@@ -37,6 +37,12 @@ export interface DownlinkOptions {
   /** Added to waitMs for the request's own timeout, ms. */
   readonly requestTimeoutMs: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Applies parts of a desired configuration that can take effect live (e.g. `flows` to
+   * Node-RED), after the page that brought it is committed. Returns each part's outcome;
+   * parts it does not name stay `staged` (they take effect at the next restart on them).
+   */
+  applyDesired?(desired: ConfigDesired, dir: string): Promise<Record<string, 'applied' | 'staged' | { error: string }>>;
   /** Told about every work order a page of changes touched (live stream, MQTT). */
   onWorkOrder?(view: WorkOrderView, op: { kind: string; id: string; origin: 'cloud' | 'verdict' }): void;
 }
@@ -64,6 +70,9 @@ export class Downlink {
   private applied = 0;
   private skipped = 0;
   private readonly base: string;
+  /** Desired configurations of the page being applied, to apply live once it commits. */
+  private toApply: { desired: ConfigDesired; dir: string }[] = [];
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DownlinkOptions) {
     this.base = options.url.replace(/\/+$/, '');
@@ -80,6 +89,7 @@ export class Downlink {
     this.abort?.abort();
     this.wake?.();
     await this.running;
+    await this.applying;
   }
 
   cursor(): number {
@@ -170,6 +180,7 @@ export class Downlink {
   /** Applies a page of changes and stores the cursor after it, in one durable transaction. */
   apply(changes: readonly Change[], cursor: number): number {
     const touched: { view: WorkOrderView; op: { kind: string; id: string; origin: 'cloud' | 'verdict' } }[] = [];
+    this.toApply = [];
     let applied = 0;
     let skipped = 0;
     this.options.store.durably(() => {
@@ -187,7 +198,46 @@ export class Downlink {
     this.applied += applied;
     this.skipped += skipped;
     for (const t of touched) this.options.onWorkOrder?.(t.view, t.op);
+    const toApply = this.toApply;
+    this.toApply = [];
+    for (const d of toApply) this.applying = this.applying.then(() => this.applyLive(d.desired, d.dir));
     return applied;
+  }
+
+  /** Resolves when desired configuration received so far has been applied (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.applying;
+  }
+
+  /** Applies what can be applied live and reports `config.applied` with each part's outcome. */
+  private async applyLive(desired: ConfigDesired, dir: string): Promise<void> {
+    let outcome: Record<string, 'applied' | 'staged' | { error: string }>;
+    try {
+      outcome = (await this.options.applyDesired?.(desired, dir)) ?? {};
+    } catch (err) {
+      outcome = { '*': { error: err instanceof Error ? err.message : String(err) } };
+    }
+    const parts: Record<string, string> = {};
+    const errors: string[] = [];
+    for (const name of Object.keys(desired.parts)) {
+      const o = outcome[name] ?? outcome['*'] ?? 'staged';
+      parts[name] = typeof o === 'string' ? o : 'failed';
+      if (typeof o !== 'string') errors.push(`${name}: ${o.error}`);
+    }
+    const status = errors.length > 0 ? 'failed' : Object.values(parts).every((p) => p === 'applied') ? 'applied' : 'staged';
+    const error = errors.length > 0 ? errors.join('; ') : undefined;
+    try {
+      this.report(desired.version, desired.checksum, status, error, parts);
+    } catch (err) {
+      this.options.log.error({ err, version: desired.version }, 'could not record config.applied');
+    }
+  }
+
+  private report(version: number, checksum: string, status: 'applied' | 'staged' | 'failed', error?: string, parts?: Record<string, string>): void {
+    const now = Date.now();
+    const extra = { ...(error === undefined ? {} : { error }), ...(parts === undefined ? {} : { parts }) };
+    this.options.store.setState(DESIRED_KEY, JSON.stringify({ version, checksum, status, at: now, ...extra }));
+    this.options.store.recordEvent({ ts: now, type: 'config.applied', severity: status === 'failed' ? 'warning' : 'info', body: { version, checksum, status, ...extra } });
   }
 
   /** Returns why a change could not be applied, or undefined when it was. */
@@ -216,16 +266,13 @@ export class Downlink {
 
   /**
    * Desired configuration: checked against its checksum, written to
-   * `<dataDir>/config/desired/v<version>/` and reported as `config.applied` with status
-   * `staged` (or `failed`). It takes effect when the gateway is restarted on it — applying
-   * a new site config live is not built (docs/sync-protocol.md "Desired configuration").
+   * `<dataDir>/config/desired/v<version>/`; what can take effect live (`applyDesired`:
+   * Node-RED flows) is applied once the page is committed, and `config.applied` reports
+   * each part: `applied`, `staged` (takes effect when the gateway restarts on it — a new
+   * site config or profile is not applied live) or failed (docs/sync-protocol.md).
    */
   private stageConfig(body: Record<string, unknown>): string | undefined {
-    const now = Date.now();
-    const report = (version: number, checksum: string, status: 'staged' | 'failed', error?: string): void => {
-      this.options.store.setState(DESIRED_KEY, JSON.stringify({ version, checksum, status, at: now, ...(error === undefined ? {} : { error }) }));
-      this.options.store.recordEvent({ ts: now, type: 'config.applied', severity: status === 'failed' ? 'warning' : 'info', body: { version, checksum, status, ...(error === undefined ? {} : { error }) } });
-    };
+    const report = (version: number, checksum: string, status: 'staged' | 'failed', error?: string): void => this.report(version, checksum, status, error);
     if (!Value.Check(ConfigDesired, body)) {
       const version = typeof body.version === 'number' ? body.version : 0;
       const checksum = typeof body.checksum === 'string' ? body.checksum : '';
@@ -248,7 +295,11 @@ export class Downlink {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, text);
     }
-    report(body.version, body.checksum, 'staged');
+    if (this.options.applyDesired !== undefined) {
+      // Recorded as staged now; config.applied follows once what can take effect live has.
+      this.options.store.setState(DESIRED_KEY, JSON.stringify({ version: body.version, checksum: body.checksum, status: 'staged', at: Date.now() }));
+      this.toApply.push({ desired: body, dir });
+    } else report(body.version, body.checksum, 'staged');
     return undefined;
   }
 }

@@ -160,3 +160,44 @@ t.test('with a cloud: pending in lane 0, confirmed, refused, cloud-made operatio
   t.match(new WorkOrderStore(again, true).get(woId), { status: 'cancelled' });
   t.equal(again.getState('downlink.cursor'), '12');
 });
+
+t.test('desired config: what can take effect live is applied after the page commits, each part reported', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-desired-'));
+  const store = new GatewayStore({ dataDir: dir, site: 's1' });
+  t.teardown(() => store.close());
+  const seen: string[] = [];
+  const downlink = new Downlink({
+    store,
+    workOrders: new WorkOrderStore(store, true),
+    url: 'http://127.0.0.1:9',
+    gatewayId: 'gw-1',
+    bearer: () => undefined,
+    dataDir: dir,
+    log: silent,
+    waitMs: 0,
+    requestTimeoutMs: 100,
+    applyDesired: async (d) => {
+      seen.push(d.parts.flows ?? '');
+      return d.parts.flows === 'bad' ? { flows: { error: 'not a flows array' } } : { flows: 'applied' };
+    },
+  });
+  const desired = (version: number, parts: Record<string, string>) => ({ version, checksum: createHash('sha256').update(canonicalJson(parts)).digest('hex'), parts });
+  const ts = Date.now();
+  downlink.apply([{ seq: 1, kind: 'config.desired', ts, body: desired(1, { flows: '[]' }) }], 1);
+  await downlink.settled();
+  downlink.apply([{ seq: 2, kind: 'config.desired', ts, body: desired(2, { flows: '[]', site: 'x' }) }], 2);
+  await downlink.settled();
+  downlink.apply([{ seq: 3, kind: 'config.desired', ts, body: desired(3, { flows: 'bad' }) }], 3);
+  await downlink.settled();
+  t.same(seen, ['[]', '[]', 'bad']);
+  const reports = store
+    .events({ type: 'config.applied' })
+    .map((e) => e.body as { version: number; status: string; parts: Record<string, string>; error?: string })
+    .sort((a, b) => a.version - b.version);
+  t.match(reports, [
+    { version: 1, status: 'applied', parts: { flows: 'applied' } },
+    { version: 2, status: 'staged', parts: { flows: 'applied', site: 'staged' } },
+    { version: 3, status: 'failed', parts: { flows: 'failed' }, error: /flows: not a flows array/ },
+  ]);
+  t.equal(downlink.status().desired?.status, 'failed');
+});
