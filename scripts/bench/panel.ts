@@ -137,6 +137,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       requestAnimationFrame(loop);
     })()`);
     const t0 = Date.now();
+    const sent0 = sent;
     const cpu0 = process.cpuUsage();
     await page.waitForTimeout(minutes * 60_000);
     const elapsedS = (Date.now() - t0) / 1000;
@@ -160,7 +161,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       long_frames_per_min: Math.round((long / elapsedS) * 60 * 10) / 10,
       heap_mb_start: Math.round(heapStart * 10) / 10,
       heap_mb_after: Math.round(heapAfter * 10) / 10,
-      readings_per_s_sent: Math.round(sent / ((Date.now() - t0) / 1000 + 3)),
+      readings_per_s_sent: Math.round((sent - sent0) / elapsedS),
       readings_per_s_received: Math.round((received - received0) / elapsedS),
       reading_age_ms_p99: Math.round(percentile(agesSorted, 99)),
       server_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsedS) * 1000) / 10,
