@@ -355,7 +355,14 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
   });
 
   // The broker's users, TLS files and bridge secret (core/config/mqtt.ts).
-  const mqtt = resolveMqtt(broken('gateway', 'mqtt') ? (Value.Default(Mqtt, {}) as MqttDoc) : doc.gateway.mqtt, dir, (holder, at) => resolveSecret(holder, dir, env, at, issues), options.resolveSecrets !== false, issues);
+  const mqtt = resolveMqtt(
+    isObject(doc.gateway.mqtt) && Array.isArray(doc.gateway.mqtt.users) ? doc.gateway.mqtt : (Value.Default(Mqtt, {}) as MqttDoc),
+    dir,
+    (holder, at) => resolveSecret(holder, dir, env, at, issues),
+    options.resolveSecrets !== false,
+    issues,
+    (...at) => broken('gateway', 'mqtt', ...at),
+  );
 
   const all = [...bind(src, issues), ...profileIssues];
   if (all.length > 0) throw new ConfigInvalidError(all);

@@ -126,11 +126,20 @@ type Secret = (holder: Record<string, unknown>, at: (string | number)[]) => stri
  * Resolves the secrets and files of `gateway.mqtt`; pushes an issue for each problem
  * (a user with no or two passwords, a duplicate username, a missing TLS file).
  */
-export function resolveMqtt(doc: MqttDoc, dir: string, secret: Secret, resolveSecrets: boolean, issues: PathIssue[]): MqttConfig {
+export function resolveMqtt(
+  doc: MqttDoc,
+  dir: string,
+  secret: Secret,
+  resolveSecrets: boolean,
+  issues: PathIssue[],
+  /** True when the schema already found a problem at this path below gateway.mqtt: skip it. */
+  broken: (...at: (string | number)[]) => boolean = () => false,
+): MqttConfig {
   const at = ['gateway', 'mqtt'];
   const users: MqttUserConfig[] = [];
   const names = new Set<string>();
   doc.users.forEach((u, i) => {
+    if (broken('users', i)) return;
     if (names.has(u.username)) issues.push({ path: [...at, 'users', i, 'username'], message: `must be unique: "${u.username}" appears twice` });
     names.add(u.username);
     const ways = [u.passwordHash, u.passwordEnv, u.passwordFile].filter((w) => w !== undefined).length;
@@ -153,7 +162,7 @@ export function resolveMqtt(doc: MqttDoc, dir: string, secret: Secret, resolveSe
     return abs;
   };
   const tls =
-    doc.tls === undefined
+    doc.tls === undefined || broken('tls')
       ? undefined
       : {
           ...doc.tls,
@@ -162,7 +171,7 @@ export function resolveMqtt(doc: MqttDoc, dir: string, secret: Secret, resolveSe
           ...(doc.tls.caFile === undefined ? {} : { caFile: file(doc.tls.caFile, [...at, 'tls', 'caFile']) }),
         };
   let bridge: MqttConfig['bridge'];
-  if (doc.bridge !== undefined) {
+  if (doc.bridge !== undefined && !broken('bridge')) {
     const b = doc.bridge;
     if (b.passwordEnv !== undefined && b.passwordFile !== undefined) issues.push({ path: [...at, 'bridge'], message: 'needs at most one of passwordEnv, passwordFile' });
     const password = resolveSecrets && (b.passwordEnv !== undefined || b.passwordFile !== undefined) ? secret(b as Record<string, unknown>, [...at, 'bridge']) : undefined;
