@@ -371,6 +371,19 @@ export class AlarmEngine {
     return { rules: this.states.size, active, unacked, shelved, suppressed, transitions: this.transitions, storeErrors: this.storeErrors };
   }
 
+  /** The figures of /metrics, named as main.ts's counters are (`steward_alarms_active`, …). */
+  metrics(): Record<string, number> {
+    const s = this.stats();
+    return {
+      alarms_active: s.active,
+      alarms_unacked: s.unacked,
+      alarms_shelved: s.shelved,
+      alarms_suppressed: s.suppressed,
+      alarm_transitions_total: s.transitions,
+      alarm_store_errors_total: s.storeErrors,
+    };
+  }
+
   // ── Lifecycle ─────────────────────────────────────────────────────────────────────
 
   /** Sets a rule's condition at `ts` (when it became so) and applies the delays at `now`. */

@@ -100,6 +100,11 @@ devices:
   const acks = (await call('GET', `/api/v1/alarms/history?alarm=${id}&type=alarm.acked`)).body as unknown as { items: { actor: string; note: string }[] };
   t.match(acks.items, [{ actor: 'op', note: 'switching back to auto' }]);
 
+  // Metrics.
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  t.match(metrics, /^steward_alarms_active 2$/m);
+  t.match(metrics, /^steward_alarm_transitions_total 7$/m);
+
   // Every transition went to lane 0 of the outbox.
   const lane0 = gw.store.peek(0, 1000).filter((i) => String((i.body as { type: string }).type).startsWith('alarm.'));
   t.equal(lane0.length, all.length);
