@@ -128,6 +128,13 @@ t.test('the control room in a browser', { skip: existsSync(CHROMIUM) ? false : '
     await until('acknowledged on screen', async () => (await row.getByRole('button', { name: /^Acknowledge:/ }).count()) === 0 && /acknowledged/.test((await row.textContent()) ?? ''), 15_000);
     const alarm = (await (await fetch(`${url}/api/v1/alarms/${encodeURIComponent('elev-1-a:entrapment.state.true')}`)).json()) as { state: string; ackedBy: string; ackNote: string };
     t.match(alarm, { state: 'ack_active', ackedBy: 'operator', ackNote: 'called the lift company' });
+    // The history, filtered to the lift, has the acknowledgement with its note.
+    await page.getByRole('tab', { name: 'History' }).click();
+    await page.getByLabel('Device').selectOption('elev-1-a');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('row', { name: /alarm\.acked.*operator: called the lift company/ }).waitFor();
+    t.pass('the acknowledgement is in the history');
+    await page.getByRole('tab', { name: 'Active' }).click();
   });
 
   const hasWorkOrders = (await fetch(`${url}/api/v1/work-orders`)).status !== 404;
