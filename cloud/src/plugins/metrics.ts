@@ -16,6 +16,15 @@ export class CloudMetrics {
   private readonly accepted: Record<Lane, number> = { 0: 0, 1: 0, 2: 0 };
   private readonly duplicates: Record<Lane, number> = { 0: 0, 1: 0, 2: 0 };
   private readonly startedAt = Date.now();
+  private readonly responses: Record<string, number> = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
+  /** Gauges read when rendering (e.g. long-polls held now). */
+  readonly gauges = new Map<string, { help: string; read: () => number }>();
+
+  /** Counts one HTTP answer by status class. */
+  response(statusCode: number): void {
+    const k = `${Math.min(5, Math.max(2, Math.floor(statusCode / 100)))}xx`;
+    this.responses[k] = (this.responses[k] ?? 0) + 1;
+  }
 
   /** Counts one batch answer. */
   batch(outcome: BatchOutcome, stats?: IngestStats): void {
@@ -42,6 +51,10 @@ export class CloudMetrics {
       '# HELP steward_cloud_gap_refusals_total Batches refused with 409 CS_ERR_BATCH_SEQ_GAP.',
       '# TYPE steward_cloud_gap_refusals_total counter',
       `steward_cloud_gap_refusals_total ${this.batches.gap}`,
+      '# HELP steward_cloud_http_responses_total HTTP answers by status class.',
+      '# TYPE steward_cloud_http_responses_total counter',
+      ...Object.entries(this.responses).map(([k, v]) => `steward_cloud_http_responses_total{class="${k}"} ${v}`),
+      ...[...this.gauges.entries()].flatMap(([name, g]) => [`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`]),
       '# HELP steward_cloud_start_time_seconds When this cloud process started (unix seconds).',
       '# TYPE steward_cloud_start_time_seconds gauge',
       `steward_cloud_start_time_seconds ${Math.floor(this.startedAt / 1000)}`,
@@ -57,7 +70,9 @@ declare module 'fastify' {
 }
 
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
-  app.decorate('stewardMetrics', new CloudMetrics());
+  const metrics = new CloudMetrics();
+  app.decorate('stewardMetrics', metrics);
+  app.addHook('onResponse', async (_request, reply) => metrics.response(reply.statusCode));
 }
 
 export default fp(metricsPlugin, { name: 'steward-metrics', fastify: '5.x' });

@@ -98,9 +98,10 @@ declare module 'fastify' {
 async function runtimePlugin(app: FastifyInstance, opts: RuntimeOptions): Promise<void> {
   const runtime = new Runtime(app.log);
   app.decorate('stewardRuntime', runtime);
+  app.stewardMetrics.gauges.set('steward_cloud_downlink_polls_held', { help: 'Downlink long-polls held open now.', read: () => runtime.notifier.waiting });
   if (opts.background !== false) app.addHook('onReady', async () => runtime.start());
   // preClose: before the server stops accepting, so held long-polls answer at once instead of holding the shutdown for 30 s.
   app.addHook('preClose', async () => runtime.stop());
 }
 
-export default fp(runtimePlugin, { name: 'steward-runtime', fastify: '5.x', dependencies: ['steward-db'] });
+export default fp(runtimePlugin, { name: 'steward-runtime', fastify: '5.x', dependencies: ['steward-db', 'steward-metrics'] });

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench -- cloud-load [--quick] [--gateways N] [--batches N] [--points N]`
+ *
+ * N simulated gateways syncing at once against one cloud (a child process, `steward
+ * cloud`), on SQLite and then on PostgreSQL. Each gateway sends its batches one after
+ * another, as its uplink does; all gateways at once. A batch is what a gateway of
+ * `--points` points sends each minute: one `telemetry.rollup` item with a roll-up of every
+ * point (projected into the cloud's roll-up table), plus 10 events (one an alarm in lane 0,
+ * projected into alarms and checked against the work-order rules). Batches are prebuilt
+ * and gzipped, so the time is the cloud's.
+ *
+ * Figures: `items_per_s_*` counts roll-ups + events stored per second (the issue counts a
+ * roll-up as an item, like the ingest bench); `p99_ms_*` is the 99th percentile of batch
+ * latency (request → ack) under that load; `cloud_cpu_*` the cloud process's CPU seconds per
+ * wall second (2 cores = 2.0).
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { uuidv7 } from '../../protocol/uuid.js';
+import { PROTOCOL_VERSION, type Batch, type BatchAck, type OutboxItem } from '../../protocol/v1.js';
+import { addGateway, openCloudDatabase } from '../../cloud/src/index.js';
+import { createRng } from '../sim/models/prng.js';
+import { dropSchema, enrol, loadAverage, postgresSchema, startCloudProcess } from './lib/cloud.js';
+import type { BenchOptions, BenchResult } from './run.js';
+
+const MINUTE = 60_000;
+const EVENTS_PER_BATCH = 10;
+
+interface Prepared {
+  body: Buffer;
+  items: number;
+}
+
+function buildBatches(gateway: string, site: string, points: number, count: number, rand: () => number): Prepared[] {
+  const out: Prepared[] = [];
+  let minute = Math.floor(Date.now() / MINUTE) * MINUTE - 7 * 24 * 60 * MINUTE;
+  let seq0 = 0;
+  let seq1 = 0;
+  let seq2 = 0;
+  for (let b = 0; b < count; b++) {
+    const rollups = Array.from({ length: points }, (_, i) => {
+      const base = 1 + (i % 40);
+      const min = Math.round((base - rand()) * 100) / 100;
+      const max = Math.round((base + rand()) * 100) / 100;
+      return { id: `dev-${Math.floor(i / 20) + 1}.${i % 20 === 0 ? 'energy' : `p${i % 20}`}`, minute, min, max, avg: (min + max) / 2, count: 60, last: max };
+    });
+    const items: OutboxItem[] = [{ lane: 2, seq: ++seq2, id: uuidv7(minute), kind: 'telemetry.rollup', ts: minute, body: { rollups } }];
+    for (let e = 0; e < EVENTS_PER_BATCH; e++) {
+      const ts = minute + e * 1000;
+      const alarm = e === 0;
+      const body = {
+        id: uuidv7(ts),
+        ts,
+        site,
+        device: `dev-${(e % 7) + 1}`,
+        type: alarm ? 'alarm.raised' : e % 2 === 0 ? 'device.online' : 'access.granted',
+        severity: alarm ? 'major' : 'info',
+        body: alarm ? { rule: 'outlet_pressure.low', system: 'water', value: 1.2 } : { n: e },
+      };
+      items.push({ lane: alarm ? 0 : 1, seq: alarm ? ++seq0 : ++seq1, id: uuidv7(ts), kind: 'event', ts, body });
+    }
+    const batch: Batch = { v: PROTOCOL_VERSION, gateway, site, sentAt: Date.now(), items };
+    out.push({ body: gzipSync(JSON.stringify(batch)), items: points + EVENTS_PER_BATCH });
+    minute += MINUTE;
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+}
+
+interface Measured {
+  itemsPerS: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+  seconds: number;
+  batches: number;
+  load: number;
+}
+
+async function measure(database: string, gateways: number, batches: number, points: number): Promise<Measured> {
+  const names = Array.from({ length: gateways }, (_, i) => `load-gw-${String(i + 1).padStart(4, '0')}`);
+  const siteOf = (i: number): string => `load-site-${Math.floor(i / 2) + 1}`; // two gateways per community
+  const cdb = await openCloudDatabase(database);
+  const tokens: string[] = [];
+  try {
+    for (const [i, g] of names.entries()) tokens.push(await addGateway(cdb, { site: siteOf(i), gateway: g }));
+  } finally {
+    await cdb.close();
+  }
+  const rng = createRng(5);
+  const loads = names.map((g, i) => buildBatches(g, siteOf(i), points, batches, () => rng.next()));
+  const cloud = await startCloudProcess(database);
+  try {
+    const secrets: string[] = [];
+    for (const [i, g] of names.entries()) secrets.push(await enrol(cloud.url, g, tokens[i]!));
+    const latencies: number[] = [];
+    const cpu0 = cpuSeconds(cloud.proc.pid!);
+    const t0 = performance.now();
+    await Promise.all(
+      names.map(async (g, i) => {
+        for (const p of loads[i]!) {
+          const s = performance.now();
+          const res = await fetch(`${cloud.url}/v1/gateways/${g}/batches`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${secrets[i]!}` },
+            body: p.body,
+          });
+          if (!res.ok) throw new Error(`batch refused: HTTP ${res.status} ${await res.text()}`);
+          const ack = (await res.json()) as BatchAck;
+          if (ack.accepted !== 1 + EVENTS_PER_BATCH) throw new Error(`the cloud accepted ${ack.accepted} items of a batch`);
+          latencies.push(performance.now() - s);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = (cpuSeconds(cloud.proc.pid!) - cpu0) / seconds;
+    latencies.sort((a, b) => a - b);
+    const items = loads.flat().reduce((n, p) => n + p.items, 0);
+    return { itemsPerS: Math.round(items / seconds), p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)), cpu: Number(cpu.toFixed(2)), seconds: Number(seconds.toFixed(1)), batches: latencies.length, load: loadAverage() };
+  } finally {
+    await cloud.stop();
+  }
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const gateways = Number(options.args.gateways ?? (options.quick ? 20 : 200));
+  const batches = Number(options.args.batches ?? (options.quick ? 2 : 5));
+  const points = Number(options.args.points ?? (options.quick ? 500 : 2000));
+  const table: (string | number)[][] = [['cloud database', 'gateways', 'items/s', 'batch p50 ms', 'batch p99 ms', 'cloud CPU (cores)', 'batches', 's', 'load (1 min)']];
+  const figures: Record<string, number | string | boolean> = { gateways, points_per_gateway: points, batches_per_gateway: batches, load_before: loadAverage() };
+  const record = (label: string, key: string, m: Measured): void => {
+    table.push([label, gateways, m.itemsPerS, m.p50, m.p99, m.cpu, m.batches, m.seconds, m.load]);
+    Object.assign(figures, { [`items_per_s_${key}`]: m.itemsPerS, [`p99_ms_${key}`]: m.p99, [`p50_ms_${key}`]: m.p50, [`cloud_cpu_${key}`]: m.cpu });
+  };
+  const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-load-'));
+  try {
+    record('SQLite', 'sqlite', await measure(path.join(dir, 'cloud.db'), gateways, batches, points));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const pgTarget = await postgresSchema('bench_load');
+  if ('unavailable' in pgTarget) {
+    table.push([`PostgreSQL: not measured (${pgTarget.unavailable})`, '-', '-', '-', '-', '-', '-', '-', '-']);
+    figures.postgres = pgTarget.unavailable;
+  } else {
+    try {
+      record('PostgreSQL', 'postgres', await measure(pgTarget.url, gateways, batches, points));
+    } finally {
+      await dropSchema(pgTarget.schema);
+    }
+  }
+  return { table, figures };
+}
