@@ -41,7 +41,7 @@ for (const [type, register] of Object.entries(modules)) {
 }
 
 /** Steward's nodes and the core nodes the default flows use. */
-export const stewardNodes = ['steward-gateway', 'steward-point-in', 'steward-point-out', 'steward-alarm', 'steward-work-order'].map((n) => require(`../../../flows/nodes/${n}.js`) as unknown);
+export const stewardNodes = ['steward-gateway', 'steward-point-in', 'steward-point-out', 'steward-alarm', 'steward-work-order', 'steward-event-in'].map((n) => require(`../../../flows/nodes/${n}.js`) as unknown);
 export const coreNodes = ['function/10-function.js', 'common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js'].map((f) => require(`@node-red/nodes/core/${f}`) as unknown);
 
 export interface ApiCall {

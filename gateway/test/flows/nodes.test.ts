@@ -139,3 +139,20 @@ t.test('work order: one opened first by a gateway rule gets the camera picture a
   t.match(got[0], { existing: true, payload: { id: 'rule-made-1' }, snapshot: { file: 'e1.jpg' } });
   t.match(workOrders.find((w) => w.id === 'rule-made-1')?.notes, [{ attachments: [{ kind: 'snapshot', camera: 'cam-1' }] }]);
 });
+
+t.test('event in: a model’s decision (anomaly.detected) from the bus, by type family and device', async (t) => {
+  const got = await load([{ id: 'ev', type: 'steward-event-in', gateway: 'gw', types: 'anomaly.*,failure.predicted', devices: 'pump-1', wires: [['out']] }]);
+  const publish = (type: string, device: string, body: Record<string, unknown>) =>
+    peer.publishAsync(`steward/v1/site-a/events/${type}`, JSON.stringify({ id: `e-${type}-${device}`, ts: Date.now(), site: 'site-a', device, type, severity: 'minor', body }), { qos: 1 });
+  await until('the node subscribed', async () => {
+    await publish('anomaly.detected', 'pump-1', { model: 'pump-anomaly', score: 0.93, threshold: 0.7 });
+    await new Promise((r) => setTimeout(r, 200));
+    return got.length > 0;
+  });
+  await publish('anomaly.detected', 'pump-2', { score: 0.99 }); // another device
+  await publish('alarm.raised', 'pump-1', {}); // another family
+  await publish('failure.predicted', 'pump-1', { model: 'pump-rul', horizonH: 72 });
+  await until('the prediction', () => got.some((m) => m.topic === 'failure.predicted'));
+  t.match(got[0], { topic: 'anomaly.detected', device: 'pump-1', severity: 'minor', payload: { body: { score: 0.93, threshold: 0.7 } } });
+  t.notOk(got.some((m) => m.device === 'pump-2' || m.topic === 'alarm.raised'), 'other devices and families are left out');
+});
