@@ -57,7 +57,9 @@ for (const backend of await backends()) {
       t.same((await changes(app, c)).changes, []);
       const user = await loggedInUser(app, 'admin-1');
       const wores = await app.inject({ url: `/v1/work-orders/${wo}`, headers: user });
-      if (wores.statusCode === 200) t.match(wores.json(), { id: wo, status: 'open', site: 'site-a' });
+      t.equal(wores.statusCode, 200);
+      t.match(wores.json().workOrder, { id: wo, status: 'open', site: 'site-a' });
+      t.match(wores.json().ops, [{ id: create.id, outcome: 'accepted', gateway: 'gw-a', version: 1 }], 'the op log names the gateway it came from');
     });
 
     await t.test('a refused operation comes back to the sender only, with the reason from applyOp', async (t) => {
