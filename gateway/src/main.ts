@@ -279,7 +279,8 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
         });
 
   // ── Node-RED (gateway/src/flows/, docs/node-red.md): a supervised child process; every
-  // new flow version is a config.applied event (lane 1, to the cloud) and an audit entry.
+  // new flow version is a config.applied event (lane 1, to the cloud) and an audit entry. Its
+  // number is `flowVersion`, not `version`: the cloud reads `version` as a desired-config version.
   const nodeRed = config.gateway.nodeRed.enabled
     ? new NodeRedRuntime({
         config,
@@ -288,7 +289,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
         onVersion: (v) =>
           guarded('recording a flow version', () => {
             const diff = { added: v.diff.added.length, removed: v.diff.removed.length, changed: v.diff.changed.length, nodes: [...v.diff.added, ...v.diff.removed, ...v.diff.changed].slice(0, 50).map((n) => n.name ?? `${n.type} ${n.id}`) };
-            store.recordEvent({ ts: v.ts, type: 'config.applied', severity: 'info', body: { kind: 'flows', version: v.n, actor: v.actor, action: v.action, sha256: v.sha256, nodes: v.nodes, diff, ...(v.restored === undefined ? {} : { restored: v.restored }) } });
+            store.recordEvent({ ts: v.ts, type: 'config.applied', severity: 'info', body: { kind: 'flows', flowVersion: v.n, actor: v.actor, action: v.action, sha256: v.sha256, nodes: v.nodes, diff, ...(v.restored === undefined ? {} : { restored: v.restored }) } });
             if (v.action !== 'rollback') store.audit({ ts: v.ts, actor: v.actor, action: `flows.${v.action}`, target: `flows@${v.n}`, detail: { sha256: v.sha256, ...diff }, result: 'ok' });
           }),
       })
