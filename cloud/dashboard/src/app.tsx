@@ -25,11 +25,28 @@ function since(t: T, ms: number): string {
 
 const time = (ts: number, lang: Lang) => new Date(ts).toLocaleString(lang, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 
+interface KpiFigures {
+  readonly created: number;
+  readonly responseP50Ms: number | null;
+  readonly slaResolveCompliance: number | null;
+  readonly satisfaction: number | null;
+  readonly energyKwh: number | null;
+}
+
+/** GET /v1/kpis (docs/cloud.md "KPIs"): the last 30 days by day, the caller's whole scope. */
+interface Kpis {
+  readonly totals: KpiFigures;
+  readonly periods: readonly (KpiFigures & { readonly period: string })[];
+  readonly availability: readonly { readonly device: string; readonly availability: number }[];
+}
+
 interface Data {
   readonly sites: Site[];
   readonly gateways: GatewayStatus[];
   readonly workOrders: WorkOrder[];
   readonly alarms: CloudEvent[];
+  /** null when this cloud has no KPI route. */
+  readonly kpis: Kpis | null;
 }
 
 function Login(props: { t: T; lang: Lang; setLang: (l: Lang) => void }) {
@@ -76,17 +93,17 @@ function Kpi(props: { label: string; value: string; tone?: 'bad' | 'ok' }) {
   );
 }
 
-function Bars(props: { t: T; lang: Lang; data: { day: number; n: number }[] }) {
-  const max = Math.max(1, ...props.data.map((d) => d.n));
+function Bars(props: { title: string; data: readonly { label: string; n: number }[] }) {
+  const max = Math.max(1e-9, ...props.data.map((d) => d.n));
   return (
     <figure class="card bars">
-      <figcaption>{props.t('kpi.perDay')}</figcaption>
+      <figcaption>{props.title}</figcaption>
       <ol>
         {props.data.map((d) => (
-          <li title={`${new Date(d.day).toLocaleDateString(props.lang)}: ${d.n}`}>
+          <li title={`${d.label}: ${Math.round(d.n * 10) / 10}`}>
             <span class="bar" style={{ height: `${(d.n / max) * 100}%` }} />
             <span class="sr-only">
-              {new Date(d.day).toLocaleDateString(props.lang)}: {d.n}
+              {d.label}: {Math.round(d.n * 10) / 10}
             </span>
           </li>
         ))}
@@ -101,6 +118,15 @@ function Overview(props: { t: T; lang: Lang; data: Data }) {
   const f = figures(data.workOrders, data.alarms, now);
   const up = data.gateways.filter((g) => online(g, now)).length;
   const pct = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)} %`);
+  // The cloud's KPIs where it serves them (30 days); figures from the lists otherwise.
+  const k = data.kpis;
+  const responseMs = k?.totals.responseP50Ms ?? f.responseMs;
+  const sla = k?.totals.slaResolveCompliance ?? f.slaRate;
+  const rating = k?.totals.satisfaction ?? f.rating;
+  const availability = k === null || k.availability.length === 0 ? null : k.availability.reduce((s, a) => s + a.availability, 0) / k.availability.length;
+  const periods = k?.periods.slice(-14) ?? [];
+  const created = k !== null ? periods.map((p) => ({ label: p.period, n: p.created })) : perDay(data.workOrders).map((d) => ({ label: new Date(d.day).toLocaleDateString(lang), n: d.n }));
+  const energy = periods.filter((p) => p.energyKwh !== null).map((p) => ({ label: p.period, n: p.energyKwh! }));
   return (
     <>
       <ul class="kpis" aria-label={t('nav.sites')}>
@@ -108,12 +134,17 @@ function Overview(props: { t: T; lang: Lang; data: Data }) {
         <Kpi label={t('kpi.online')} value={`${up} / ${data.gateways.length}`} tone={up < data.gateways.length ? 'bad' : 'ok'} />
         <Kpi label={t('kpi.openWo')} value={String(f.open)} />
         <Kpi label={t('kpi.overdue')} value={String(f.overdue)} tone={f.overdue > 0 ? 'bad' : 'ok'} />
-        <Kpi label={t('kpi.response')} value={f.responseMs === null ? '—' : t('min', { n: Math.round(f.responseMs / 60_000) })} />
-        <Kpi label={t('kpi.sla')} value={pct(f.slaRate)} />
-        <Kpi label={t('kpi.rating')} value={f.rating === null ? '—' : f.rating.toFixed(1)} />
+        <Kpi label={t('kpi.response')} value={responseMs === null ? '—' : t('min', { n: Math.round(responseMs / 60_000) })} />
+        <Kpi label={t('kpi.sla')} value={pct(sla)} />
+        <Kpi label={t('kpi.rating')} value={rating === null ? '—' : rating.toFixed(1)} />
+        <Kpi label={t('kpi.availability')} value={pct(availability)} />
+        <Kpi label={t('kpi.energy')} value={k?.totals.energyKwh == null ? '—' : `${Math.round(k.totals.energyKwh).toLocaleString(lang)} kWh`} />
         <Kpi label={t('kpi.alarms24h')} value={String(f.alarms24h)} tone={f.alarms24h > 0 ? 'bad' : undefined} />
       </ul>
-      <Bars t={t} lang={lang} data={perDay(data.workOrders)} />
+      <div class="charts">
+        <Bars title={t('kpi.perDay')} data={created} />
+        {energy.length > 0 ? <Bars title={t('kpi.energyPerDay')} data={energy} /> : null}
+      </div>
       <h2>{t('site.grid')}</h2>
       <ul class="sites">
         {data.sites.map((s) => {
@@ -244,9 +275,15 @@ export function App() {
   useEffect(() => {
     if (!authed) return;
     const load = () =>
-      Promise.all([api<Site[]>('/sites'), api<GatewayStatus[]>('/gateways'), api<WorkOrder[]>('/work-orders?limit=500'), api<CloudEvent[]>('/events?type=alarm.*&limit=1000')]).then(
-        ([sites, gateways, workOrders, alarms]) => {
-          setData({ sites, gateways, workOrders, alarms });
+      Promise.all([
+        api<Site[]>('/sites'),
+        api<GatewayStatus[]>('/gateways'),
+        api<WorkOrder[]>('/work-orders?limit=500'),
+        api<CloudEvent[]>('/events?type=alarm.*&limit=1000'),
+        api<Kpis>('/kpis').catch(() => null),
+      ]).then(
+        ([sites, gateways, workOrders, alarms, kpis]) => {
+          setData({ sites, gateways, workOrders, alarms, kpis });
           setError(undefined);
         },
         (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
