@@ -18,8 +18,9 @@ import { startGateway } from '../../src/main.js';
 import { freePort } from '../../../test/support/ports.js';
 import { until } from '../../../test/support/until.js';
 
-// Four lives of Node-RED (start, rollback, kill, watchdog), each seconds on a busy box.
-t.setTimeout(240_000);
+// Six lives of Node-RED or more (start, rollback, kill, watchdog, runaway, rollback), each
+// seconds on a busy box: ~1.5 min here alone, more beside the whole suite.
+t.setTimeout(420_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'steward-nodered-'));
 const file = path.join(dir, 'site.yaml');
 const nrPort = await freePort();
@@ -179,8 +180,9 @@ t.test('a runaway flow: Node-RED crash-loops under the watchdog with backoff, po
     signal: AbortSignal.timeout(5000),
   }).catch(() => undefined);
   const c0 = cycles();
-  await until('two watchdog kills', () => (nr.status() as { watchdogKills: number }).watchdogKills >= kills0 + 2, 90_000, 100);
-  t.ok(cycles() - c0 >= 30, `pump-1 polled throughout (${cycles() - c0} cycles)`);
+  await until('a watchdog kill', () => (nr.status() as { watchdogKills: number }).watchdogKills >= kills0 + 1, 90_000, 100);
+  await until('Node-RED back and spinning again', () => nr.status().state === 'running', 90_000, 100);
+  t.ok(cycles() - c0 >= 20, `pump-1 polled throughout (${cycles() - c0} cycles)`);
   t.equal(gw.poller.status('pump-1')?.state, 'online');
 
   const techToken = await gwLogin('tech', 'tech-pass');
