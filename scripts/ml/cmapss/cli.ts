@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../../gateway/src/ml/backend.js';
 import { fileLoadHandler } from '../../../gateway/src/ml/file-io.js';
-import { SENSORS, lastWindows, readEngines, readRul, rmse, saxenaScore } from './data.js';
+import { SENSORS, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines } from './data.js';
 import { defaultOptions, predictLast, trainCmapss } from './train.js';
 
 export async function run(verb: string, argv: string[]): Promise<number> {
@@ -21,9 +21,10 @@ export async function run(verb: string, argv: string[]): Promise<number> {
     output: { scale: number };
     normalisation: { min: number[]; max: number[] };
     training: { seconds: number; backend: string };
+    preprocessing?: { ewmaAlpha: number };
   };
   const model = await tfl.loadLayersModel(fileLoadHandler(o.outDir));
-  const test = readEngines(path.join(o.dataDir, 'test_FD001.txt'));
+  const test = smoothEngines(readEngines(path.join(o.dataDir, 'test_FD001.txt')), manifest.preprocessing?.ewmaAlpha ?? 1);
   const truth = readRul(path.join(o.dataDir, 'RUL_FD001.txt'));
   const t0 = performance.now();
   const p = predictLast(model, lastWindows(test, manifest.normalisation, manifest.window), test.length, manifest.window, manifest.output.scale);

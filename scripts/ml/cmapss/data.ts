@@ -64,6 +64,19 @@ export function readEngines(file: string): Engine[] & { repaired?: number } {
   return Object.assign(engines, { repaired });
 }
 
+/**
+ * Causal exponential smoothing of every sensor, per engine: s_t = α·x_t + (1 − α)·s_{t−1}.
+ * It uses only past cycles, so an engine can be smoothed online as it runs; α = 1 leaves the data as is.
+ */
+export function smoothEngines(engines: readonly Engine[], alpha: number): Engine[] {
+  if (alpha >= 1) return [...engines];
+  return engines.map((e) => {
+    const out: number[][] = [];
+    e.rows.forEach((r, i) => out.push(i === 0 ? [...r] : r.map((v, k) => alpha * v + (1 - alpha) * out[i - 1]![k]!)));
+    return { unit: e.unit, rows: out };
+  });
+}
+
 export function readRul(file: string): number[] {
   return readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').map(Number);
 }

@@ -14,6 +14,7 @@ export interface RulModelOptions {
   readonly features: number;
   readonly seed: number;
   readonly kind: 'lstm' | 'mlp';
+  readonly dropout?: number;
 }
 
 export function buildRulModel(o: RulModelOptions): tf.Sequential {
@@ -27,7 +28,7 @@ export function buildRulModel(o: RulModelOptions): tf.Sequential {
     m.add(tf.layers.flatten({ inputShape: [o.window, o.features] }));
     m.add(tf.layers.dense({ units: 256, activation: 'relu', kernelInitializer: init() }));
   }
-  m.add(tf.layers.dropout({ rate: 0.2 }));
+  m.add(tf.layers.dropout({ rate: o.dropout ?? 0.2 }));
   m.add(tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init() }));
   // The output starts at the mean target (~0.7 of the cap) rather than 0, so Adam's first
   // hundreds of steps are not spent walking the bias there.

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, type BackendName } from '../../../gateway/src/ml/backend.js';
 import { fileSaveHandler, sha256File, WEIGHTS_FILE } from '../../../gateway/src/ml/file-io.js';
 import { withSeed } from '../seeded.js';
-import { DEFAULT_CMAPSS_DIR, SENSORS, fitScaling, lastWindows, readEngines, readRul, rmse, saxenaScore, trainingWindows, type Scaling } from './data.js';
+import { DEFAULT_CMAPSS_DIR, SENSORS, fitScaling, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines, trainingWindows, type Scaling } from './data.js';
 import { buildRulModel } from './model.js';
 
 export interface CmapssTrainOptions {
@@ -23,10 +23,12 @@ export interface CmapssTrainOptions {
   readonly seed: number;
   readonly kind: 'lstm' | 'mlp';
   readonly backend: BackendName;
+  /** Exponential smoothing factor of the sensors (1 = none). */
+  readonly smoothAlpha: number;
   readonly log: (line: string) => void;
 }
 
-export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 40, batchSize: 256, learningRate: 0.001, seed: 42, kind: 'lstm', backend: 'wasm' } as const;
+export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 20, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'mlp', backend: 'wasm', smoothAlpha: 1 } as const;
 
 export interface CmapssMetrics {
   readonly rmse: number;
@@ -46,8 +48,9 @@ export function predictLast(model: tf.InferenceModel | { predict(x: tf.Tensor): 
 export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics: CmapssMetrics; trainSeconds: number; scaling: Scaling }> {
   const backend = await selectBackend(undefined, o.backend);
   o.log(`backend: ${backend.name}`);
-  const train = readEngines(path.join(o.dataDir, 'train_FD001.txt'));
-  const test = readEngines(path.join(o.dataDir, 'test_FD001.txt'));
+  const rawTrain = readEngines(path.join(o.dataDir, 'train_FD001.txt'));
+  const train = Object.assign(smoothEngines(rawTrain, o.smoothAlpha), { repaired: rawTrain.repaired });
+  const test = smoothEngines(readEngines(path.join(o.dataDir, 'test_FD001.txt')), o.smoothAlpha);
   const truth = readRul(path.join(o.dataDir, 'RUL_FD001.txt'));
   const scaling = fitScaling(train);
   const d = trainingWindows(train, scaling, o.window, o.cap);
@@ -86,6 +89,7 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics: Cma
       window: o.window,
       output: { unit: 'cycles', scale: o.cap, cap: o.cap },
       normalisation: { kind: 'minmax-11', min: scaling.min, max: scaling.max },
+      preprocessing: { ewmaAlpha: o.smoothAlpha },
       thresholds: {},
       training: {
         data: 'NASA C-MAPSS FD001 train_FD001.txt (100 engines, run to failure)',
@@ -97,7 +101,7 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics: Cma
         seed: o.seed,
         backend: backend.name,
         seconds: Math.round(trainSeconds),
-        command: 'npx steward ml train cmapss',
+        command: `npx steward ml train cmapss --kind ${o.kind} --epochs ${o.epochs} --batch ${o.batchSize} --lr ${o.learningRate} --seed ${o.seed} --smooth ${o.smoothAlpha}`,
       },
       metrics: { test: 'test_FD001.txt + RUL_FD001.txt, last cycle of each of the 100 engines', ...roundAll(metrics) },
       files: { 'model.json': sha256File(path.join(o.outDir, 'model.json')), [WEIGHTS_FILE]: sha256File(path.join(o.outDir, WEIGHTS_FILE)) },
@@ -128,6 +132,7 @@ export function defaultOptions(argv: readonly string[], log: (l: string) => void
     seed: num('seed', CMAPSS_DEFAULTS.seed),
     kind: (f('kind') ?? CMAPSS_DEFAULTS.kind) as 'lstm' | 'mlp',
     backend: (f('backend') ?? CMAPSS_DEFAULTS.backend) as BackendName,
+    smoothAlpha: num('smooth', CMAPSS_DEFAULTS.smoothAlpha),
     log,
   };
 }
