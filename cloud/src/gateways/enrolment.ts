@@ -11,6 +11,8 @@ import { lockGateway } from '../db/lock.js';
 import type { CloudDatabase } from '../db/open.js';
 import { CloudError } from '../plugins/errors.js';
 import { initialLaneMarks, laneMarks } from './lane-marks.js';
+import { Effects } from '../downlink/effects.js';
+import { appendChange } from '../downlink/feed.js';
 
 /** An enrolment token is valid for 7 days, then a new one must be issued. */
 export const ENROLMENT_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -74,6 +76,17 @@ export async function createGateway(cdb: CloudDatabase, input: NewGateway, now =
       })
       .execute();
     await trx.insertInto('lane_marks').values(initialLaneMarks(input.gateway)).execute();
+    // A new gateway of a site that already has work in progress (a second gateway, a replaced
+    // box under a new id) starts its downlink with the accepted operations of the site's open
+    // work orders, in order, so it knows them without waiting for their next change.
+    const open = await trx.selectFrom('work_orders').select('id').where('site_id', '=', input.site).where('status', 'not in', ['closed', 'cancelled']).orderBy('created_at').execute();
+    for (const wo of open) {
+      const ops = await trx.selectFrom('work_order_ops').select(['id', 'work_order_id', 'op', 'actor', 'ts', 'data_json']).where('work_order_id', '=', wo.id).where('outcome', '=', 'accepted').orderBy('version').execute();
+      for (const o of ops) {
+        const body = { id: o.id, workOrder: o.work_order_id, op: o.op, actor: o.actor, ts: o.ts, data: JSON.parse(o.data_json) as Record<string, unknown> };
+        await appendChange(trx, cdb.dialect, [input.gateway], { kind: 'workorder.op', ts: now, body }, new Effects());
+      }
+    }
   });
   return token;
 }

@@ -17,7 +17,7 @@ async function docsPlugin(app: FastifyInstance): Promise<void> {
         title: 'Steward cloud',
         version: `v${PROTOCOL_VERSION}`,
         description:
-          'Gateway uplink (enrolment, batches) and the read API. Errors are `{ statusCode, code, error, message }` with a CS_ERR_* code (docs/errors.md). See docs/sync-protocol.md.',
+          'Gateway uplink (enrolment, batches) and downlink (changes), work orders, dispatch, residents, KPIs, fleet configuration. Errors are `{ statusCode, code, error, message }` with a CS_ERR_* code (docs/errors.md). See docs/sync-protocol.md.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A gateway secret, or a login token from POST /v1/auth/login.' } } },
       tags: [
@@ -25,6 +25,13 @@ async function docsPlugin(app: FastifyInstance): Promise<void> {
         { name: 'sites', description: 'Communities and their latest readings' },
         { name: 'events', description: 'Events synced from the gateways' },
         { name: 'auth', description: 'Logins' },
+        { name: 'work-orders', description: 'Work orders: create, list, operations (the shared state machine), SLA, rules' },
+        { name: 'dispatch', description: 'Technicians, shifts, dispatch with explanation' },
+        { name: 'technicians', description: "A technician's phone: my work orders, accept, decline, photos, location" },
+        { name: 'residents', description: "Residents' progress link and rating (no login)" },
+        { name: 'kpis', description: 'KPIs per site or company' },
+        { name: 'fleet', description: 'Desired configuration: releases, staged rollout, rollback' },
+        { name: 'admin', description: 'Users and scopes, regions, sites, gateways, SLA, rules, webhooks' },
         { name: 'ops', description: 'Health and metrics' },
       ],
     },

@@ -148,6 +148,14 @@ for (const backend of await backends()) {
       t.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms`);
     });
 
+    await t.test('a gateway added later starts with the accepted operations of its site\'s open work orders', async (t) => {
+      const late = await enrolledGateway(app, 'site-a', 'gw-late');
+      const f = await changes(app, late);
+      t.match(f.changes[0], { seq: 1, kind: 'workorder.op', body: { id: create.id, op: 'create', workOrder: wo } });
+      t.ok(f.changes.every((ch) => ch.kind === 'workorder.op'), 'no rejections of other gateways');
+      t.same(f.changes.map((ch) => ch.body['op']), ['create', 'assign', 'note', 'note'].slice(0, f.changes.length));
+    });
+
     await t.test('only the gateway itself reads its feed', async (t) => {
       const user = await loggedInUser(app, 'admin-2');
       t.equal((await app.inject({ url: '/v1/gateways/gw-a/changes', headers: user })).statusCode, 403);
