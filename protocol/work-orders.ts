@@ -81,7 +81,12 @@ export const OpData = {
   hold: Type.Object({ reason: Text(1000) }, { additionalProperties: false }),
   resume: Type.Object({}, { additionalProperties: false }),
   note: Type.Object(
-    { text: Text(4000), attachments: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 20 })) },
+    {
+      text: Text(4000),
+      attachments: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 20 })),
+      /** An alarm this note links to the work order (another alarm of the same incident): one work order, many alarms. */
+      alarm: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    },
     { additionalProperties: false },
   ),
   resolve: Type.Object({ resolution: Text(4000) }, { additionalProperties: false }),
@@ -112,6 +117,8 @@ export interface WorkOrderNote {
   readonly ts: number;
   readonly text: string;
   readonly attachments?: readonly Record<string, unknown>[];
+  /** An alarm linked to the work order by this note. */
+  readonly alarm?: string;
 }
 
 /** A work order's state: what its operations, applied in order, make. */
@@ -226,6 +233,7 @@ export function applyOp(state: WorkOrder | undefined, op: WorkOrderOp): ApplyRes
         ts: op.ts,
         text: data.text as string,
         ...(Array.isArray(data.attachments) ? { attachments: data.attachments as Record<string, unknown>[] } : {}),
+        ...(typeof data.alarm === 'string' ? { alarm: data.alarm } : {}),
       };
       // Notes always merge (DESIGN.md): kept in time order whatever order they arrive in.
       const notes = [...state.notes, note].sort((a, b) => a.ts - b.ts || (a.op < b.op ? -1 : 1));
@@ -242,6 +250,13 @@ export function applyOp(state: WorkOrder | undefined, op: WorkOrderOp): ApplyRes
       return { ok: true, state: { ...rest, status: state.assignee === undefined ? 'open' : 'assigned' } };
     }
   }
+}
+
+/** Every alarm a work order covers: the one it was raised from and those its notes link. */
+export function alarmsOf(wo: Pick<WorkOrder, 'alarm' | 'notes'>): string[] {
+  const out = wo.alarm === undefined ? [] : [wo.alarm];
+  for (const n of wo.notes) if (n.alarm !== undefined && !out.includes(n.alarm)) out.push(n.alarm);
+  return out;
 }
 
 /** Replays operations from nothing; stops at the first refused one (returns its reason). */

@@ -192,10 +192,11 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     rules: config.gateway.workOrders?.rules ?? DEFAULT_WORK_ORDER_RULES,
     service: workOrders,
     deviceInfo: (id) => deviceInfo.get(id),
+    mergeWindowMs: config.gateway.workOrders?.mergeWindowMs ?? 3_600_000,
     log: log.child({ part: 'work-order-rules' }),
   });
   alarms.onTransition((tr) => {
-    if (tr.type === 'alarm.raised') workOrderRules.alarmRaised(tr.alarm);
+    if (tr.type === 'alarm.raised' || tr.type === 'alarm.unsuppressed') workOrderRules.alarmRaised(tr.alarm);
     else if (tr.type === 'alarm.cleared' || tr.type === 'alarm.shelved' || tr.type === 'alarm.out_of_service') workOrderRules.alarmGone(tr.alarm);
   });
   store.onEvent((e) => workOrderRules.event(e));

@@ -109,7 +109,12 @@ export class WorkOrderStore {
       ),
       remove: db.prepare('DELETE FROM work_orders WHERE id = ?'),
       get: db.prepare('SELECT state FROM work_orders WHERE id = ?'),
-      openForAlarm: db.prepare(`SELECT state FROM work_orders WHERE alarm = ? AND status IN (${OPEN_STATUSES.map(() => '?').join(', ')}) ORDER BY created_at DESC LIMIT 1`),
+      // The alarm it was raised from, or one a note linked to it (one incident, many alarms).
+      openForAlarm: db.prepare(
+        `SELECT state FROM work_orders WHERE (alarm = @alarm OR EXISTS (SELECT 1 FROM json_each(state, '$.notes') WHERE json_extract(value, '$.alarm') = @alarm))
+           AND status IN (${OPEN_STATUSES.map((st) => `'${st}'`).join(', ')}) ORDER BY created_at DESC LIMIT 1`,
+      ),
+      openForDevice: db.prepare(`SELECT state FROM work_orders WHERE device = ? AND status IN (${OPEN_STATUSES.map((st) => `'${st}'`).join(', ')}) ORDER BY created_at DESC`),
     };
   }
 
@@ -163,8 +168,13 @@ export class WorkOrderStore {
 
   /** The open work order raised from an alarm, if any (so a rule does not open a second one). */
   openForAlarm(alarm: string): WorkOrderView | undefined {
-    const row = this.stmts.openForAlarm.get(alarm, ...OPEN_STATUSES) as { state: string } | undefined;
+    const row = this.stmts.openForAlarm.get({ alarm }) as { state: string } | undefined;
     return row === undefined ? undefined : (JSON.parse(row.state) as WorkOrderView);
+  }
+
+  /** Open work orders of a device, newest first. */
+  openForDevice(device: string): WorkOrderView[] {
+    return (this.stmts.openForDevice.all(device) as { state: string }[]).map((r) => JSON.parse(r.state) as WorkOrderView);
   }
 
   /** Newest first. */
@@ -181,8 +191,8 @@ export class WorkOrderStore {
       args.push(q.device);
     }
     if (q.alarm !== undefined) {
-      where.push('alarm = ?');
-      args.push(q.alarm);
+      where.push("(alarm = ? OR EXISTS (SELECT 1 FROM json_each(state, '$.notes') WHERE json_extract(value, '$.alarm') = ?))");
+      args.push(q.alarm, q.alarm);
     }
     if (q.before !== undefined) {
       where.push('created_at < ?');

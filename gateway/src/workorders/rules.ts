@@ -23,6 +23,8 @@ export interface WorkOrderRulesOptions {
   deviceInfo(id: string): DeviceInfo | undefined;
   readonly log?: Logger;
   readonly now?: () => number;
+  /** A device's open work order this recent takes its further alarms as linked notes, ms (default 1 h). */
+  readonly mergeWindowMs?: number;
 }
 
 function globToRe(glob: string): RegExp {
@@ -46,9 +48,13 @@ export class WorkOrderRules {
   private readonly now: () => number;
   /** Work orders opened by the rules since start. */
   opened = 0;
+  /** Alarms linked to an open work order of their device instead of opening one. */
+  linked = 0;
+  private readonly mergeWindowMs: number;
 
   constructor(private readonly options: WorkOrderRulesOptions) {
     this.now = options.now ?? Date.now;
+    this.mergeWindowMs = options.mergeWindowMs ?? 3600_000;
     this.compiled = options.rules.filter((r) => r.enabled).map((doc) => ({ doc, ...(doc.when.rules === undefined ? {} : { rules: doc.when.rules.map(globToRe) }) }));
   }
 
@@ -126,10 +132,28 @@ export class WorkOrderRules {
   private openForAlarm(rule: Compiled, alarm: AlarmRecord): void {
     if (this.options.service.openForAlarm(alarm.id) !== undefined) return;
     const info = alarm.device === null ? undefined : this.options.deviceInfo(alarm.device);
+    // One incident, one work order: a second alarm of a device that already has an open
+    // work order as urgent (or more), opened within the merge window, is linked to it by a
+    // note instead of opening another (an entrapment raises the profile's alarm and the
+    // flow's; a breaker trip several alarms of one device).
+    const priority = rule.doc.priority ?? alarm.priority;
+    if (alarm.device !== null) {
+      const now = this.now();
+      const same = this.options.service.openForDevice(alarm.device).find((w) => w.priority <= priority && now - w.createdAt <= this.mergeWindowMs);
+      if (same !== undefined) {
+        try {
+          this.options.service.operate(same.id, 'note', { text: `Also alarm ${alarm.id} (${alarm.priority}): ${alarm.message}`.slice(0, 4000), alarm: alarm.id }, `rule:${rule.doc.name}`);
+          this.linked++;
+        } catch (err) {
+          this.options.log?.error({ err, workOrder: same.id, alarm: alarm.id }, 'could not link an alarm to its open work order');
+        }
+        return;
+      }
+    }
     this.create(rule, {
       key: alarm.id,
       device: alarm.device ?? undefined,
-      priority: rule.doc.priority ?? alarm.priority,
+      priority,
       title: fill(rule.doc.title ?? '{deviceName}: {message}', { device: alarm.device ?? '', deviceName: info?.name ?? alarm.source, message: alarm.message, rule: alarm.rule, event: 'alarm.raised' }),
       description: `Opened by rule ${rule.doc.name} from alarm ${alarm.id} (${alarm.severity}, ${alarm.priority}) raised at ${new Date(alarm.raisedAt ?? this.now()).toISOString()}; value ${JSON.stringify(alarm.value)}.`,
     });

@@ -85,7 +85,12 @@ export class WorkOrderService {
     return view;
   }
 
-  /** The open work order of an alarm, if one exists. */
+  /** Open work orders of a device, newest first. */
+  openForDevice(device: string): WorkOrderView[] {
+    return this.options.store.openForDevice(device);
+  }
+
+  /** The open work order of an alarm (raised from it, or linking it by a note), if one exists. */
   openForAlarm(alarm: string): WorkOrderView | undefined {
     return this.options.store.openForAlarm(alarm);
   }

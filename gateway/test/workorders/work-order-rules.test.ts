@@ -102,3 +102,17 @@ t.test('a delayed rule opens nothing for an alarm that clears in time', async (t
   engine.alarmRaised(alarm({ rule: 'entrapment' }));
   t.equal(wos.list().length, 1, 'rules that do not match open nothing (no default rules once rules are given)');
 });
+
+t.test('one incident, one work order: a second alarm of the device is linked by a note', async (t) => {
+  const { wos, engine, advance } = setup(t);
+  engine.alarmRaised(alarm({}));
+  engine.alarmRaised(alarm({ id: 'elev-1:flow.entrapment', rule: 'flow.entrapment', message: 'entrapment confirmed by the flow' }));
+  const list = wos.list();
+  t.equal(list.length, 1, 'no second work order');
+  t.match(list[0]!.notes, [{ alarm: 'elev-1:flow.entrapment', text: /Also alarm elev-1:flow.entrapment/ }]);
+  t.equal(wos.openForAlarm('elev-1:flow.entrapment')?.id, list[0]!.id, 'found by the linked alarm');
+  t.equal(wos.list({ alarm: 'elev-1:flow.entrapment' }).length, 1, 'listed by the linked alarm');
+  advance(2 * 3600_000);
+  engine.alarmRaised(alarm({ id: 'elev-1:door.fault', rule: 'door.fault' }));
+  t.equal(wos.list().length, 2, 'outside the merge window: a new work order');
+});

@@ -54,6 +54,8 @@ export const WorkOrderSettings = Type.Object(
   {
     /** Rules in order; the first that matches opens the work order. Absent: DEFAULT_WORK_ORDER_RULES; `[]`: none. */
     rules: Type.Optional(Type.Array(WorkOrderRule)),
+    /** A device's open work order opened this recently (and as urgent) takes its further alarms as linked notes instead of a new work order, ms; 0 = always a new one. */
+    mergeWindowMs: Type.Integer({ minimum: 0, default: 3_600_000 }),
   },
   { additionalProperties: false },
 );
