@@ -28,7 +28,7 @@ export interface CmapssTrainOptions {
   readonly log: (line: string) => void;
 }
 
-export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 20, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'mlp', backend: 'wasm', smoothAlpha: 1 } as const;
+export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 20, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'mlp', backend: 'wasm', smoothAlpha: 0.3 } as const;
 
 export interface CmapssMetrics {
   readonly rmse: number;
