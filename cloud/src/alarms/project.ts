@@ -11,20 +11,20 @@ import type { Dialect } from '../db/migrations.js';
 import type { CloudSchema } from '../db/schema.js';
 import type { Effects } from '../downlink/effects.js';
 import { enqueueWebhook } from '../webhooks/queue.js';
-import { alarmKey, applyRules, type WoRule } from './rules.js';
+import { alarmFields, alarmKey, applyRules, type WoRule } from './rules.js';
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Projects one newly stored event (alarm lifecycle, rules). */
-export async function projectEvent(trx: Transaction<CloudSchema>, dialect: Dialect, e: EventBody, now: number, effects: Effects, rules: readonly WoRule[]): Promise<void> {
-  let alarmId: string | undefined;
+/** Projects one newly stored event's alarm lifecycle (rules run after the batch: `applyEventRules`). */
+export async function projectEvent(trx: Transaction<CloudSchema>, e: EventBody, now: number, effects: Effects): Promise<void> {
   if (e.type.startsWith('alarm.')) {
-    alarmId = `${e.site}/${alarmKey(e)}`.slice(0, 400);
+    const alarmId = `${e.site}/${alarmKey(e)}`.slice(0, 400);
     const existing = await trx.selectFrom('alarms').selectAll().where('id', '=', alarmId).executeTakeFirst();
-    const rule = (str(e.body['rule']) ?? str(e.body['point']) ?? e.type).slice(0, 200);
-    const system = str(e.body['system']) ?? null;
+    const fields = alarmFields(e);
+    const rule = (fields.rule ?? fields.point ?? e.type).slice(0, 200);
+    const system = fields.system ?? null;
     if (e.type === 'alarm.raised') {
       if (existing === undefined) {
         await trx
@@ -59,14 +59,18 @@ export async function projectEvent(trx: Transaction<CloudSchema>, dialect: Diale
     } else if (existing !== undefined) {
       if (e.type === 'alarm.cleared') await trx.updateTable('alarms').set({ state: 'cleared', cleared_at: e.ts, last_event_id: e.id, updated_at: now }).where('id', '=', alarmId).execute();
       else if (e.type === 'alarm.acked') {
-        await trx.updateTable('alarms').set({ acked_at: e.ts, acked_by: (str(e.body['by']) ?? str(e.body['user']) ?? 'gateway').slice(0, 100), last_event_id: e.id, updated_at: now }).where('id', '=', alarmId).execute();
+        await trx.updateTable('alarms').set({ acked_at: e.ts, acked_by: (str(e.body['by']) ?? str(e.body['user']) ?? str(e.body['actor']) ?? 'gateway').slice(0, 100), last_event_id: e.id, updated_at: now }).where('id', '=', alarmId).execute();
       } else if (e.type === 'alarm.shelved') {
         const until = typeof e.body['until'] === 'number' && Number.isSafeInteger(e.body['until']) ? e.body['until'] : null;
         await trx.updateTable('alarms').set({ shelved_until: until, last_event_id: e.id, updated_at: now }).where('id', '=', alarmId).execute();
       }
     }
   }
+}
+
+/** Opens a work order for the event by rule, if one matches and none covers it yet. */
+export async function applyEventRules(trx: Transaction<CloudSchema>, dialect: Dialect, e: EventBody, now: number, effects: Effects, rules: readonly WoRule[]): Promise<void> {
   if (!rules.some((r) => r.enabled && r.eventType === e.type)) return;
   const wo = await applyRules(trx, dialect, e, now, effects, rules);
-  if (wo !== null && alarmId !== undefined) await trx.updateTable('alarms').set({ work_order_id: wo }).where('id', '=', alarmId).execute();
+  if (wo !== null && e.type.startsWith('alarm.')) await trx.updateTable('alarms').set({ work_order_id: wo }).where('id', '=', `${e.site}/${alarmKey(e)}`.slice(0, 400)).execute();
 }

@@ -4,10 +4,11 @@
  * (`wo_rules`, `GET/PUT /v1/rules`), tried in `position` order; the first match wins.
  * The defaults below are installed when the table is empty.
  *
- * A rule does not open a second work order while one it opened for the same alarm, or for
- * the same device and trade, is still open. A gateway that opens its own work order for
- * an alarm (the default elevator flow does) may still race a rule: disable the rule
- * (`enabled: false`) for such fleets.
+ * A rule does not open a second work order while one for the same alarm, or for the same
+ * device and trade, is still open. Rules run after every operation of the batch is
+ * applied (sync/ingest.ts), so a work order the gateway opened for the alarm — its rules
+ * do, offline too, and its operation follows the alarm in lane 0 — is seen and the cloud
+ * opens none.
  */
 import type { Transaction } from 'kysely';
 import { uuidv7 } from '../../../protocol/uuid.js';
@@ -84,16 +85,36 @@ export async function replaceRules(trx: Transaction<CloudSchema>, rules: readonl
   }
 }
 
-function textOf(e: EventBody): string {
+/**
+ * The alarm a gateway's `alarm.*` event is about. A Steward gateway sends the whole alarm
+ * record as `body.alarm` (`{ id: "<source>:<rule>", rule, point, system, message, … }`,
+ * gateway/src/store/alarms.ts); other senders may put `alarm` (an id), `rule`, `point`,
+ * `system`, `message` at the top of the body.
+ */
+export function alarmFields(e: EventBody): { id?: string; rule?: string; point?: string; system?: string; message?: string } {
   const b = e.body;
-  return [b['rule'], b['point'], b['message'], b['text'], b['alarm'], e.device].filter((v) => typeof v === 'string').join(' ').toLowerCase();
+  const rec = b['alarm'] !== null && typeof b['alarm'] === 'object' ? (b['alarm'] as Record<string, unknown>) : {};
+  const pick = (k: string): string | undefined => (typeof rec[k] === 'string' ? (rec[k] as string) : typeof b[k] === 'string' ? (b[k] as string) : undefined);
+  const id = typeof b['alarm'] === 'string' ? b['alarm'] : typeof rec['id'] === 'string' ? rec['id'] : typeof b['alarmId'] === 'string' ? b['alarmId'] : undefined;
+  const out: { id?: string; rule?: string; point?: string; system?: string; message?: string } = {};
+  if (id !== undefined) out.id = id;
+  for (const k of ['rule', 'point', 'system', 'message'] as const) {
+    const v = pick(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function textOf(e: EventBody): string {
+  const a = alarmFields(e);
+  return [a.rule, a.point, a.message, a.id, e.body['text'], e.device].filter((v) => typeof v === 'string').join(' ').toLowerCase();
 }
 
 export function ruleMatches(rule: WoRule, e: EventBody): boolean {
   if (!rule.enabled || rule.eventType !== e.type) return false;
   const m = rule.match;
   if (m.text !== undefined && !textOf(e).includes(m.text.toLowerCase())) return false;
-  if (m.system !== undefined && e.body['system'] !== m.system) return false;
+  if (m.system !== undefined && alarmFields(e).system !== m.system) return false;
   if (m.minSeverity !== undefined && (SEVERITY_RANK[e.severity] ?? 0) < (SEVERITY_RANK[m.minSeverity] ?? 0)) return false;
   if (m.devicePrefix !== undefined && !(e.device ?? '').startsWith(m.devicePrefix)) return false;
   return true;
@@ -101,11 +122,9 @@ export function ruleMatches(rule: WoRule, e: EventBody): boolean {
 
 /** The alarm id an event refers to (the gateway's, when it sends one). */
 export function alarmKey(e: EventBody): string {
-  const b = e.body;
-  const given = typeof b['alarm'] === 'string' ? b['alarm'] : typeof b['alarmId'] === 'string' ? b['alarmId'] : undefined;
-  if (given !== undefined) return given;
-  const rule = typeof b['rule'] === 'string' ? b['rule'] : typeof b['point'] === 'string' ? b['point'] : 'alarm';
-  return `${e.device ?? '-'}:${rule}`;
+  const a = alarmFields(e);
+  if (a.id !== undefined) return a.id;
+  return `${e.device ?? '-'}:${a.rule ?? a.point ?? 'alarm'}`;
 }
 
 /** Opens a work order for `e` if a rule matches and no open one covers it. Returns the work order id or null. */
@@ -113,7 +132,7 @@ export async function applyRules(trx: Transaction<CloudSchema>, dialect: Dialect
   const rules = known ?? (await listRules(trx));
   const rule = rules.find((r) => ruleMatches(r, e));
   if (rule === undefined) return null;
-  const system = typeof e.body['system'] === 'string' ? e.body['system'] : undefined;
+  const system = alarmFields(e).system;
   const category: Category = rule.category ?? (system === undefined ? undefined : CATEGORY_OF_SYSTEM[system]) ?? 'general';
   const alarm = alarmKey(e);
   let open = trx
@@ -125,7 +144,7 @@ export async function applyRules(trx: Transaction<CloudSchema>, dialect: Dialect
   if ((await open.executeTakeFirst()) !== undefined) return null;
 
   const sla = (await slaPolicy(trx))[rule.priority];
-  const rawRule = typeof e.body['rule'] === 'string' ? e.body['rule'] : e.type;
+  const rawRule = alarmFields(e).rule ?? e.type;
   const title = rule.title.replaceAll('{device}', e.device ?? 'site').replaceAll('{rule}', rawRule).replaceAll('{site}', e.site).slice(0, 200);
   const op: WorkOrderOp = {
     id: uuidv7(now),

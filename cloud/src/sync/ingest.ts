@@ -18,7 +18,7 @@ import { Compile } from 'typebox/compile';
 import type { Transaction } from 'kysely';
 import { EventBody, LANES, LIMITS, TelemetryLatestBody, TelemetryRollupBody, type Batch, type BatchAck, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
 import { WorkOrderOp } from '../../../protocol/work-orders.js';
-import { projectEvent } from '../alarms/project.js';
+import { applyEventRules, projectEvent } from '../alarms/project.js';
 import { listRules } from '../alarms/rules.js';
 import { lockGateway } from '../db/lock.js';
 import { Effects } from '../downlink/effects.js';
@@ -299,7 +299,7 @@ async function projectRollups(trx: Transaction<CloudSchema>, gateway: GatewayIde
  * reports.
  */
 async function projectOperations(trx: Transaction<CloudSchema>, cdb: CloudDatabase, gateway: GatewayIdentity, stored: readonly Prepared[], now: number, effects: Effects): Promise<void> {
-  let rules: Awaited<ReturnType<typeof listRules>> | undefined;
+  const events: EventBody[] = [];
   for (const p of stored) {
     if (p.item.kind === 'workorder.op') {
       await submitOp(trx, cdb.dialect, p.item.body as WorkOrderOp, { gateway }, now, effects);
@@ -309,10 +309,15 @@ async function projectOperations(trx: Transaction<CloudSchema>, cdb: CloudDataba
         await recordConfigApplied(trx, gateway.id, e, now, effects);
         continue;
       }
-      rules ??= await listRules(trx);
-      await projectEvent(trx, cdb.dialect, e, now, effects, rules);
+      await projectEvent(trx, e, now, effects);
+      events.push(e);
     }
   }
+  // Rules last: a work order the gateway opened for an alarm follows the alarm in lane 0,
+  // usually in the same batch — applied first, it keeps the cloud from opening another.
+  if (events.length === 0) return;
+  const rules = await listRules(trx);
+  for (const e of events) await applyEventRules(trx, cdb.dialect, e, now, effects, rules);
 }
 
 /**

@@ -134,6 +134,28 @@ t.test('an entrapment alarm from a gateway opens a P1 elevator work order by rul
   t.match((await app.inject({ url: '/v1/work-orders?priority=P3', headers: admin })).json(), [{ category: 'plumbing', device: 'pump-2', source: 'rule:failure-predicted' }]);
 });
 
+t.test("a gateway's alarm with the work order its rule opened: the cloud's rules open no second one", async (t) => {
+  const app = await testCloud(t);
+  const gw = await enrolledGateway(app, 's1', 'gw-1');
+  const admin = await userWith(app, 'root', 'admin');
+  // The shape a Steward gateway sends: the alarm record in body.alarm, then (lane 0, next
+  // seq) the create operation its work-order rule made for that alarm.
+  const alarm = { id: 'elev-1-a:entrapment', source: 'elev-1-a', rule: 'entrapment', device: 'elev-1-a', system: 'elevator', severity: 'critical', priority: 'P1', message: 'passenger trapped' };
+  const wo = uuidv7();
+  const create = { id: uuidv7(), workOrder: wo, op: 'create', actor: 'rule:p1-alarms', ts: Date.now(), data: { site: 's1', title: 'L1: passenger trapped', category: 'elevator', priority: 'P1', device: 'elev-1-a', alarm: alarm.id, source: 'rule:p1-alarms' } };
+  const res = await postBatch(app, gw, batchOf(gw, [eventItem(1, 's1', { type: 'alarm.raised', severity: 'critical', device: 'elev-1-a', body: { alarm } }), { lane: 0, seq: 2, id: uuidv7(), kind: 'workorder.op', ts: create.ts, body: create }]));
+  t.equal(res.statusCode, 200, res.body);
+  const list = (await app.inject({ url: '/v1/work-orders?site=s1', headers: admin })).json();
+  t.equal(list.length, 1, 'only the gateway\'s work order');
+  t.match(list, [{ id: wo, source: 'rule:p1-alarms' }]);
+  const alarms = (await app.inject({ url: '/v1/alarms?site=s1', headers: admin })).json();
+  t.match(alarms, [{ state: 'active', rule: 'entrapment' }], 'the alarm is projected from body.alarm');
+  // The same alarm alone (a gateway without work-order rules): the cloud's rule opens one.
+  const gw2 = await enrolledGateway(app, 's2', 'gw-2');
+  await postBatch(app, gw2, batchOf(gw2, [eventItem(1, 's2', { type: 'alarm.raised', severity: 'critical', device: 'elev-9', body: { alarm: { ...alarm, id: 'elev-9:entrapment', device: 'elev-9', source: 'elev-9' } } })]));
+  t.match((await app.inject({ url: '/v1/work-orders?site=s2', headers: admin })).json(), [{ priority: 'P1', source: 'rule:elevator-entrapment', device: 'elev-9' }]);
+});
+
 t.test('dispatch offers to the best technician, explains, and re-dispatches when not accepted in time', async (t) => {
   const app = await testCloud(t);
   await enrolledGateway(app, 's1', 'gw-1');
