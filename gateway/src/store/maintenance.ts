@@ -7,11 +7,9 @@
  *    minute is in, the minute's roll-ups are queued for the cloud (lane 2,
  *    `telemetry.rollup`). The watermark (last sample rowid rolled up) commits with the
  *    roll-ups, so a crash repeats nothing and skips nothing.
- * 2. **Packing**: once a minute is complete and rolled up, its raw samples move into one
- *    row per point (`sample_blocks`), so the `samples` table and its index stay small.
- * 3. **Retention**: samples older than rawRetentionDays (only once rolled up) and roll-ups
+ * 2. **Retention**: samples older than rawRetentionDays (only once rolled up) and roll-ups
  *    older than rollupRetentionDays are deleted a few thousand rows at a time.
- * 4. **Size budget**: past maxSizeMb the oldest raw samples (packed, then unpacked) go first, then unsent lane-2
+ * 3. **Size budget**: past maxSizeMb the oldest samples go first, then unsent lane-2
  *    items (their bodies replaced by a stub, keeping the sequence unbroken for the cloud),
  *    then the oldest roll-ups — with a `buffer.evicted` event saying what was dropped.
  *    Lanes 0 and 1 (alarms, work orders, events) are never evicted.
@@ -35,9 +33,6 @@ export interface MaintenanceOptions {
 
 export interface MaintenanceStats {
   rolledUpSamples: number;
-  /** Raw samples moved into per-point-minute blocks. */
-  samplesPacked: number;
-  blocksExpired: number;
   rollupItemsQueued: number;
   samplesExpired: number;
   rollupsExpired: number;
@@ -52,7 +47,7 @@ const ITEM_BYTES = LIMITS.maxItemBytes / 2;
 const DAY = 86_400_000;
 
 export class StoreMaintenance {
-  readonly stats: MaintenanceStats = { rolledUpSamples: 0, samplesPacked: 0, blocksExpired: 0, rollupItemsQueued: 0, samplesExpired: 0, rollupsExpired: 0, samplesEvicted: 0, itemsEvicted: 0, rollupsEvicted: 0 };
+  readonly stats: MaintenanceStats = { rolledUpSamples: 0, rollupItemsQueued: 0, samplesExpired: 0, rollupsExpired: 0, samplesEvicted: 0, itemsEvicted: 0, rollupsEvicted: 0 };
   private readonly graceMs: number;
   private readonly chunk: number;
   private readonly perItem: number;
@@ -79,17 +74,7 @@ export class StoreMaintenance {
       minutes: db.prepare(
         'SELECT p.name AS id, r.minute, r.min, r.max, r.sum, r.count, r.last FROM rollups r JOIN points p ON p.id = r.point WHERE r.minute > ? AND r.minute < ? ORDER BY r.minute, p.name',
       ),
-      firstRollupMinute: db.prepare('SELECT MIN(minute) AS minute FROM rollups'),
-      firstUnrolledTs: db.prepare('SELECT MIN(ts) AS ts FROM samples WHERE rowid > ?'),
-      oldestSampleTs: db.prepare('SELECT MIN(ts) AS ts FROM samples WHERE rowid <= ?'),
-      pointIds: db.prepare('SELECT id FROM points WHERE id > ? ORDER BY id LIMIT ?'),
-      pointSamples: db.prepare('SELECT ts, num, txt, quality FROM samples WHERE point = ? AND ts >= ? AND ts < ? ORDER BY ts'),
-      deletePointSamples: db.prepare('DELETE FROM samples WHERE point = ? AND ts >= ? AND ts < ?'),
-      getBlock: db.prepare('SELECT data FROM sample_blocks WHERE point = ? AND minute = ?'),
-      putBlock: db.prepare('INSERT INTO sample_blocks (point, minute, n, data) VALUES (?, ?, ?, ?) ON CONFLICT(point, minute) DO UPDATE SET n = excluded.n, data = excluded.data'),
-      expireBlocks: db.prepare('DELETE FROM sample_blocks WHERE (point, minute) IN (SELECT point, minute FROM sample_blocks WHERE minute < ? ORDER BY minute LIMIT ?)'),
-      oldestBlock: db.prepare('SELECT MIN(minute) AS minute FROM sample_blocks'),
-      evictBlocks: db.prepare('DELETE FROM sample_blocks WHERE (point, minute) IN (SELECT point, minute FROM sample_blocks ORDER BY minute LIMIT ?) RETURNING minute, n'),
+      firstSampleTs: db.prepare('SELECT ts FROM samples ORDER BY rowid LIMIT 1'),
       expireSamples: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE rowid <= ? ORDER BY rowid LIMIT ?) AND ts < ?'),
       oldestSample: db.prepare('SELECT ts FROM samples ORDER BY rowid LIMIT 1'),
       expireRollups: db.prepare('DELETE FROM rollups WHERE (point, minute) IN (SELECT point, minute FROM rollups WHERE minute < ? ORDER BY minute LIMIT ?)'),
@@ -157,8 +142,8 @@ export class StoreMaintenance {
 
   /** Queues the roll-ups of minutes in (last queued, cutoff) as `telemetry.rollup` items. */
   private queueCompleteMinutes(cutoff: number): void {
-    const first = (this.q.firstRollupMinute.get() as { minute: number | null }).minute;
-    const last = this.getNum('rollup.queuedMinute', first === null ? cutoff - MINUTE : first - MINUTE);
+    const first = (this.q.firstSampleTs.get() as { ts: number } | undefined)?.ts;
+    const last = this.getNum('rollup.queuedMinute', first === undefined ? cutoff - MINUTE : Math.floor(first / MINUTE) * MINUTE - MINUTE);
     if (cutoff - MINUTE <= last) return;
     this.store.db.transaction(() => {
       const rows = this.q.minutes.all(last, cutoff) as { id: string; minute: number; min: number; max: number; sum: number; count: number; last: number }[];
@@ -185,49 +170,6 @@ export class StoreMaintenance {
     })();
   }
 
-  /**
-   * Packs the raw samples of one complete, rolled-up minute into one row per point
-   * (`sample_blocks`, migration 5), a bounded number of points per step, and deletes them
-   * from `samples` in the same transaction — so `samples` holds only the last minute or
-   * so and its index stays small (docs/benchmarks.md "store"). A minute is packed once
-   * every sample before its end is rolled up; a reading that arrives later for a packed
-   * minute stays in `samples` (queries merge both) until retention. True while more.
-   */
-  packStep(now: number = Date.now(), pointsPerStep = 2000): boolean {
-    const wm = this.getNum('rollup.watermark', 0);
-    const unrolled = (this.q.firstUnrolledTs.get(wm) as { ts: number | null }).ts;
-    const horizon = Math.min(this.cutoff(now), unrolled === null ? Infinity : Math.floor(unrolled / MINUTE) * MINUTE);
-    const after = this.getNum('pack.point', 0);
-    let minute = this.getNum('pack.minute', 0);
-    if (after === 0) {
-      // Start a minute: the oldest with rolled-up samples still unpacked (a late reading of
-      // a packed minute brings that minute back, and is merged into its blocks).
-      const oldest = (this.q.oldestSampleTs.get(wm) as { ts: number | null }).ts;
-      if (oldest === null) return false;
-      minute = Math.floor(oldest / MINUTE) * MINUTE;
-    }
-    if (minute + MINUTE > horizon) return false;
-    const ids = this.q.pointIds.all(after, pointsPerStep) as { id: number }[];
-    let packed = 0;
-    this.store.db.transaction(() => {
-      for (const { id } of ids) {
-        const rows = this.q.pointSamples.all(id, minute, minute + MINUTE) as { ts: number; num: number | null; txt: string | null; quality: number }[];
-        if (rows.length === 0) continue;
-        let data = rows.map((r) => [r.ts - minute, r.txt ?? r.num, r.quality] as [number, number | string | null, number]);
-        const known = this.q.getBlock.get(id, minute) as { data: string } | undefined;
-        if (known !== undefined) data = [...(JSON.parse(known.data) as [number, number | string | null, number][]), ...data].sort((a, b) => a[0] - b[0]);
-        this.q.putBlock.run(id, minute, data.length, JSON.stringify(data));
-        this.q.deletePointSamples.run(id, minute, minute + MINUTE);
-        packed += rows.length;
-      }
-      const done = ids.length < pointsPerStep;
-      this.store.setState('pack.minute', String(minute));
-      this.store.setState('pack.point', String(done ? 0 : ids[ids.length - 1]!.id));
-    })();
-    this.stats.samplesPacked += packed;
-    return true;
-  }
-
   /** Deletes one chunk of expired samples (rolled up ones only) or roll-ups; true while more. */
   retentionStep(now: number = Date.now()): boolean {
     const wm = this.getNum('rollup.watermark', 0);
@@ -237,12 +179,6 @@ export class StoreMaintenance {
       const n = this.q.expireSamples.run(wm, this.chunk, rawCut).changes;
       this.stats.samplesExpired += n;
       if (n > 0) return true;
-    }
-    const oldestBlock = (this.q.oldestBlock.get() as { minute: number | null }).minute;
-    if (oldestBlock !== null && oldestBlock < rawCut - MINUTE) {
-      const b = this.q.expireBlocks.run(rawCut - MINUTE, Math.ceil(this.chunk / 50)).changes;
-      this.stats.blocksExpired += b;
-      if (b > 0) return true;
     }
     const n = this.q.expireRollups.run(now - this.options.rollupRetentionDays * DAY, this.chunk).changes;
     this.stats.rollupsExpired += n;
@@ -266,13 +202,8 @@ export class StoreMaintenance {
   budgetStep(now: number = Date.now()): boolean {
     if (this.usedBytes() <= this.options.maxBytes) return false;
     const dropped: Record<string, unknown> = {};
-    const blocks = this.q.evictBlocks.all(Math.ceil(this.chunk / 50)) as { minute: number; n: number }[];
-    const samples = blocks.length > 0 ? [] : (this.q.evictSamples.all(this.chunk) as { ts: number }[]);
-    if (blocks.length > 0) {
-      const n = blocks.reduce((sum, b) => sum + b.n, 0);
-      this.stats.samplesEvicted += n;
-      Object.assign(dropped, { samples: n, samplesFrom: Math.min(...blocks.map((b) => b.minute)), samplesTo: Math.max(...blocks.map((b) => b.minute)) + MINUTE - 1 });
-    } else if (samples.length > 0) {
+    const samples = this.q.evictSamples.all(this.chunk) as { ts: number }[];
+    if (samples.length > 0) {
       this.stats.samplesEvicted += samples.length;
       Object.assign(dropped, { samples: samples.length, samplesFrom: Math.min(...samples.map((s) => s.ts)), samplesTo: Math.max(...samples.map((s) => s.ts)) });
     } else {
@@ -300,7 +231,6 @@ export class StoreMaintenance {
     while (more && Date.now() < end) {
       more = this.budgetStep(now());
       more = this.rollupStep(now()) || more;
-      more = this.packStep(now()) || more;
       more = this.retentionStep(now()) || more;
     }
     return more;

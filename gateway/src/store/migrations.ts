@@ -204,22 +204,4 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alarm_history_alarm ON alarm_history(alarm, seq);
     `,
   },
-  {
-    version: 5,
-    name: 'packed raw samples',
-    sql: `
-      -- Raw samples of complete minutes, packed one row per point per minute by the roll-up
-      -- job (store/maintenance.ts) as soon as they are rolled up; \`samples\` then holds only
-      -- the last minute or so, so its (point, ts) index stays small and in cache whatever
-      -- the retention (docs/benchmarks.md "store").
-      CREATE TABLE sample_blocks (
-        point  INTEGER NOT NULL,
-        minute INTEGER NOT NULL,           -- ms epoch of the minute's start
-        n      INTEGER NOT NULL,           -- samples in the block
-        data   TEXT NOT NULL,              -- JSON [[ms after minute, num | txt | null, quality 0/1/2], …] in time order
-        PRIMARY KEY (point, minute)
-      ) WITHOUT ROWID;
-      CREATE INDEX sample_blocks_minute ON sample_blocks(minute);
-    `,
-  },
 ];

@@ -170,7 +170,6 @@ export class GatewayStore {
       dirty: db.prepare('SELECT p.name AS point, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE l.dirty = 1 ORDER BY p.name'),
       clearDirty: db.prepare('UPDATE latest SET dirty = 0 WHERE dirty = 1'),
       samplesOf: db.prepare('SELECT ts, num, txt, quality FROM samples WHERE point = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
-      blocksOf: db.prepare('SELECT minute, data FROM sample_blocks WHERE point = ? AND minute >= ? AND minute < ? ORDER BY minute'),
       rollupsOf: db.prepare('SELECT minute, min, max, sum, count, last FROM rollups WHERE point = ? AND minute >= ? AND minute < ? ORDER BY minute LIMIT ?'),
       insertEvent: db.prepare('INSERT INTO events (id, ts, device, type, severity, body) VALUES (?, ?, ?, ?, ?, ?)'),
       laneRow: db.prepare('SELECT last_seq AS lastSeq, acked_seq AS ackedSeq FROM lanes WHERE lane = ?'),
@@ -184,7 +183,7 @@ export class GatewayStore {
       backlog: db.prepare('SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM outbox WHERE lane = ? AND seq > ?'),
       getKv: db.prepare('SELECT value FROM kv WHERE key = ?'),
       setKv: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      countSamples: db.prepare('SELECT (SELECT COUNT(*) FROM samples) + (SELECT COALESCE(SUM(n), 0) FROM sample_blocks) AS n'),
+      countSamples: db.prepare('SELECT COUNT(*) AS n FROM samples'),
       insertAudit: db.prepare('INSERT INTO audit (id, ts, actor, action, target, detail, result) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       auditSince: db.prepare('SELECT id, ts, actor, action, target, detail, result FROM audit WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?'),
     };
@@ -245,28 +244,12 @@ export class GatewayStore {
     if (readings.length > 0) this.writeBatch([{ device, readings }]);
   }
 
-  /**
-   * Raw samples of a point in [from, to), oldest first (at most `limit`): the packed
-   * blocks of complete minutes (migration 5), then the samples not packed yet.
-   */
+  /** Raw samples of a point in [from, to), oldest first (at most `limit`). */
   samples(point: string, from: number, to: number, limit = 10_000): { ts: number; value: Value | null; quality: Quality }[] {
     const id = this.ids.get(point) ?? (this.stmts.pointId.get(point) as { id: number } | undefined)?.id;
     if (id === undefined) return [];
-    const out: { ts: number; value: Value | null; quality: Quality }[] = [];
-    const blocks = this.stmts.blocksOf.iterate(id, Math.floor(from / 60_000) * 60_000, to) as IterableIterator<{ minute: number; data: string }>;
-    for (const b of blocks) {
-      for (const [dt, v, q] of JSON.parse(b.data) as [number, number | string | null, number][]) {
-        const ts = b.minute + dt;
-        if (ts < from || ts >= to) continue;
-        out.push({ ts, value: v, quality: QUALITY_NAME[q] ?? 'bad' });
-      }
-      if (out.length >= limit) break;
-    }
     const rows = this.stmts.samplesOf.all(id, from, to, limit) as { ts: number; num: number | null; txt: string | null; quality: number }[];
-    for (const r of rows) out.push({ ts: r.ts, value: r.txt ?? r.num, quality: QUALITY_NAME[r.quality] ?? 'bad' });
-    // A late reading of a packed minute may sit in `samples` until the next pack: keep time order.
-    out.sort((a, b) => a.ts - b.ts);
-    return out.length > limit ? out.slice(0, limit) : out;
+    return rows.map((r) => ({ ts: r.ts, value: r.txt ?? r.num, quality: QUALITY_NAME[r.quality] ?? 'bad' }));
   }
 
   /** 1-minute roll-ups of a point with `minute` in [from, to), oldest first. */
