@@ -144,6 +144,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   const maintenance = new StoreMaintenance(store, {
     rawRetentionDays: storeCfg.rawRetentionDays,
     rollupRetentionDays: storeCfg.rollupRetentionDays,
+    eventRetentionDays: storeCfg.eventRetentionDays,
     maxBytes: storeCfg.maxSizeMb * 1024 * 1024,
   });
   let maintenanceTimer: NodeJS.Timeout | undefined;

@@ -7,8 +7,9 @@
  *    minute is in, the minute's roll-ups are queued for the cloud (lane 2,
  *    `telemetry.rollup`). The watermark (last sample rowid rolled up) commits with the
  *    roll-ups, so a crash repeats nothing and skips nothing.
- * 2. **Retention**: samples older than rawRetentionDays (only once rolled up) and roll-ups
- *    older than rollupRetentionDays are deleted a few thousand rows at a time.
+ * 2. **Retention**: samples older than rawRetentionDays (only once rolled up), roll-ups
+ *    older than rollupRetentionDays, and events, alarm history and audit entries older
+ *    than eventRetentionDays are deleted a few thousand rows at a time.
  * 3. **Size budget**: past maxSizeMb the oldest samples go first, then unsent lane-2
  *    items (their bodies replaced by a stub, keeping the sequence unbroken for the cloud),
  *    then the oldest roll-ups — with a `buffer.evicted` event saying what was dropped.
@@ -21,6 +22,8 @@ import type { GatewayStore } from './store.js';
 export interface MaintenanceOptions {
   readonly rawRetentionDays: number;
   readonly rollupRetentionDays: number;
+  /** Events, alarm history and audit entries older than this are deleted (default 365). */
+  readonly eventRetentionDays?: number;
   /** Size budget of the database in bytes (pages in use, not the file's size). */
   readonly maxBytes: number;
   /** A minute is complete this long after it ended (late readings of slow devices), ms. */
@@ -36,6 +39,8 @@ export interface MaintenanceStats {
   rollupItemsQueued: number;
   samplesExpired: number;
   rollupsExpired: number;
+  /** Events, alarm history and audit entries past eventRetentionDays. */
+  eventsExpired: number;
   samplesEvicted: number;
   itemsEvicted: number;
   rollupsEvicted: number;
@@ -47,7 +52,7 @@ const ITEM_BYTES = LIMITS.maxItemBytes / 2;
 const DAY = 86_400_000;
 
 export class StoreMaintenance {
-  readonly stats: MaintenanceStats = { rolledUpSamples: 0, rollupItemsQueued: 0, samplesExpired: 0, rollupsExpired: 0, samplesEvicted: 0, itemsEvicted: 0, rollupsEvicted: 0 };
+  readonly stats: MaintenanceStats = { rolledUpSamples: 0, rollupItemsQueued: 0, samplesExpired: 0, rollupsExpired: 0, eventsExpired: 0, samplesEvicted: 0, itemsEvicted: 0, rollupsEvicted: 0 };
   private readonly graceMs: number;
   private readonly chunk: number;
   private readonly perItem: number;
@@ -83,6 +88,11 @@ export class StoreMaintenance {
         `UPDATE outbox SET kind = 'telemetry.evicted', body = json_object('evicted', kind) WHERE lane = 2 AND kind != 'telemetry.evicted'
            AND seq IN (SELECT seq FROM outbox WHERE lane = 2 AND seq > ? AND kind != 'telemetry.evicted' ORDER BY seq LIMIT ?) RETURNING seq`,
       ),
+      // Oldest first, a chunk at a time (each table has an index on ts). The outbox keeps its
+      // own copy of every event, so an event not yet sent is never lost by this.
+      expireEvents: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY ts LIMIT ?)'),
+      expireAlarmHistory: db.prepare('DELETE FROM alarm_history WHERE seq IN (SELECT seq FROM alarm_history WHERE ts < ? ORDER BY ts LIMIT ?)'),
+      expireAudit: db.prepare('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE ts < ? ORDER BY ts LIMIT ?)'),
       evictRollups: db.prepare('DELETE FROM rollups WHERE (point, minute) IN (SELECT point, minute FROM rollups ORDER BY minute LIMIT ?) RETURNING minute'),
     };
   }
@@ -182,7 +192,12 @@ export class StoreMaintenance {
     }
     const n = this.q.expireRollups.run(now - this.options.rollupRetentionDays * DAY, this.chunk).changes;
     this.stats.rollupsExpired += n;
-    return n > 0;
+    if (n > 0) return true;
+    const eventCut = now - (this.options.eventRetentionDays ?? 365) * DAY;
+    let e = 0;
+    for (const q of [this.q.expireEvents, this.q.expireAlarmHistory, this.q.expireAudit]) e += q.run(eventCut, this.chunk).changes;
+    this.stats.eventsExpired += e;
+    return e > 0;
   }
 
   /** Bytes of the database in use (pages not on the free list). */

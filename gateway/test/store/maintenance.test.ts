@@ -145,3 +145,24 @@ t.test('roll-up items stay well under the cloud’s item size limit, whatever th
   t.equal(items.reduce((n, i) => n + (i.body as { rollups: unknown[] }).rollups.length, 0), 3000, 'every roll-up in exactly one item');
   store.close();
 });
+
+t.test('events, alarm history and audit entries past eventRetentionDays are deleted; the outbox keeps unsent events', async (t) => {
+  const store = new GatewayStore({ dataDir: ':memory:', site: 's' });
+  t.teardown(() => store.close());
+  const DAY = 86_400_000;
+  const old = store.recordEvent({ ts: T0 - 400 * DAY, type: 'device.offline', severity: 'major', body: {} });
+  store.recordEvent({ ts: T0 - 10 * DAY, type: 'device.online', severity: 'info', body: {} });
+  store.audit({ ts: T0 - 400 * DAY, actor: 'op', action: 'point.write', target: 'd.p', detail: {}, result: 'ok' });
+  store.audit({ ts: T0 - DAY, actor: 'op', action: 'point.write', target: 'd.p', detail: {}, result: 'ok' });
+  store.db.prepare("INSERT INTO alarm_history (event, ts, alarm, occurrence, type, device, system, severity, priority, state, actor, note, body) VALUES ('e-old', ?, 'd:r', NULL, 'alarm.raised', 'd', NULL, 'major', 'P2', 'unack_active', NULL, NULL, '{}')").run(T0 - 400 * DAY);
+  const m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, eventRetentionDays: 365, maxBytes: 1e12 });
+  while (m.retentionStep(T0));
+  t.same(
+    store.events().map((e) => e.type),
+    ['device.online'],
+  );
+  t.equal(store.auditLog(0, 10).length, 1);
+  t.equal((store.db.prepare('SELECT COUNT(*) AS n FROM alarm_history').get() as { n: number }).n, 0);
+  t.equal(m.stats.eventsExpired, 3);
+  t.ok(store.peek(1, 10).some((i) => (i.body as { id: string }).id === old.id), 'the unsent event is still in the outbox');
+});

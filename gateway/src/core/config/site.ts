@@ -27,6 +27,8 @@ const Store = Type.Object(
     rawRetentionDays: Type.Number({ exclusiveMinimum: 0, default: 7 }),
     /** 1-minute roll-ups are kept this many days. */
     rollupRetentionDays: Type.Number({ exclusiveMinimum: 0, default: 365 }),
+    /** Events, alarm history and the audit log are kept this long on the gateway (the cloud keeps its own copy). */
+    eventRetentionDays: Type.Number({ exclusiveMinimum: 0, default: 365 }),
     /** Size budget of the gateway database in MiB; past it telemetry is evicted (lanes 0/1 never). */
     maxSizeMb: Type.Number({ exclusiveMinimum: 0, default: 2048 }),
     /**
