@@ -27,7 +27,7 @@ import type { DeviceConfig } from '../core/config/load.js';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { GatewayEvent, Reading } from '../core/model.js';
-import type { AlarmHistoryEntry, AlarmHistoryQuery, AlarmPriority, AlarmRecord, AlarmSeverity, AlarmState, AlarmStore, AlarmTransitionInput, AlarmTransitionType } from '../store/alarms.js';
+import { blankAlarm, type AlarmHistoryEntry, type AlarmHistoryQuery, type AlarmPriority, type AlarmRecord, type AlarmSeverity, type AlarmState, type AlarmStore, type AlarmTransitionInput, type AlarmTransitionType } from '../store/alarms.js';
 import { conditionOf, noteStale, RuleState, staleCondition } from './conditions.js';
 import { DependencyGraph, FloodControl } from './flood.js';
 import { compileRules, COMM_RULE, PRIORITY_OF, type CompiledRule } from './rules.js';
@@ -611,35 +611,18 @@ export class AlarmEngine {
 
   /** A never-raised alarm of a rule. */
   private blank(r: CompiledRule): AlarmRecord {
-    const isDevice = this.devices.has(r.device);
-    return {
+    return blankAlarm({
       id: r.id,
       source: r.device,
       rule: r.name,
-      device: isDevice ? r.device : null,
+      device: this.devices.has(r.device) ? r.device : null,
       system: r.system,
       point: r.point,
       kind: r.kind,
       severity: r.severity,
       priority: r.priority,
       message: r.message,
-      occurrence: null,
-      state: 'normal',
-      value: null,
-      raisedAt: null,
-      clearedAt: null,
-      ackedAt: null,
-      ackedBy: null,
-      ackNote: null,
-      shelvedUntil: null,
-      shelvedBy: null,
-      shelveNote: null,
-      outOfService: false,
-      suppressed: false,
-      groupId: null,
-      rootId: null,
-      updatedAt: 0,
-    };
+    });
   }
 
   private need(id: string): AlarmRecord {

@@ -145,6 +145,32 @@ type Row = {
   updated_at: number;
 };
 
+/** What defines an alarm before it was ever raised: its identity and its rule's settings. */
+export type AlarmIdentity = Pick<AlarmRecord, 'id' | 'source' | 'rule' | 'device' | 'system' | 'point' | 'kind' | 'severity' | 'priority' | 'message'>;
+
+/** A never-raised alarm (state normal, no history). */
+export function blankAlarm(identity: AlarmIdentity): AlarmRecord {
+  return {
+    ...identity,
+    occurrence: null,
+    state: 'normal',
+    value: null,
+    raisedAt: null,
+    clearedAt: null,
+    ackedAt: null,
+    ackedBy: null,
+    ackNote: null,
+    shelvedUntil: null,
+    shelvedBy: null,
+    shelveNote: null,
+    outOfService: false,
+    suppressed: false,
+    groupId: null,
+    rootId: null,
+    updatedAt: 0,
+  };
+}
+
 function fromRow(r: Row): AlarmRecord {
   return {
     id: r.id,

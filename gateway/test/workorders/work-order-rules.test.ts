@@ -6,7 +6,7 @@
 import t from 'tap';
 import { DEFAULT_WORK_ORDER_RULES, type WorkOrderRuleDoc } from '../../src/core/config/work-orders.js';
 import { GatewayStore } from '../../src/store/store.js';
-import type { AlarmRecord } from '../../src/store/alarms.js';
+import { blankAlarm, type AlarmRecord } from '../../src/store/alarms.js';
 import { WorkOrderStore } from '../../src/store/work-orders.js';
 import { WorkOrderRules } from '../../src/workorders/rules.js';
 import { WorkOrderService } from '../../src/workorders/service.js';
@@ -17,35 +17,8 @@ const DEVICES: Record<string, { name: string; system: string }> = {
 };
 
 function alarm(over: Partial<AlarmRecord>): AlarmRecord {
-  return {
-    id: 'elev-1:entrapment',
-    source: 'elev-1',
-    rule: 'entrapment',
-    device: 'elev-1',
-    system: 'elevator',
-    point: 'car_state',
-    kind: 'state',
-    severity: 'critical',
-    priority: 'P1',
-    message: 'passenger trapped',
-    occurrence: 'x',
-    state: 'unack_active',
-    value: 1,
-    raisedAt: 1000,
-    clearedAt: null,
-    ackedAt: null,
-    ackedBy: null,
-    ackNote: null,
-    shelvedUntil: null,
-    shelvedBy: null,
-    shelveNote: null,
-    outOfService: false,
-    suppressed: false,
-    groupId: null,
-    rootId: null,
-    updatedAt: 1000,
-    ...over,
-  } as AlarmRecord;
+  const base = blankAlarm({ id: 'elev-1:entrapment', source: 'elev-1', rule: 'entrapment', device: 'elev-1', system: 'elevator', point: 'car_state', kind: 'state', severity: 'critical', priority: 'P1', message: 'passenger trapped' });
+  return { ...base, occurrence: 'x', state: 'unack_active', value: 1, raisedAt: 1000, updatedAt: 1000, ...over };
 }
 
 function setup(t: { teardown(fn: () => void): void }, rules: readonly WorkOrderRuleDoc[] = DEFAULT_WORK_ORDER_RULES) {
