@@ -40,7 +40,8 @@ t.test('the library profiles validate, with BACnet defaults filled in', async (t
   t.same(fan.address, { object: { type: 'binary-output', instance: 1 }, property: 'present-value', cov: false, priority: 8 });
   const chiller = loadProfileFile(library('hvac/chiller'));
   t.ok(chiller.points.some((p) => p.name === 'start_stop' && p.access === 'rw'));
-  t.ok(chiller.alarms.length > 0 && chiller.models.length > 0);
+  t.ok(chiller.alarms.length > 0);
+  t.same(chiller.models, [], 'no chiller model is trained yet (docs/ml.md)');
 });
 
 t.test('mistakes in point keys are refused with path and expectation', async (t) => {
