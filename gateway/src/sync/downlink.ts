@@ -272,23 +272,22 @@ export class Downlink {
    * site config or profile is not applied live) or failed (docs/sync-protocol.md).
    */
   private stageConfig(body: Record<string, unknown>): string | undefined {
-    const report = (version: number, checksum: string, status: 'staged' | 'failed', error?: string): void => this.report(version, checksum, status, error);
     if (!Value.Check(ConfigDesired, body)) {
       const version = typeof body.version === 'number' ? body.version : 0;
       const checksum = typeof body.checksum === 'string' ? body.checksum : '';
-      report(version, checksum, 'failed', 'malformed config.desired');
+      this.report(version, checksum, 'failed', 'malformed config.desired');
       return undefined;
     }
     const actual = createHash('sha256').update(canonicalJson(body.parts)).digest('hex');
     if (actual !== body.checksum) {
-      report(body.version, body.checksum, 'failed', `checksum mismatch: parts hash to ${actual}`);
+      this.report(body.version, body.checksum, 'failed', `checksum mismatch: parts hash to ${actual}`);
       return undefined;
     }
     const dir = path.join(this.options.dataDir, 'config', 'desired', `v${body.version}`);
     for (const [name, text] of Object.entries(body.parts)) {
       const safe = name.split('/').filter((s) => /^[A-Za-z0-9._-]+$/.test(s) && s !== '..' && s !== '.');
       if (safe.length === 0 || safe.length !== name.split('/').length) {
-        report(body.version, body.checksum, 'failed', `part name "${name}" is not a safe relative path`);
+        this.report(body.version, body.checksum, 'failed', `part name "${name}" is not a safe relative path`);
         return undefined;
       }
       const file = path.join(dir, ...safe);
@@ -299,7 +298,7 @@ export class Downlink {
       // Recorded as staged now; config.applied follows once what can take effect live has.
       this.options.store.setState(DESIRED_KEY, JSON.stringify({ version: body.version, checksum: body.checksum, status: 'staged', at: Date.now() }));
       this.toApply.push({ desired: body, dir });
-    } else report(body.version, body.checksum, 'staged');
+    } else this.report(body.version, body.checksum, 'staged');
     return undefined;
   }
 }
