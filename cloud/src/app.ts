@@ -7,6 +7,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
+import projectorPlugin from './sync/projector-plugin.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -71,6 +72,7 @@ export async function buildCloud(opts: BuildCloudOptions): Promise<FastifyInstan
     await app.register(errorsPlugin);
     await app.register(rateLimitPlugin, { perMinute: opts.rateLimitPerMinute ?? undefined });
     await app.register(dbPlugin, { database: opts.database });
+    await app.register(projectorPlugin);
     await app.register(metricsPlugin);
     await app.register(runtimePlugin, { background: opts.background ?? true });
     await app.register(authPlugin);

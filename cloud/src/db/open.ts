@@ -20,6 +20,12 @@ export interface CloudDatabase {
   readonly dialect: Dialect;
   /** Where the data lives, safe to log (a PostgreSQL password is masked). */
   readonly location: string;
+  /**
+   * SQLite only: the connection under Kysely, for the few hot statements that run prepared
+   * (db/rollups.ts). Use it only inside a Kysely transaction: Kysely runs one at a time on
+   * this same connection, so the statement joins that transaction.
+   */
+  readonly sqlite?: Sqlite.Database;
   /** Closes the connection(s). Idempotent. */
   close(): Promise<void>;
 }
@@ -122,6 +128,7 @@ function openSqlite(path: string): Opened {
     db,
     dialect: 'sqlite',
     location: path,
+    sqlite,
     async close() {
       if (closed) return;
       closed = true;

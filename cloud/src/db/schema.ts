@@ -319,10 +319,18 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** The roll-up projector's cursor (sync/projector.ts): items of the lane up to `projected_seq` are projected. */
+export interface ProjectionMarksTable {
+  gateway_id: string;
+  lane: number;
+  projected_seq: number;
+}
+
 export interface CloudSchema {
   sites: SitesTable;
   gateways: GatewaysTable;
   lane_marks: LaneMarksTable;
+  projection_marks: ProjectionMarksTable;
   items: ItemsTable;
   events: EventsTable;
   latest_readings: LatestReadingsTable;

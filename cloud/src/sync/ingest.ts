@@ -1,8 +1,10 @@
 /**
  * Storing an uplink batch (DESIGN.md "Sync"; docs/sync-protocol.md). All or nothing, in
  * one transaction: the items are stored, the lane marks advanced and the items projected
- * into the query tables together, so a crash between them cannot leave an acknowledged
- * item unprojected — and a refused batch stores nothing.
+ * into the query tables together (events, alarms, work orders, latest readings), so a crash
+ * between them cannot leave an acknowledged item unprojected — and a refused batch stores
+ * nothing. Roll-ups are the exception: ~2,000 rows per item, they are projected after the
+ * acknowledgement by sync/projector.ts, from the stored items, with its own cursor.
  *
  * Idempotency rules (the gateway resends until it sees an ack, so every batch may arrive
  * twice, whole or overlapping with the next):
@@ -16,7 +18,7 @@
  */
 import { Compile } from 'typebox/compile';
 import type { Transaction } from 'kysely';
-import { EventBody, LANES, LIMITS, TelemetryLatestBody, TelemetryRollupBody, type Batch, type BatchAck, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
+import { EventBody, LANES, LIMITS, TelemetryLatestBody, type Batch, type BatchAck, type Lane, type LaneMarks, type OutboxItem } from '../../../protocol/v1.js';
 import { WorkOrderOp } from '../../../protocol/work-orders.js';
 import { applyEventRules, projectEvent } from '../alarms/project.js';
 import { listRules } from '../alarms/rules.js';
@@ -32,7 +34,6 @@ import { CloudError, validationMessage } from '../plugins/errors.js';
 
 const eventBody = Compile(EventBody);
 const telemetryLatestBody = Compile(TelemetryLatestBody);
-const telemetryRollupBody = Compile(TelemetryRollupBody);
 const workOrderOp = Compile(WorkOrderOp);
 
 /** Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
@@ -272,28 +273,6 @@ async function projectLatest(trx: Transaction<CloudSchema>, gateway: GatewayIden
 }
 
 /**
- * Projects stored `telemetry.rollup` items into the roll-up table (KPIs: energy per day,
- * trends). A roll-up already there (a replayed minute) keeps its first value.
- */
-async function projectRollups(trx: Transaction<CloudSchema>, gateway: GatewayIdentity, stored: readonly Prepared[]): Promise<void> {
-  const rows: CloudSchema['rollups'][] = [];
-  const seen = new Set<string>();
-  for (const p of stored) {
-    if (p.item.kind !== 'telemetry.rollup' || !telemetryRollupBody.Check(p.item.body)) continue;
-    for (const r of (p.item.body as TelemetryRollupBody).rollups) {
-      const key = `${r.id}@${r.minute}`;
-      if (seen.has(key) || !Number.isSafeInteger(r.minute) || !Number.isSafeInteger(r.count)) continue;
-      if (![r.min, r.max, r.avg, r.last].every(Number.isFinite)) continue;
-      seen.add(key);
-      rows.push({ site_id: gateway.site, point_id: r.id, minute: r.minute, min: r.min, max: r.max, avg: r.avg, count: r.count, last: r.last });
-    }
-  }
-  for (const part of chunks(rows)) {
-    await trx.insertInto('rollups').values(part).onConflict((oc) => oc.columns(['site_id', 'point_id', 'minute']).doNothing()).execute();
-  }
-}
-
-/**
  * The operations side of a batch, in lane order and seq order: work-order operations
  * (applied by the state machine), alarm lifecycle and work orders by rule, configuration
  * reports.
@@ -370,7 +349,6 @@ export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, 
     }
     await projectEvents(trx, gateway, stored, now);
     await projectLatest(trx, gateway, stored, now);
-    await projectRollups(trx, gateway, stored);
     await projectOperations(trx, cdb, gateway, stored, now, effects);
     await trx.updateTable('gateways').set({ last_seen_at: now, clock_offset_ms: now - batch.sentAt }).where('id', '=', gateway.id).execute();
     return marks;

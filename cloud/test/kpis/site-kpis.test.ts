@@ -45,6 +45,7 @@ t.test('a site’s KPIs', async (t) => {
       },
     ]),
   );
+  await app.stewardProjector.flush(); // roll-ups are projected after the ack
   const res = await app.inject({ url: `/v1/kpis?site=s1&from=${day}&to=${day + 86_400_000}&bucket=day`, headers: admin });
   t.equal(res.statusCode, 200, res.body);
   const k = res.json();

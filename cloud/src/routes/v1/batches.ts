@@ -52,6 +52,7 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const effects = new Effects();
       const { ack, stats } = await ingestBatch(app.stewardDb, { id: principal.gatewayId, site: principal.site }, request.body, Date.now(), effects);
       app.stewardRuntime.afterCommit(effects);
+      app.stewardProjector.kick(); // roll-ups are projected after the ack (sync/projector.ts)
       app.stewardMetrics.batch('accepted', stats);
       return ack;
     },
@@ -62,5 +63,5 @@ export default fp(batchRoutes, {
   name: 'steward-routes-batches',
   fastify: '5.x',
   encapsulate: true,
-  dependencies: ['steward-db', 'steward-auth', 'steward-metrics', 'steward-runtime'],
+  dependencies: ['steward-db', 'steward-auth', 'steward-metrics', 'steward-runtime', 'steward-projector'],
 });

@@ -1,0 +1,230 @@
+/**
+ * The roll-up projector: fills the `rollups` table (KPIs, trends) from the `telemetry.rollup`
+ * items the uplink stored, after the batch was acknowledged rather than inside it. A day's
+ * backlog of 2,000 points is ~2.9 million roll-ups; writing them in the batch's transaction
+ * made every acknowledgement wait for them (docs/benchmarks.md `drain`).
+ *
+ * Exactly once, across restarts: each gateway has a cursor (`projection_marks`, lane 2),
+ * the highest sequence whose items are projected. One step reads the next items above it
+ * (at most up to the acknowledged mark, which commits with its items), writes their rows
+ * and advances the cursor in one transaction — a crash before the commit redoes the step,
+ * never half of it. On PostgreSQL the cursor row is locked (`FOR UPDATE SKIP LOCKED`), so
+ * two cloud instances never project the same items; each takes other gateways.
+ *
+ * Ingest kicks the projector after each commit; it also runs once at start (what a previous
+ * process acknowledged but did not project). Readers that must see every acknowledged
+ * roll-up (tests) `await flush()`.
+ */
+import { sql } from 'kysely';
+import { Compile } from 'typebox/compile';
+import { TelemetryRollupBody } from '../../../protocol/v1.js';
+import type { CloudDatabase } from '../db/open.js';
+import { insertRollups } from '../db/rollups.js';
+import type { CloudSchema } from '../db/schema.js';
+
+const ROLLUP_LANE = 2;
+const rollupBody = Compile(TelemetryRollupBody);
+
+export interface ProjectorOptions {
+  /** Items per step (each up to 256 KiB of JSON; 2,000 roll-ups in the gateway's). Default 16. */
+  stepItems?: number;
+  /** Told of a step that failed (it is retried on the next kick, or after `retryMs`). */
+  onError?: (err: unknown) => void;
+  /** Retry after a failure, ms (default 1000). */
+  retryMs?: number;
+}
+
+/** What one gateway's step did. */
+interface StepResult {
+  /** Items projected (roll-up items; other lane-2 kinds are passed over). */
+  items: number;
+  rollups: number;
+  /** True when the gateway's cursor reached its acknowledged mark. */
+  caughtUp: boolean;
+}
+
+export interface ProjectorStatus {
+  /** Gateways whose cursor is behind their acknowledged lane-2 mark, and by how many sequences in all. */
+  lagGateways: number;
+  lagItems: number;
+}
+
+/** Roll-up rows from an item body, in order; the first of a (point, minute) repeated wins, malformed entries are passed over. */
+export function rollupRows(site: string, body: unknown, seen: Set<string>, out: CloudSchema['rollups'][]): number {
+  if (!rollupBody.Check(body)) return 0;
+  let n = 0;
+  for (const r of body.rollups) {
+    const key = `${r.id}@${r.minute}`;
+    if (seen.has(key) || !Number.isSafeInteger(r.minute) || !Number.isSafeInteger(r.count)) continue;
+    if (!(Number.isFinite(r.min) && Number.isFinite(r.max) && Number.isFinite(r.avg) && Number.isFinite(r.last))) continue;
+    seen.add(key);
+    out.push({ site_id: site, point_id: r.id, minute: r.minute, min: r.min, max: r.max, avg: r.avg, count: r.count, last: r.last });
+    n++;
+  }
+  return n;
+}
+
+export class RollupProjector {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private readonly stepItems: number;
+  private readonly counters = { steps: 0, items: 0, rollups: 0, failures: 0 };
+
+  constructor(
+    private readonly cdb: CloudDatabase,
+    private readonly options: ProjectorOptions = {},
+  ) {
+    this.stepItems = options.stepItems ?? 16;
+  }
+
+  /** Projects what is pending, in the background (coalesced: a kick while running means one more pass). */
+  kick(): void {
+    if (this.closed) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /**
+   * Resolves once every item acknowledged before the call is projected (on this instance;
+   * gateways another instance holds are waited for). Rejects if a step fails.
+   */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.running !== undefined) await this.running;
+      if (this.closed) return;
+      const status = await this.status();
+      if (status.lagGateways === 0) return;
+      // Run a pass here, not in the background, so its failure reaches the caller.
+      if (!(await this.pass())) await new Promise((resolve) => setTimeout(resolve, 50)); // another instance holds them
+
+    }
+  }
+
+  /** Stops after the step in progress; pending items stay for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Counters since start: steps, items and roll-ups projected, failed steps. */
+  counts(): Readonly<{ steps: number; items: number; rollups: number; failures: number }> {
+    return { ...this.counters };
+  }
+
+  /** How far the projection is behind the acknowledgements. */
+  async status(): Promise<ProjectorStatus> {
+    const rows = await this.lagging();
+    return { lagGateways: rows.length, lagItems: rows.reduce((n, r) => n + (r.acked - r.projected), 0) };
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && !this.closed);
+    } catch (err) {
+      this.counters.failures++;
+      this.options.onError?.(err);
+      if (!this.closed) {
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.kick(), this.options.retryMs ?? 1000);
+        this.retry.unref();
+      }
+    }
+  }
+
+  /** Gateways behind, with their site. */
+  private async lagging(): Promise<{ gateway: string; site: string; acked: number; projected: number }[]> {
+    const rows = await this.cdb.db
+      .selectFrom('lane_marks as l')
+      .innerJoin('gateways as g', 'g.id', 'l.gateway_id')
+      .leftJoin('projection_marks as p', (j) => j.onRef('p.gateway_id', '=', 'l.gateway_id').onRef('p.lane', '=', 'l.lane'))
+      .select(['l.gateway_id as gateway', 'g.site_id as site', 'l.acked_seq as acked', sql<number>`coalesce(p.projected_seq, 0)`.as('projected')])
+      .where('l.lane', '=', ROLLUP_LANE)
+      .where(sql<boolean>`l.acked_seq > coalesce(p.projected_seq, 0)`)
+      .execute();
+    return rows.map((r) => ({ gateway: r.gateway, site: r.site, acked: Number(r.acked), projected: Number(r.projected) }));
+  }
+
+  /**
+   * One round over the lagging gateways, a step each, until none lags (round-robin: one
+   * gateway's backlog does not starve the others). Returns false when every lagging
+   * gateway was held by another instance.
+   */
+  private async pass(): Promise<boolean> {
+    let pending = await this.lagging();
+    let progressed = pending.length === 0;
+    while (pending.length > 0 && !this.closed) {
+      const next: typeof pending = [];
+      for (const g of pending) {
+        if (this.closed) return true;
+        const r = await this.step(g.gateway, g.site);
+        if (r !== undefined) progressed = true;
+        if (r !== undefined && !r.caughtUp) next.push(g);
+        // Let waiting requests (ingest) take the connection between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      pending = next;
+    }
+    return progressed;
+  }
+
+  /** Projects the next items of one gateway; undefined when another instance holds its cursor. */
+  private async step(gateway: string, site: string): Promise<StepResult | undefined> {
+    const { cdb } = this;
+    const result = await cdb.db.transaction().execute(async (trx) => {
+      await trx.insertInto('projection_marks').values({ gateway_id: gateway, lane: ROLLUP_LANE, projected_seq: 0 }).onConflict((oc) => oc.columns(['gateway_id', 'lane']).doNothing()).execute();
+      const cursorQuery = trx.selectFrom('projection_marks').select('projected_seq').where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE);
+      const cursor = await (cdb.dialect === 'postgres' ? cursorQuery.forUpdate().skipLocked() : cursorQuery).executeTakeFirst();
+      if (cursor === undefined) return undefined;
+      const projected = Number(cursor.projected_seq);
+      // Read after the cursor's lock: the mark commits with its items, so every item up to it is visible.
+      const mark = await trx.selectFrom('lane_marks').select('acked_seq').where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE).executeTakeFirst();
+      const acked = Number(mark?.acked_seq ?? 0);
+      if (acked <= projected) return { items: 0, rollups: 0, caughtUp: true };
+      const items = await trx
+        .selectFrom('items')
+        .select(['seq', 'body_json'])
+        .where('gateway_id', '=', gateway)
+        .where('lane', '=', ROLLUP_LANE)
+        .where('seq', '>', projected)
+        .where('seq', '<=', acked)
+        .where('kind', '=', 'telemetry.rollup')
+        .orderBy('seq')
+        .limit(this.stepItems)
+        .execute();
+      // Fewer than a step's worth: nothing else up to the mark is a roll-up item.
+      const full = items.length === this.stepItems;
+      const to = full ? Number(items[items.length - 1]!.seq) : acked;
+      const rows: CloudSchema['rollups'][] = [];
+      const seen = new Set<string>();
+      for (const item of items) {
+        let body: unknown;
+        try {
+          body = JSON.parse(item.body_json);
+        } catch {
+          continue; // stored by ingest from parsed JSON: cannot happen, and must not block the lane
+        }
+        rollupRows(site, body, seen, rows);
+      }
+      await insertRollups(trx, cdb, rows);
+      await trx.updateTable('projection_marks').set({ projected_seq: to }).where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE).execute();
+      return { items: items.length, rollups: rows.length, caughtUp: to >= acked };
+    });
+    if (result !== undefined) {
+      this.counters.steps++;
+      this.counters.items += result.items;
+      this.counters.rollups += result.rollups;
+    }
+    return result;
+  }
+}
