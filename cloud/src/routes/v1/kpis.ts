@@ -231,6 +231,121 @@ const kpiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         availability: [...offline.entries()].map(([device, ms]) => ({ device, offlineMs: ms, availability: Math.round((1 - Math.min(ms, rangeMs) / rangeMs) * 10000) / 10000 })).sort((a, b) => a.availability - b.availability),
       };
     },
+  );  await bySiteRoutes(app, {});
+};
+
+/**
+ * `GET /v1/kpis/sites`: the same figures, totals only, for every site of the caller's scope
+ * in one request (the company dashboard compares sites with it), plus each site's mean
+ * device availability. Same queries as `/v1/kpis`, grouped by site.
+ */
+const SiteFigures = Type.Object({ site: Type.String(), ...Figures.properties, availability: Num }, { additionalProperties: false });
+const bySiteRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/kpis/sites',
+    {
+      onRequest: authenticated(app),
+      schema: {
+        tags: ['kpis'],
+        summary: 'KPI totals per site (your scope) over a range (default the last 30 days): response and resolution times, SLA compliance, satisfaction, alarms, energy, mean availability',
+        security: bearer,
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+            to: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Array(SiteFigures), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const principal = requirePermission(principalOf(request), 'read');
+      const now = Date.now();
+      const to = request.query.to ?? now;
+      const from = request.query.from ?? to - 30 * DAY;
+      if (to <= from || to - from > MAX_RANGE) throw new CloudError('CS_ERR_VALIDATION', 'querystring/from and to must make a range of at most 400 days');
+      const sites = siteFilter(principal);
+      if (sites !== undefined && sites.length === 0) return [];
+      const db = app.stewardDb.db;
+      const inSites = <Q extends { where: (...a: never[]) => Q }>(q: Q, col: string): Q => (sites === undefined ? q : (q.where as unknown as (c: string, op: string, v: unknown) => Q)(col, 'in', [...sites]));
+      const siteRows = await inSites(db.selectFrom('sites').select('id'), 'id').orderBy('id').execute();
+      const wos = await inSites(db.selectFrom('work_orders').select(['site_id', 'created_at', 'responded_at', 'response_due_at', 'resolved_at', 'due_at', 'status', 'rating']).where('created_at', '>=', from).where('created_at', '<', to), 'site_id').limit(200_000).execute();
+      const alarms = await inSites(db.selectFrom('events').select(['site_id']).where('type', '=', 'alarm.raised').where('ts', '>=', from).where('ts', '<', to), 'site_id').limit(200_000).execute();
+      const onoff = await inSites(db.selectFrom('events').select(['site_id', 'ts', 'device_id', 'type']).where('type', 'in', ['device.offline', 'device.online']).where('ts', '<', to).where('ts', '>=', from - 30 * DAY), 'site_id').orderBy('ts').limit(200_000).execute();
+      const energy = await inSites(db.selectFrom('rollups').select(['point_id', 'min', 'max', 'site_id']).where('point_id', 'like', '%energy%').where('minute', '>=', from).where('minute', '<', to), 'site_id').limit(500_000).execute();
+
+      const bySite = new Map<string, Acc>(siteRows.map((r) => [r.id, acc()]));
+      const of = (site: string): Acc => bySite.get(site) ?? (bySite.set(site, acc()), bySite.get(site)!);
+      for (const w of wos) {
+        const a = of(w.site_id);
+        a.created++;
+        if (w.responded_at !== null) {
+          a.response.push(w.responded_at - w.created_at);
+          if (w.responded_at <= w.response_due_at) a.respMet++;
+          else a.respMissed++;
+        } else if (now > w.response_due_at && w.status !== 'cancelled') a.respMissed++;
+        if (w.resolved_at !== null) {
+          a.resolved++;
+          a.resolve.push(w.resolved_at - w.created_at);
+          if (w.resolved_at <= w.due_at) a.resMet++;
+          else a.resMissed++;
+        } else if (now > w.due_at && w.status !== 'cancelled') a.resMissed++;
+        if (w.rating !== null) a.ratings.push(w.rating);
+      }
+      for (const e of alarms) of(e.site_id).alarms++;
+      const span = new Map<string, { site: string; min: number; max: number }>();
+      for (const r of energy) {
+        const k = `${r.site_id}/${r.point_id}`;
+        const s = span.get(k);
+        if (s === undefined) span.set(k, { site: r.site_id, min: r.min, max: r.max });
+        else {
+          s.min = Math.min(s.min, r.min);
+          s.max = Math.max(s.max, r.max);
+        }
+      }
+      for (const s of span.values()) {
+        const a = of(s.site);
+        a.energy = (a.energy ?? 0) + Math.max(0, s.max - s.min);
+      }
+      // Availability: offline time within [from, to) per device, averaged over the site's devices that reported.
+      const end = Math.min(to, now);
+      const rangeMs = Math.max(1, end - from);
+      const offlineSince = new Map<string, number>();
+      const offline = new Map<string, { site: string; ms: number }>();
+      const add = (site: string, device: string, ms: number) => {
+        const k = `${site}\u0000${device}`;
+        const o = offline.get(k);
+        if (o === undefined) offline.set(k, { site, ms });
+        else o.ms += ms;
+      };
+      for (const e of onoff) {
+        if (e.device_id === null) continue;
+        const k = `${e.site_id}\u0000${e.device_id}`;
+        if (e.type === 'device.offline') {
+          if (!offlineSince.has(k)) offlineSince.set(k, e.ts);
+        } else {
+          const since = offlineSince.get(k);
+          offlineSince.delete(k);
+          add(e.site_id, e.device_id, since === undefined ? 0 : Math.max(0, Math.min(e.ts, to) - Math.max(since, from)));
+        }
+      }
+      for (const [k, since] of offlineSince) {
+        const cut = k.indexOf('\u0000');
+        add(k.slice(0, cut), k.slice(cut + 1), Math.max(0, end - Math.max(since, from)));
+      }
+      const avail = new Map<string, number[]>();
+      for (const o of offline.values()) {
+        const list = avail.get(o.site) ?? (avail.set(o.site, []), avail.get(o.site)!);
+        list.push(1 - Math.min(o.ms, rangeMs) / rangeMs);
+      }
+      return [...bySite.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([site, a]) => {
+          const list = avail.get(site);
+          return { site, ...figures(a), availability: list === undefined ? null : Math.round((list.reduce((x, y) => x + y, 0) / list.length) * 10000) / 10000 };
+        });
+    },
   );
 };
 

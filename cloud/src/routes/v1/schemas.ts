@@ -62,7 +62,15 @@ export const GatewayStatusReply = Type.Object(
 );
 
 export const Site = Type.Object(
-  { id: Type.String(), name: Type.String(), gateways: Type.Array(Type.String()) },
+  {
+    id: Type.String(),
+    name: Type.String(),
+    gateways: Type.Array(Type.String()),
+    region: Type.Optional(Type.String({ description: 'The region the site belongs to (`PATCH /v1/sites/:site`); absent: none.' })),
+    regionName: Type.Optional(Type.String()),
+    lat: Type.Optional(Type.Number({ description: 'Where the community is, WGS84 degrees; absent: not set.' })),
+    lon: Type.Optional(Type.Number()),
+  },
   { additionalProperties: false },
 );
 export type Site = Static<typeof Site>;

@@ -24,7 +24,7 @@ const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: authenticated(app),
       schema: {
         tags: ['sites'],
-        summary: 'Sites (communities) with their gateways; a gateway sees only its own site',
+        summary: 'Sites (communities) with their gateways, region and position where set; a gateway sees only its own site',
         security: bearer,
         response: { 200: Type.Array(Site), ...errorResponses(401) },
       },
@@ -32,16 +32,23 @@ const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const principal = principalOf(request);
       const db = app.stewardDb.db;
-      let sites = db.selectFrom('sites').select(['id', 'name']).orderBy('id');
+      let sites = db.selectFrom('sites').leftJoin('regions', 'regions.id', 'sites.region_id').select(['sites.id as id', 'sites.name as name', 'sites.region_id as region_id', 'regions.name as region_name', 'sites.lat as lat', 'sites.lon as lon']).orderBy('sites.id');
       let gateways = db.selectFrom('gateways').select(['id', 'site_id']).orderBy('id');
       const visible = siteFilter(principal);
       if (visible !== undefined) {
         if (visible.length === 0) return [];
-        sites = sites.where('id', 'in', [...visible]);
+        sites = sites.where('sites.id', 'in', [...visible]);
         gateways = gateways.where('site_id', 'in', [...visible]);
       }
       const [siteRows, gatewayRows] = await Promise.all([sites.execute(), gateways.execute()]);
-      return siteRows.map((s) => ({ id: s.id, name: s.name, gateways: gatewayRows.filter((g) => g.site_id === s.id).map((g) => g.id) }));
+      // Region and position only where set, so a site without them reads as before.
+      return siteRows.map((s) => ({
+        id: s.id,
+        name: s.name,
+        gateways: gatewayRows.filter((g) => g.site_id === s.id).map((g) => g.id),
+        ...(s.region_id === null ? {} : { region: s.region_id, regionName: s.region_name ?? s.region_id }),
+        ...(s.lat === null || s.lon === null ? {} : { lat: s.lat, lon: s.lon }),
+      }));
     },
   );
 
