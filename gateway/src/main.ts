@@ -34,7 +34,9 @@ import { flowRoutes } from './flows/routes.js';
 import { AlarmEngine } from './alarms/engine.js';
 import { alarmRoutes } from './api/alarms.js';
 import { AlarmStore } from './store/alarms.js';
-import { MlRuntime, type MlEvent } from './ml/runtime.js';
+import { PointDetectors, pointsWithoutModel, type PointDetectorsSettings } from './ml/point-detectors.js';
+import { readManifest } from './ml/registry.js';
+import { MlRuntime, type MlEvent, type MlRuntimeOptions } from './ml/runtime.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -58,7 +60,15 @@ export interface GatewayOptions {
   /** Node-RED tuning for tests: its port, restart backoff, watchdog. */
   readonly nodeRed?: Pick<NodeRedOptions, 'port' | 'supervisor'>;
   /** ML runtime (docs/ml.md): off with `enabled: false`; models from `modelsDir` (default models/ of this checkout); candidate versions in shadow mode. */
-  readonly ml?: { readonly enabled?: boolean; readonly modelsDir?: string; readonly shadow?: Readonly<Record<string, string>> };
+  readonly ml?: {
+    readonly enabled?: boolean;
+    readonly modelsDir?: string;
+    readonly shadow?: Readonly<Record<string, string>>;
+    /** The streaming detector on numeric points without a model: false = off; or its settings. */
+    readonly univariate?: false | Partial<PointDetectorsSettings>;
+    /** Step interval and clock of the model runtime (an end-to-end test with an accelerated simulator). */
+    readonly runtime?: Pick<MlRuntimeOptions, 'stepMs' | 'clock'>;
+  };
 }
 
 export interface Gateway {
@@ -210,6 +220,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   // `models:` go to the ML runtime, which only keeps their latest values here; scoring runs in
   // its worker thread every few seconds, off the polling path.
   let ml: MlRuntime | undefined;
+  let pointDetectors: PointDetectors | undefined;
   // ── end ML, part 1
 
   const poller = new Poller({
@@ -221,6 +232,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       readings(device: string, readings: Reading[]) {
         guarded('evaluating alarms', () => alarms.readings(device, readings)); // alarms: on the values as stored
         ml?.readings(device, readings); // ML: latest values only (see part 1)
+        pointDetectors?.readings(device, readings); // ML: queued for the streaming detector (part 2)
         pending.push({ device, readings });
         pendingCount += readings.length;
         if (broker !== undefined) {
@@ -262,10 +274,28 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     });
   const mlStarting = !mlWanted
     ? Promise.resolve()
-    : MlRuntime.start({ modelsDir, devices: mlDevices, sink: mlSink, log: log.child({ part: 'ml' }), ...(options.ml?.shadow === undefined ? {} : { shadow: options.ml.shadow }) }).then(
+    : MlRuntime.start({ modelsDir, devices: mlDevices, sink: mlSink, log: log.child({ part: 'ml' }), ...(options.ml?.shadow === undefined ? {} : { shadow: options.ml.shadow }), ...options.ml?.runtime }).then(
         (rt) => void (ml = rt),
         (err: unknown) => log.warn({ err }, 'ML runtime did not start: polling and alarms go on without it'),
       );
+  // The streaming detector on every numeric point no model covers (a listed model that is
+  // not installed, or does not fit the device, covers nothing); profile/point `anomalyDetection: false` opts out.
+  if (options.ml?.enabled !== false && options.ml?.univariate !== false) {
+    const modelled = (id: string): Set<string> => {
+      const d = mlDevices.find((x) => x.id === id);
+      const inputs = new Set<string>();
+      for (const m of mlWanted ? (d?.models ?? []) : []) {
+        try {
+          const manifest = readManifest(modelsDir, m);
+          if (manifest.inputs.every((p) => d!.points.includes(p))) manifest.inputs.forEach((p) => inputs.add(p));
+        } catch {
+          // refused by the runtime (logged there): its points have no model
+        }
+      }
+      return inputs;
+    };
+    pointDetectors = new PointDetectors(pointsWithoutModel(config.devices, modelled), mlSink, options.ml?.univariate === undefined ? {} : options.ml.univariate);
+  }
   // ── end ML, part 2
 
   const uplink =
@@ -382,7 +412,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       store,
       deviceStatus: (id) => poller.status(id),
       syncStatus: () => (uplink === undefined ? undefined : { ...uplink.status(), ...(downlink === undefined ? {} : { downlink: downlink.status() }) }),
-      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics(), ...alarms.metrics(), ...ml?.metrics() }),
+      counters: () => ({ ...(nodeRed === undefined ? counters : { ...counters, ...nodeRed.counters() }), ...broker?.metrics(), ...alarms.metrics(), ...ml?.metrics(), ...pointDetectors?.metrics() }),
       storeError,
       startedAt,
       version: VERSION,
@@ -418,6 +448,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       await poller.stop();
       await mlStarting; // ML: its worker thread ends
       await ml?.close();
+      pointDetectors?.close();
       alarms.stop();
       clearInterval(flushTimer);
       clearTimeout(maintenanceTimer);

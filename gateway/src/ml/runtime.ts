@@ -52,6 +52,13 @@ export interface MlRuntimeOptions {
   readonly backend?: BackendName;
   /** Run the sampling timer (default true; tests call `step` themselves). */
   readonly timer?: boolean;
+  /**
+   * Real milliseconds between steps (default: the smallest manifest `stepSeconds` × 1000).
+   * With `clock`, for a simulator running faster than real time (an end-to-end test).
+   */
+  readonly stepMs?: number;
+  /** Time stamped on steps and events (default `Date.now`): a simulator's accelerated clock. */
+  readonly clock?: () => number;
 }
 
 interface Slot {
@@ -135,14 +142,15 @@ export class MlRuntime {
     }
     rt.backend = reply.backend;
     log.info({ backend: reply.backend, models: [...folders.values()], devices: new Set(rt.slots.map((s) => s.device)).size }, 'ML runtime started');
-    const stepMs = Math.min(...rt.slots.map((s) => (s.manifest.stepSeconds ?? 10) * 1000), 60_000);
+    const stepMs = o.stepMs ?? Math.min(...rt.slots.map((s) => (s.manifest.stepSeconds ?? 10) * 1000), 60_000);
+    const clock = o.clock ?? Date.now;
     if (o.timer !== false && rt.slots.length > 0) {
       rt.timer = setInterval(() => {
         if (rt.busy) {
           rt.counters.ml_steps_skipped_busy_total!++;
           return;
         }
-        void rt.step(Date.now());
+        void rt.step(clock());
       }, stepMs);
       rt.timer.unref();
     }

@@ -2,6 +2,7 @@
  * The gateway starts the ML runtime for devices whose profile lists models that exist under
  * models/ (water/vfd-pump: pump-anomaly, pump-rul), reports it in /metrics, names the
  * listed models that do not exist, and stops it on close; `ml: { enabled: false }` keeps it off.
+ * The streaming detector runs on the numeric points no model covers.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,19 @@ t.test('a pump site starts the ML runtime and shows it in /metrics', async (t) =
     200,
   );
   t.match(text, /ml_refused_total\S* 0/, 'pump-anomaly and pump-rul both load for pump-1');
+  // The streaming detector takes the numeric read-only points the models do not: run_hours, energy.
+  t.match(text, /ml_univariate_points\S* 2\b/, 'run_hours and energy have the streaming detector');
+  await gw.close();
+});
+
+t.test('ml.univariate false: no streaming detector; without the models every numeric point has one', async (t) => {
+  const off = await startGateway(loadSiteConfig(path.join(dir, 'site.yaml')), { httpPort: 0, log: createLogger({ level: 'silent' }), ml: { univariate: false, modelsDir: path.join(dir, 'no-models') } });
+  t.notMatch(await (await fetch(`${off.url}/metrics`)).text(), /ml_univariate_points/);
+  await off.close();
+  const gw = await startGateway(loadSiteConfig(path.join(dir, 'site.yaml')), { httpPort: 0, log: createLogger({ level: 'silent' }), ml: { modelsDir: path.join(dir, 'no-models') } });
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  t.match(text, /ml_univariate_points\S* 8\b/, 'the 6 model inputs + run_hours + energy, the models being absent');
+  t.notMatch(text, /ml_batches_total/, 'and no TF.js runtime');
   await gw.close();
 });
 

@@ -65,6 +65,8 @@ const Point = Type.Object(
     deadbandPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     /** With a deadband: store the value anyway after this long without storing (ms; default 300000). */
     maxSilenceMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
+    /** Streaming anomaly detector on this point (docs/ml.md): default on for read-only numeric points without a model; false = off, true = on even when writable. */
+    anomalyDetection: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -105,6 +107,8 @@ export const Profile = Type.Object(
     /** Alarms raised by device events (`camera.tamper`, `access.forced`), cleared by an event or after a while. */
     eventAlarms: Type.Optional(Type.Array(EventAlarmRule)),
     models: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), { default: [] }),
+    /** false: no streaming anomaly detector on any point of this profile (docs/ml.md). */
+    anomalyDetection: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,204 @@
+/**
+ * The streaming statistical detector on every numeric point that has no model (issue 7:
+ * "plus a streaming statistical detector for any point without a model").
+ *
+ * Which points: every read-only point of an enabled device whose type is a number (not
+ * `bool`, `string`, `bits`, nor a coded value with `states:`), unless it is an input of a
+ * model that runs for that device. A writable point (a setpoint: it changes when someone
+ * writes it) is left out unless it says `anomalyDetection: true`; `anomalyDetection: false`
+ * on a point or on the whole profile turns the detector off there. Each watched point gets a
+ * `UnivariateDetector` (detectors/univariate-detector.ts) fed every good value in order.
+ *
+ * Off the polling path: `readings` only queues values; a timer (1 s) scores them. JavaScript
+ * only, no TF.js: it runs even where no model is installed.
+ *
+ * From scores to `anomaly.detected` without a flood:
+ * - no event before `warmupValues` values of the point (the detector's own statistics settle);
+ * - hysteresis: a score ≥ `threshold` raises once, then the point stays raised until
+ *   `clearCount` values in a row score under `clearBelow`;
+ * - per point, at most one event per `minIntervalMs`;
+ * - site-wide, at most `maxEventsPerMinute`; the rest are counted
+ *   (`ml_univariate_suppressed_total`), not emitted.
+ */
+import type { Reading } from '../core/model.js';
+import { UnivariateDetector, type UnivariateDetectorOptions } from './detectors/univariate-detector.js';
+import type { MlEvent, MlSink } from './runtime.js';
+
+export interface PointDetectorsSettings {
+  /** Score that raises an event (default 0.99, the detector's own trigger). */
+  readonly threshold: number;
+  /** A raised point re-arms after `clearCount` values in a row under `clearBelow` (defaults 0.5, 60). */
+  readonly clearBelow: number;
+  readonly clearCount: number;
+  /** Values of a point before it may raise (default 300). */
+  readonly warmupValues: number;
+  /** Per point, the least time between two events (default 15 min). */
+  readonly minIntervalMs: number;
+  /** Site-wide cap on events per minute (default 20). */
+  readonly maxEventsPerMinute: number;
+  /** Points watched at most (default 5,000; the rest are counted, not watched): memory is ~100 kB a point. */
+  readonly maxPoints: number;
+  /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */
+  readonly maxQueue: number;
+  /** The detector's options; the gateway keeps a shorter history than NAB's (1,000 patterns). */
+  readonly detector: Partial<UnivariateDetectorOptions>;
+}
+
+export const POINT_DETECTOR_DEFAULTS: PointDetectorsSettings = Object.freeze({
+  threshold: 0.99,
+  clearBelow: 0.5,
+  clearCount: 60,
+  warmupValues: 300,
+  minIntervalMs: 15 * 60_000,
+  maxEventsPerMinute: 20,
+  maxPoints: 5000,
+  maxQueue: 200,
+  detector: Object.freeze({ historyLength: 1000, longLength: 1000 }),
+});
+
+/** A point as the selection sees it (a profile's point spec has these keys). */
+export interface WatchablePoint {
+  readonly name: string;
+  readonly type: string;
+  readonly states?: unknown;
+  readonly access?: string;
+  readonly anomalyDetection?: boolean;
+}
+
+export interface WatchableDevice {
+  readonly id: string;
+  readonly enabled?: boolean;
+  readonly profile: { readonly id: string; readonly points: readonly WatchablePoint[]; readonly anomalyDetection?: boolean };
+}
+
+const NUMERIC = new Set(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'int64', 'uint64']);
+
+/**
+ * The points to watch: `device → point names`. `modelled(device)` gives the inputs of the
+ * models that run for a device (those points are left to the models).
+ */
+export function pointsWithoutModel(devices: readonly WatchableDevice[], modelled: (device: string) => ReadonlySet<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const d of devices) {
+    if (d.enabled === false || d.profile.anomalyDetection === false) continue;
+    const taken = modelled(d.id);
+    const wanted = (p: WatchablePoint): boolean => p.anomalyDetection ?? (p.access !== 'rw');
+    const names = d.profile.points.filter((p) => NUMERIC.has(p.type) && p.states === undefined && wanted(p) && !taken.has(p.name)).map((p) => p.name);
+    if (names.length > 0) out.set(d.id, names);
+  }
+  return out;
+}
+
+interface Watched {
+  readonly device: string;
+  readonly point: string;
+  readonly detector: UnivariateDetector;
+  queue: { ts: number; v: number }[];
+  values: number;
+  raised: boolean;
+  below: number;
+  lastEventTs: number;
+}
+
+export class PointDetectors {
+  readonly settings: PointDetectorsSettings;
+  private readonly watched = new Map<string, Watched>();
+  private timer: NodeJS.Timeout | undefined;
+  private minuteStart = 0;
+  private minuteEvents = 0;
+  private readonly counters = { ml_univariate_values_total: 0, ml_univariate_events_total: 0, ml_univariate_suppressed_total: 0, ml_univariate_dropped_total: 0, ml_univariate_points_unwatched: 0 };
+
+  /** `points`: device → point names to watch (see `pointsWithoutModel`). */
+  constructor(
+    points: ReadonlyMap<string, readonly string[]>,
+    private readonly sink: MlSink,
+    settings: Partial<PointDetectorsSettings> = {},
+    /** Run the scoring timer (default true; tests call `flush`). */
+    timer = true,
+  ) {
+    this.settings = { ...POINT_DETECTOR_DEFAULTS, ...settings, detector: { ...POINT_DETECTOR_DEFAULTS.detector, ...settings.detector } };
+    for (const [device, names] of points) {
+      for (const point of names) {
+        if (this.watched.size >= this.settings.maxPoints) {
+          this.counters.ml_univariate_points_unwatched++;
+          continue;
+        }
+        this.watched.set(`${device}\u0000${point}`, { device, point, detector: new UnivariateDetector(this.settings.detector), queue: [], values: 0, raised: false, below: 0, lastEventTs: -Infinity });
+      }
+    }
+    if (timer && this.watched.size > 0) {
+      this.timer = setInterval(() => this.flush(), 1000);
+      this.timer.unref();
+    }
+  }
+
+  get size(): number {
+    return this.watched.size;
+  }
+
+  /** On the polling path: queues the good numeric values of watched points. */
+  readings(device: string, readings: readonly Reading[]): void {
+    const prefix = `${device}.`;
+    for (const r of readings) {
+      if (r.quality !== 'good' || typeof r.value !== 'number') continue;
+      const w = this.watched.get(`${device}\u0000${r.point.startsWith(prefix) ? r.point.slice(prefix.length) : r.point}`);
+      if (w === undefined) continue;
+      if (w.queue.length >= this.settings.maxQueue) {
+        w.queue.shift();
+        this.counters.ml_univariate_dropped_total++;
+      }
+      w.queue.push({ ts: r.ts, v: r.value });
+    }
+  }
+
+  /** Scores every queued value, in order, and emits the events due. */
+  flush(): void {
+    for (const w of this.watched.values()) {
+      if (w.queue.length === 0) continue;
+      const q = w.queue;
+      w.queue = [];
+      for (const { ts, v } of q) this.score(w, ts, v);
+    }
+  }
+
+  private score(w: Watched, ts: number, v: number): void {
+    const s = this.settings;
+    const score = w.detector.update(v);
+    w.values++;
+    this.counters.ml_univariate_values_total++;
+    if (w.raised) {
+      w.below = score < s.clearBelow ? w.below + 1 : 0;
+      if (w.below >= s.clearCount) w.raised = false;
+      return;
+    }
+    if (score < s.threshold || w.values <= s.warmupValues) return;
+    w.raised = true;
+    w.below = 0;
+    if (ts - w.lastEventTs < s.minIntervalMs) return void this.counters.ml_univariate_suppressed_total++;
+    if (ts - this.minuteStart >= 60_000) {
+      this.minuteStart = ts;
+      this.minuteEvents = 0;
+    }
+    if (this.minuteEvents >= s.maxEventsPerMinute) return void this.counters.ml_univariate_suppressed_total++;
+    this.minuteEvents++;
+    w.lastEventTs = ts;
+    this.counters.ml_univariate_events_total++;
+    const event: MlEvent = {
+      ts,
+      device: w.device,
+      type: 'anomaly.detected',
+      severity: 'minor',
+      body: { model: 'univariate', version: '1', point: w.point, value: v, score: Math.round(score * 10_000) / 10_000, threshold: s.threshold, contributing: [{ point: w.point, share: 1 }], message: `unusual ${w.point}` },
+    };
+    this.sink(event);
+  }
+
+  metrics(): Record<string, number> {
+    return { ...this.counters, ml_univariate_points: this.watched.size };
+  }
+
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The streaming detector on points without a model: which points get one, and how its
+ * scores become `anomaly.detected` events — none during warm-up or on a steady signal, one
+ * per episode (hysteresis), at most one per point per interval, and a site-wide cap.
+ */
+import t from 'tap';
+import type { Reading } from '../../src/core/model.js';
+import { PointDetectors, pointsWithoutModel, type WatchableDevice } from '../../src/ml/point-detectors.js';
+import type { MlEvent } from '../../src/ml/runtime.js';
+import { createRng } from '../../../scripts/sim/models/prng.js';
+
+const pump: WatchableDevice['profile'] = {
+  id: 'water/vfd-pump',
+  points: [
+    { name: 'outlet_pressure', type: 'float32' },
+    { name: 'vibration', type: 'uint16' },
+    { name: 'run_hours', type: 'uint32' },
+    { name: 'running', type: 'bits' },
+    { name: 'start_stop', type: 'bool', access: 'rw' },
+    { name: 'fault_code', type: 'uint16', states: { '0': 'ok' } },
+    { name: 'pressure_setpoint', type: 'uint16', access: 'rw' },
+    { name: 'name', type: 'string' },
+  ],
+};
+
+t.test('every read-only numeric point without a model is watched; profile and point can opt out', async (t) => {
+  const none = (): Set<string> => new Set();
+  t.same(Object.fromEntries(pointsWithoutModel([{ id: 'p1', profile: pump }], none)), { p1: ['outlet_pressure', 'vibration', 'run_hours'] }, 'numbers only: no bits, bool, states, string; no setpoint');
+  t.same(
+    Object.fromEntries(pointsWithoutModel([{ id: 'p1', profile: pump }], (d) => new Set(d === 'p1' ? ['outlet_pressure', 'vibration'] : []))),
+    { p1: ['run_hours'] },
+    "a model's inputs are left to the model",
+  );
+  t.same(Object.fromEntries(pointsWithoutModel([{ id: 'p1', profile: { ...pump, anomalyDetection: false } }], none)), {}, 'profile anomalyDetection: false');
+  const points = pump.points.map((p) => (p.name === 'vibration' ? { ...p, anomalyDetection: false } : p.name === 'pressure_setpoint' ? { ...p, anomalyDetection: true } : p));
+  t.same(Object.fromEntries(pointsWithoutModel([{ id: 'p1', profile: { ...pump, points } }], none)), { p1: ['outlet_pressure', 'run_hours', 'pressure_setpoint'] }, 'point anomalyDetection: false / true');
+  t.same(Object.fromEntries(pointsWithoutModel([{ id: 'p1', enabled: false, profile: pump }], none)), {}, 'disabled device');
+});
+
+/** A noisy daily-ish pattern, one value a minute; `shiftAt` adds a level shift of `shift`. */
+function signal(n: number, seed: number, shiftAt = Infinity, shift = 0): number[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, (_, i) => 5 + 2 * Math.sin((2 * Math.PI * i) / 240) + rng.normal(0.1) + (i >= shiftAt ? shift : 0));
+}
+
+function feed(d: PointDetectors, device: string, point: string, values: readonly number[], t0 = 0, stepMs = 60_000): void {
+  values.forEach((v, i) => {
+    const r: Reading = { point: `${device}.${point}`, ts: t0 + i * stepMs, value: v, quality: 'good' };
+    d.readings(device, [r]);
+    if (i % 50 === 49) d.flush();
+  });
+  d.flush();
+}
+
+t.test('a steady signal raises nothing; a level shift raises one anomaly.detected', async (t) => {
+  const events: MlEvent[] = [];
+  const d = new PointDetectors(new Map([['p1', ['outlet_pressure']]]), (e) => events.push(e), {}, false);
+  feed(d, 'p1', 'outlet_pressure', signal(2500, 1));
+  t.equal(events.length, 0, 'no event on 2,500 values of the usual pattern');
+  const events2: MlEvent[] = [];
+  const d2 = new PointDetectors(new Map([['p1', ['outlet_pressure']]]), (e) => events2.push(e), {}, false);
+  feed(d2, 'p1', 'outlet_pressure', signal(2500, 1, 2000, 4));
+  t.equal(events2.length, 1, 'one event for the shift (it lasts 500 values)');
+  t.match(events2[0], { device: 'p1', type: 'anomaly.detected', severity: 'minor', body: { model: 'univariate', point: 'outlet_pressure', threshold: 0.99, contributing: [{ point: 'outlet_pressure', share: 1 }] } });
+  t.ok((events2[0]!.ts - 2000 * 60_000) / 60_000 < 30, `raised ${(events2[0]!.ts - 2000 * 60_000) / 60_000} values after the shift`);
+  t.match(d2.metrics(), { ml_univariate_points: 1, ml_univariate_values_total: 2500, ml_univariate_events_total: 1 });
+});
+
+t.test('no event during warm-up, whatever the values', async (t) => {
+  const events: MlEvent[] = [];
+  const d = new PointDetectors(new Map([['p1', ['x']]]), (e) => events.push(e), { warmupValues: 1000 }, false);
+  feed(d, 'p1', 'x', signal(1000, 2, 600, 10));
+  t.equal(events.length, 0);
+});
+
+t.test('hysteresis and the per-point interval: repeated episodes close together give one event', async (t) => {
+  // Shifts every 300 values, each back to normal in between: without the interval every
+  // episode could raise once the point re-armed.
+  const values = signal(3000, 3).map((v, i) => (i >= 1500 && Math.floor(i / 100) % 3 === 0 ? v + 5 : v));
+  const events: MlEvent[] = [];
+  const d = new PointDetectors(new Map([['p1', ['x']]]), (e) => events.push(e), { minIntervalMs: 24 * 3_600_000, clearCount: 20 }, false);
+  feed(d, 'p1', 'x', values);
+  t.equal(events.length, 1, 'one event in the day');
+  const quick: MlEvent[] = [];
+  const d2 = new PointDetectors(new Map([['p1', ['x']]]), (e) => quick.push(e), { minIntervalMs: 0, clearCount: 20 }, false);
+  feed(d2, 'p1', 'x', values);
+  t.ok(quick.length >= 2, `with no interval the re-armed point raises again (${quick.length} events)`);
+  t.ok(d.metrics().ml_univariate_suppressed_total! >= 1, 'the suppressed ones are counted');
+});
+
+t.test('the site-wide cap: many points at once give at most maxEventsPerMinute', async (t) => {
+  const names = Array.from({ length: 8 }, (_, i) => `p${i}`);
+  const events: MlEvent[] = [];
+  const d = new PointDetectors(new Map([['dev', names]]), (e) => events.push(e), { maxEventsPerMinute: 3 }, false);
+  // Every point has the same values: they all raise in the same minute.
+  const series = names.map(() => signal(2200, 10, 2000, 5));
+  for (let k = 0; k < 2200; k++) {
+    d.readings('dev', names.map((p, i) => ({ point: `dev.${p}`, ts: k * 60_000, value: series[i]![k]!, quality: 'good' })));
+    if (k % 50 === 49) d.flush();
+  }
+  d.flush();
+  const perMinute = new Map<number, number>();
+  for (const e of events) perMinute.set(Math.floor(e.ts / 60_000), (perMinute.get(Math.floor(e.ts / 60_000)) ?? 0) + 1);
+  t.equal(events.length, 3, 'three of the eight raise');
+  t.equal(perMinute.size, 1, 'in the same minute');
+  t.equal(d.metrics().ml_univariate_suppressed_total, 5, 'the other five are counted as suppressed');
+  t.equal(new Set(events.map((e) => e.body.point)).size, 3, 'one event per point');
+});
+
+t.test('bad quality and non-numbers are not fed; the queue is bounded', async (t) => {
+  const d = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { maxQueue: 10 }, false);
+  d.readings('p1', [
+    { point: 'p1.x', ts: 0, value: null, quality: 'bad' },
+    { point: 'p1.x', ts: 1, value: 'a', quality: 'good' },
+    { point: 'p1.y', ts: 1, value: 3, quality: 'good' },
+  ]);
+  d.flush();
+  t.equal(d.metrics().ml_univariate_values_total, 0);
+  for (let i = 0; i < 25; i++) d.readings('p1', [{ point: 'p1.x', ts: i, value: i, quality: 'good' }]);
+  d.flush();
+  t.match(d.metrics(), { ml_univariate_values_total: 10, ml_univariate_dropped_total: 15 });
+});
