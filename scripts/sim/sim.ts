@@ -27,6 +27,12 @@ export interface SimulatorOptions {
   readonly ports?: Readonly<Record<string, number>>;
   /** Faults injected into devices' models, by device id. */
   readonly faults?: Readonly<Record<string, ModelFaults>>;
+  /**
+   * Simulated seconds per real second (default 1): the models see a clock running this much
+   * faster from the start (end-to-end tests of slow processes such as bearing wear). Models
+   * cap one tick's step at a few seconds, so keep `tickMs × timeScale` ≤ ~3,000.
+   */
+  readonly timeScale?: number;
 }
 
 export interface SimulatedDevice {
@@ -126,8 +132,9 @@ export async function startSimulator(site: SiteConfig, opts: SimulatorOptions = 
     throw err;
   }
 
+  const scale = opts.timeScale ?? 1;
   const timer = setInterval(() => {
-    const now = Date.now();
+    const now = startMs + (Date.now() - startMs) * scale;
     for (const model of models) model.tick(now);
   }, tickMs);
 
