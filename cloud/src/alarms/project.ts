@@ -26,32 +26,39 @@ export async function projectEvent(trx: Transaction<CloudSchema>, e: EventBody, 
     const rule = (fields.rule ?? fields.point ?? e.type).slice(0, 200);
     const system = fields.system ?? null;
     if (e.type === 'alarm.raised') {
-      if (existing === undefined) {
-        await trx
-          .insertInto('alarms')
-          .values({
-            id: alarmId,
-            site_id: e.site,
-            device_id: e.device ?? null,
-            rule,
-            system,
-            severity: e.severity,
-            state: 'active',
-            acked_at: null,
-            acked_by: null,
-            raised_at: e.ts,
-            cleared_at: null,
-            shelved_until: null,
-            raise_count: 1,
-            last_event_id: e.id,
-            updated_at: now,
-            work_order_id: null,
-          })
-          .execute();
-      } else {
+      // Two gateways of a site may raise the same alarm in batches committing at once: the
+      // insert does nothing if the other got there first (PostgreSQL waits for its commit),
+      // and the raise counts against that row instead of failing the batch.
+      const inserted =
+        existing === undefined
+          ? await trx
+              .insertInto('alarms')
+              .values({
+                id: alarmId,
+                site_id: e.site,
+                device_id: e.device ?? null,
+                rule,
+                system,
+                severity: e.severity,
+                state: 'active',
+                acked_at: null,
+                acked_by: null,
+                raised_at: e.ts,
+                cleared_at: null,
+                shelved_until: null,
+                raise_count: 1,
+                last_event_id: e.id,
+                updated_at: now,
+                work_order_id: null,
+              })
+              .onConflict((oc) => oc.column('id').doNothing())
+              .returning('id')
+              .executeTakeFirst()
+          : undefined;
+      if (inserted === undefined) {
         await trx
           .updateTable('alarms')
-          .set({ state: 'active', severity: e.severity, raised_at: e.ts, cleared_at: null, acked_at: null, acked_by: null, raise_count: existing.raise_count + 1, last_event_id: e.id, updated_at: now, ...(system === null ? {} : { system }) })
+          .set((eb) => ({ state: 'active', severity: e.severity, raised_at: e.ts, cleared_at: null, acked_at: null, acked_by: null, raise_count: eb('raise_count', '+', 1), last_event_id: e.id, updated_at: now, ...(system === null ? {} : { system }) }))
           .where('id', '=', alarmId)
           .execute();
       }

@@ -26,6 +26,8 @@ export interface CloudDatabase {
    * this same connection, so the statement joins that transaction.
    */
   readonly sqlite?: Sqlite.Database;
+  /** PostgreSQL with `?schema=NAME`: the schema, also where the migrator keeps its own tables. */
+  readonly schema?: string;
   /** Closes the connection(s). Idempotent. */
   close(): Promise<void>;
 }
@@ -85,6 +87,7 @@ function openPostgres(url: string): Opened {
     db,
     dialect: 'postgres',
     location: masked.toString() + (schema === null ? '' : ` (schema ${schema})`),
+    ...(schema === null ? {} : { schema }),
     async close() {
       if (closed) return;
       closed = true;
@@ -122,6 +125,7 @@ function openSqlite(path: string): Opened {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<CloudSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
   let closed = false;
   const cdb: CloudDatabase = {
@@ -159,7 +163,9 @@ export async function openCloudDatabase(database: string): Promise<CloudDatabase
 
 /** Runs the pending migrations; throws if one fails (the failed one is rolled back where the dialect allows). */
 export async function migrate(cdb: CloudDatabase): Promise<void> {
-  const migrator = new Migrator({ db: cdb.db, provider: migrationProvider(cdb.dialect) });
+  // The schema named explicitly: Kysely looks for its migration tables in every schema
+  // otherwise, and one left in another schema of the database makes it skip creating its own.
+  const migrator = new Migrator({ db: cdb.db, provider: migrationProvider(cdb.dialect), ...(cdb.schema === undefined ? {} : { migrationTableSchema: cdb.schema }) });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) throw error;
 }
