@@ -28,6 +28,20 @@ export interface ReadBlock {
   readonly points: readonly { readonly spec: PointSpec; readonly at: Location }[];
 }
 
+/**
+ * A planned block compiled once for the poller's fast path (`Driver.compileNumeric`):
+ * every read of it decodes the answer in one pass into numbers, with no object per point.
+ */
+export interface NumericBlockReader {
+  /**
+   * Reads the block in one request and writes the raw value of `block.points[i]` into
+   * `out[i]`: numbers as they are, booleans as 1 or 0, NaN for a point without a valid
+   * value (NaN/∞ from the device, undecodable). Rejects as `Driver.read` does when the
+   * request as a whole failed.
+   */
+  read(out: Float64Array): Promise<void>;
+}
+
 /** A point's raw value or the reason it could not be had. */
 export type PointResult = { readonly ok: true; readonly value: RawValue } | { readonly ok: false; readonly error: Error };
 
@@ -85,6 +99,12 @@ export interface Driver {
    * exception response) with a GatewayError naming why.
    */
   read(block: ReadBlock): Promise<PointResult[]>;
+  /**
+   * Optional fast path: a reader for `block` whose values are all numbers or booleans,
+   * or undefined when the block holds other points (strings); the poller then calls
+   * `read`. Pure: no I/O until the reader reads.
+   */
+  compileNumeric?(block: ReadBlock): NumericBlockReader | undefined;
   /** Writes a raw value to a point. Rejects with a GatewayError. */
   write(point: PointSpec, value: RawValue): Promise<void>;
   /**

@@ -10,12 +10,12 @@ import type { DeviceConfig } from '../core/config/load.js';
 import type { DeviceEventRuleSpec, PointSpec } from '../core/config/profile.js';
 import { GatewayError, isRetryable, type ErrorKind } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { pointId, type DeviceState, type Reading, type Severity, type Value } from '../core/model.js';
-import type { Driver, DriverSink, RawValue, ReadBlock } from '../drivers/driver.js';
+import type { DeviceState, Reading, Severity, Value } from '../core/model.js';
+import type { Driver, DriverSink, NumericBlockReader, RawValue, ReadBlock } from '../drivers/driver.js';
 import { planReads } from './coalesce.js';
-import { DeadbandFilter } from './deadband.js';
 import type { LinkQueue } from './link-queue.js';
-import { toEngineering, toRaw } from './transform.js';
+import { PointTable } from './points.js';
+import { toRaw } from './transform.js';
 
 /** Where a device poller hands its results (main.ts wires the store and the event log). */
 /** A picture taken with an event (a camera's snapshot). */
@@ -25,6 +25,7 @@ export interface Attachment {
 }
 
 export interface PollSink {
+  /** The readings of one device that passed report by exception, one call per poll cycle (never empty). */
   readings(device: string, readings: Reading[]): void;
   event(event: { ts: number; device: string; type: string; severity: Severity; body: Record<string, unknown>; attachment?: Attachment }): void;
 }
@@ -87,16 +88,25 @@ export class DevicePoller {
   private running: Promise<void> | undefined;
   private stopped = true;
   private nextDue = 0;
-  private readonly lastRead = new Map<string, number>();
-  private readonly lastValue = new Map<string, Value>();
-  private readonly plans = new Map<string, ReadBlock[]>();
+  /** Every point by index: transform, deadband, this cycle's and the last values. */
+  private readonly points: PointTable;
+  /** When each point was last read (-Infinity: never, or written since). */
+  private readonly lastRead: Float64Array;
+  /** Each point's own poll interval, ms. */
+  private readonly every: Float64Array;
+  /** Read plans by the set of due points ('all' for every point). */
+  private readonly plans = new Map<string, CompiledBlock[]>();
+  /** Points that got a reading this cycle, in order. */
+  private readonly cycleRead: number[] = [];
+  /** Index of every point, for the stale readings of an offline device. */
+  private readonly allIndices: readonly number[];
   /** Points the driver pushes (after a successful subscribe); empty when none. */
   private pushed = new Set<string>();
   private subscribed = false;
   private readonly specs: ReadonlyMap<string, PointSpec>;
-  private readonly deadband = new DeadbandFilter();
-  /** Profile events on the device's own points (`topic: point:NAME`), by point name. */
-  private readonly pointEvents: ReadonlyMap<string, readonly DeviceEventRuleSpec[]>;
+  /** Profile events on the device's own points (`topic: point:NAME`), by point index. */
+  private readonly pointEvents: readonly (readonly DeviceEventRuleSpec[] | undefined)[];
+  private readonly hasPointEvents: boolean;
   /** Last good value seen per point with event rules (edge detection). */
   private readonly eventLast = new Map<string, Value>();
   private readonly cycleMs: number;
@@ -115,13 +125,18 @@ export class DevicePoller {
     this.cycleMs = Math.min(device.pollIntervalMs, ...intervals);
     this.backoff = { initialMs: backoff.initialMs ?? Math.max(500, this.cycleMs), maxMs: backoff.maxMs ?? 60_000, authMs: backoff.authMs ?? 300_000 };
     this.specs = new Map(device.profile.points.map((p) => [p.name, p]));
+    this.points = new PointTable(device.id, device.profile.points);
+    this.lastRead = new Float64Array(this.points.n).fill(-Infinity);
+    this.every = Float64Array.from(device.profile.points, (p) => p.pollIntervalMs ?? device.pollIntervalMs);
+    this.allIndices = device.profile.points.map((_, i) => i);
     const byPoint = new Map<string, DeviceEventRuleSpec[]>();
     for (const rule of device.profile.events) {
       if (!rule.topic.startsWith(POINT_TOPIC)) continue;
       const name = rule.topic.slice(POINT_TOPIC.length);
       byPoint.set(name, [...(byPoint.get(name) ?? []), rule]);
     }
-    this.pointEvents = byPoint;
+    this.pointEvents = device.profile.points.map((p) => byPoint.get(p.name));
+    this.hasPointEvents = byPoint.size > 0;
     if (!device.enabled) this.state = 'disabled';
   }
 
@@ -174,7 +189,8 @@ export class DevicePoller {
       if (due.length > 0 || wantsPush) await this.ensureConnected();
       if (wantsPush && !this.subscribed) await this.ensureSubscribed();
       if (due.length > 0) {
-        this.emit(await this.readAll(due));
+        await this.readAll(due);
+        this.emit(this.cycleRead);
       }
       this.settleOnline(started);
       delay = this.advanceSchedule(Date.now());
@@ -191,14 +207,16 @@ export class DevicePoller {
    * the device pushes is read only every PUSHED_CHECK_FACTOR intervals (at least a
    * minute), to notice a device that went silent.
    */
-  private duePoints(now: number): PointSpec[] {
-    return this.device.profile.points.filter((p) => {
-      const last = this.lastRead.get(p.name);
-      if (last === undefined) return true;
-      const interval = p.pollIntervalMs ?? this.device.pollIntervalMs;
-      const every = this.pushed.has(p.name) ? Math.max(interval * PUSHED_CHECK_FACTOR, PUSHED_CHECK_MIN_MS) : interval;
-      return now - last >= every - this.cycleMs / 2;
-    });
+  private duePoints(now: number): number[] {
+    const due: number[] = [];
+    const half = this.cycleMs / 2;
+    const anyPushed = this.pushed.size > 0;
+    for (let i = 0; i < this.points.n; i++) {
+      const interval = this.every[i]!;
+      const every = anyPushed && this.pushed.has(this.points.names[i]!) ? Math.max(interval * PUSHED_CHECK_FACTOR, PUSHED_CHECK_MIN_MS) : interval;
+      if (now - this.lastRead[i]! >= every - half) due.push(i);
+    }
+    return due;
   }
 
   /** A driver that can push, and a profile with something to push (events, or points). */
@@ -225,13 +243,12 @@ export class DevicePoller {
   /** What the driver pushes, turned into readings and events of this device. */
   private readonly driverSink: DriverSink = {
     value: (name: string, raw: RawValue, ts: number) => {
-      const spec = this.specs.get(name);
-      if (spec === undefined) return;
-      const { value, quality } = toEngineering(spec, raw);
-      this.lastValue.set(name, value);
-      this.lastRead.set(name, ts);
+      const i = this.points.index.get(name);
+      if (i === undefined) return;
+      this.points.setValue(i, raw, ts);
+      this.lastRead[i] = ts;
       this.stats.pointsPushed++;
-      this.emit([{ point: pointId(this.device.id, name), ts, value, quality }]);
+      this.emit([i]);
     },
     event: (e) => {
       const base = { ts: e.ts, device: this.device.id, type: e.type, severity: e.severity, body: { ...e.body } };
@@ -256,52 +273,76 @@ export class DevicePoller {
     },
   };
 
-  /**
-   * Step 3–4: read each planned block, one request at a time on the link, and convert.
-   * A block refused by the device (an exception) marks its points bad and goes on; a
-   * timeout or a dropped link fails the whole cycle.
-   */
-  private async readAll(due: PointSpec[]): Promise<Reading[]> {
-    const key = due.map((p) => p.name).join(',');
-    let blocks = this.plans.get(key);
-    if (blocks === undefined) {
-      blocks = planReads(due, this.driver);
+  /** The read plan of these due points (point indices), made and compiled once. */
+  private planOf(due: readonly number[]): CompiledBlock[] {
+    const key = due.length === this.points.n ? 'all' : due.join(',');
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      const specs = this.device.profile.points;
+      plan = planReads(
+        due.map((i) => specs[i]!),
+        this.driver,
+      ).map((block) => compileBlock(block, this.points, this.driver));
       if (this.plans.size > 64) this.plans.clear();
-      this.plans.set(key, blocks);
+      this.plans.set(key, plan);
     }
-    const readings: Reading[] = [];
-    for (const block of blocks) {
+    return plan;
+  }
+
+  /**
+   * Step 3–4: read each planned block, one request at a time on the link, and convert
+   * (into `points`; the indices read go to `cycleRead`). A block refused by the device
+   * (an exception) marks its points bad and goes on; a timeout or a dropped link fails
+   * the whole cycle.
+   */
+  private async readAll(due: readonly number[]): Promise<void> {
+    const read = this.cycleRead;
+    read.length = 0;
+    const points = this.points;
+    for (const b of this.planOf(due)) {
       this.stats.requests++;
-      let results;
+      const { idx } = b;
+      const n = idx.length;
       try {
-        results = await this.link.run(() => this.driver.read(block));
+        if (b.reader !== undefined) {
+          await this.link.run(b.run!);
+          const ts = Date.now();
+          const out = b.out;
+          for (let i = 0; i < n; i++) {
+            const p = idx[i]!;
+            this.lastRead[p] = ts;
+            points.setRaw(p, out[i]!, ts);
+            read.push(p);
+          }
+        } else {
+          const results = await this.link.run(() => this.driver.read(b.block));
+          const ts = Date.now();
+          for (let i = 0; i < n; i++) {
+            const p = idx[i]!;
+            const r = results[i];
+            this.lastRead[p] = ts;
+            if (r === undefined || !r.ok) points.setBad(p, ts);
+            else points.setValue(p, r.value, ts);
+            read.push(p);
+          }
+        }
       } catch (err) {
         this.stats.failedRequests++;
         if (err instanceof GatewayError && !isRetryable(err.kind)) {
           const ts = Date.now();
+          const block = b.block;
           this.log.warn({ err, block: { space: block.space, start: block.start, count: block.count } }, 'block refused by the device');
-          for (const p of block.points) readings.push({ point: pointId(this.device.id, p.spec.name), ts, value: null, quality: 'bad' });
+          for (let i = 0; i < n; i++) {
+            points.setBad(idx[i]!, ts);
+            read.push(idx[i]!);
+          }
           this.noteError(err, ts);
           continue;
         }
         throw err;
       }
-      const ts = Date.now();
-      block.points.forEach((p, i) => {
-        const r = results[i];
-        const id = pointId(this.device.id, p.spec.name);
-        this.lastRead.set(p.spec.name, ts);
-        if (r === undefined || !r.ok) {
-          readings.push({ point: id, ts, value: null, quality: 'bad' });
-          return;
-        }
-        const { value, quality } = toEngineering(p.spec, r.value);
-        this.lastValue.set(p.spec.name, value);
-        readings.push({ point: id, ts, value, quality });
-      });
-      this.stats.pointsRead += block.points.length;
+      this.stats.pointsRead += n;
     }
-    return readings;
   }
 
   private noteError(err: unknown, at: number): void {
@@ -323,19 +364,25 @@ export class DevicePoller {
     if (this.state === 'offline') throw new GatewayError('GW_ERR_DEVICE_OFFLINE', `device ${this.device.id} is offline (${this.lastError?.message ?? 'unreachable'}): the write was not sent`);
     await this.ensureConnected();
     await this.link.run(() => this.driver.write(spec, toRaw(spec, value)));
-    this.lastRead.delete(name);
-    return { previous: this.lastValue.get(name) ?? null };
+    const i = this.points.index.get(name)!;
+    this.lastRead[i] = -Infinity;
+    return { previous: this.points.lastValue(i) };
   }
 
-  /** Step 4b: report by exception — only readings outside their point's deadband go on. */
-  private emit(readings: Reading[]): void {
-    const prefix = this.device.id.length + 1;
-    if (this.pointEvents.size > 0) for (const r of readings) this.pointEvent(r.point.slice(prefix), r);
-    const kept = readings.filter((r) => {
-      const spec = this.specs.get(r.point.slice(prefix));
-      return spec === undefined || this.deadband.pass(spec, r);
-    });
-    this.stats.pointsSuppressed += readings.length - kept.length;
+  /**
+   * Step 4b: report by exception — only readings outside their point's deadband go on,
+   * as one array for the cycle; a reading that did not pass is never an object.
+   */
+  private emit(indices: readonly number[]): void {
+    const points = this.points;
+    const kept: Reading[] = [];
+    const n = indices.length;
+    if (this.hasPointEvents) for (let k = 0; k < n; k++) this.pointEvent(indices[k]!);
+    for (let k = 0; k < n; k++) {
+      const i = indices[k]!;
+      if (points.pass(i)) kept.push(points.reading(i));
+    }
+    this.stats.pointsSuppressed += n - kept.length;
     if (kept.length > 0) this.sink.readings(this.device.id, kept);
   }
 
@@ -345,24 +392,27 @@ export class DevicePoller {
    * type: access.forced }` fires when the point's good value becomes 3 — once per change,
    * not on every poll.
    */
-  private pointEvent(name: string, r: Reading): void {
-    const rules = this.pointEvents.get(name);
-    if (rules === undefined || r.quality !== 'good' || r.value === null) return;
+  private pointEvent(i: number): void {
+    const rules = this.pointEvents[i];
+    if (rules === undefined || !this.points.good(i)) return;
+    const value = this.points.value(i);
+    if (value === null) return;
+    const name = this.points.names[i]!;
     const previous = this.eventLast.get(name);
-    this.eventLast.set(name, r.value);
-    if (previous === r.value) return;
+    this.eventLast.set(name, value);
+    if (previous === value) return;
     const spec = this.specs.get(name);
     for (const rule of rules) {
       const want = rule.when?.value;
-      const hit = want === undefined ? previous !== undefined : String(want) === String(r.value);
+      const hit = want === undefined ? previous !== undefined : String(want) === String(value);
       if (!hit) continue;
-      const label = spec?.states?.[String(r.value)];
+      const label = spec?.states?.[String(value)];
       this.sink.event({
-        ts: r.ts,
+        ts: this.points.ts(i),
         device: this.device.id,
         type: rule.type,
         severity: rule.severity,
-        body: { point: name, value: r.value, previous: previous ?? null, ...(label === undefined ? {} : { label }) },
+        body: { point: name, value, previous: previous ?? null, ...(label === undefined ? {} : { label }) },
       });
     }
   }
@@ -394,13 +444,8 @@ export class DevicePoller {
     void this.driver.close().catch(() => undefined);
     if (this.state !== 'offline') {
       this.setState('offline', now);
-      const stale: Reading[] = this.device.profile.points.map((p) => ({
-        point: pointId(this.device.id, p.name),
-        ts: now,
-        value: this.lastValue.get(p.name) ?? null,
-        quality: 'stale',
-      }));
-      this.emit(stale);
+      for (const i of this.allIndices) this.points.setStale(i, now);
+      this.emit(this.allIndices);
       this.sink.event({
         ts: now,
         device: this.device.id,
@@ -449,4 +494,22 @@ export function checkWritable(device: string, spec: PointSpec, value: Value): vo
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) return refuse(`expected a number, got ${JSON.stringify(value)}`);
   if (spec.range !== undefined && (value < spec.range[0]! || value > spec.range[1]!)) refuse(`${value} is outside the point's range [${spec.range.join(', ')}]${spec.unit === undefined ? '' : ` ${spec.unit}`}`);
+}
+
+/** A planned read with what its reads need, made once: the point indices, the fast path's reader and its output. */
+interface CompiledBlock {
+  readonly block: ReadBlock;
+  /** Point index of each of `block.points`. */
+  readonly idx: Int32Array;
+  readonly reader: NumericBlockReader | undefined;
+  readonly out: Float64Array;
+  /** `reader.read(out)`, made once (the task handed to the link queue). */
+  readonly run: (() => Promise<void>) | undefined;
+}
+
+function compileBlock(block: ReadBlock, points: PointTable, driver: Driver): CompiledBlock {
+  const idx = Int32Array.from(block.points, (p) => points.indexOfSpec.get(p.spec)!);
+  const reader = driver.compileNumeric?.(block);
+  const out = new Float64Array(block.points.length);
+  return { block, idx, reader, out, run: reader === undefined ? undefined : () => reader.read(out) };
 }

@@ -278,3 +278,141 @@ export function encode(layout: Layout, value: number | boolean | string, current
     }
   }
 }
+
+/**
+ * Compiled decoding of a whole read (the poller's fast path): one op per point, decided
+ * once per planned block, then one pass over the answer's bytes per read that writes each
+ * point's raw value into a Float64Array — no object, closure or DataView per point.
+ * Booleans are written as 1/0; a value that is not a finite number (IEEE 754 NaN/∞: "no
+ * valid measurement") or cannot be decoded is written as NaN.
+ */
+export interface NumericOps {
+  readonly kinds: Uint8Array;
+  /** Byte offset of the point in the answer's register bytes. */
+  readonly offsets: Int32Array;
+  /** Per point, 4 byte offsets (relative to `offsets`) in big-endian value order; for bits the bit at [0]. */
+  readonly args: Int32Array;
+  /** Layouts and register offsets for the points decoded the general way (64-bit types). */
+  readonly layouts: readonly (Layout | undefined)[];
+}
+
+const K_U16 = 1;
+const K_I16 = 2;
+const K_NONZERO = 3;
+const K_BIT = 4;
+const K_U32 = 5;
+const K_I32 = 6;
+const K_F32 = 7;
+const K_GENERAL = 8;
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * The ops of a block whose points start at register offsets `offsets` (relative to the
+ * block's first register); undefined when a point is not numeric (a string).
+ */
+export function numericOps(layouts: readonly Layout[], offsets: readonly number[]): NumericOps | undefined {
+  const n = layouts.length;
+  const kinds = new Uint8Array(n);
+  const byteOffsets = new Int32Array(n);
+  const args = new Int32Array(n * 4);
+  const general: (Layout | undefined)[] = new Array<Layout | undefined>(n).fill(undefined);
+  for (let i = 0; i < n; i++) {
+    const layout = layouts[i]!;
+    const regOffset = offsets[i]!;
+    byteOffsets[i] = regOffset * 2;
+    const littleBytes = layout.byteOrder === 'little';
+    // The wire byte that holds big-endian value byte j (bytesOf's mapping).
+    const words = layout.type === 'int32' || layout.type === 'uint32' || layout.type === 'float32' ? 2 : 1;
+    for (let j = 0; j < words * 2; j++) {
+      const i2 = j >> 1;
+      const src = layout.wordOrder === 'little' ? words - 1 - i2 : i2;
+      args[i * 4 + j] = src * 2 + (littleBytes ? 1 - (j & 1) : j & 1);
+    }
+    switch (layout.type) {
+      case 'string':
+        return undefined;
+      case 'uint16':
+        kinds[i] = K_U16;
+        break;
+      case 'int16':
+        kinds[i] = K_I16;
+        break;
+      case 'bool':
+      case 'bits':
+        if (layout.type === 'bool' && layout.bit === undefined) kinds[i] = K_NONZERO;
+        else if (layout.bit !== undefined && Number.isInteger(layout.bit) && layout.bit >= 0 && layout.bit <= 15) {
+          kinds[i] = K_BIT;
+          // The bit of the register as it is on the wire: a little byte order swaps the bytes.
+          args[i * 4] = littleBytes ? layout.bit ^ 8 : layout.bit;
+        } else {
+          kinds[i] = K_GENERAL; // decode() reports the unusable bit
+          general[i] = layout;
+        }
+        break;
+      case 'uint32':
+        kinds[i] = K_U32;
+        break;
+      case 'int32':
+        kinds[i] = K_I32;
+        break;
+      case 'float32':
+        kinds[i] = K_F32;
+        break;
+      default:
+        kinds[i] = K_GENERAL;
+        general[i] = layout;
+    }
+  }
+  return { kinds, offsets: byteOffsets, args, layouts: general };
+}
+
+/**
+ * Decodes every point of `ops` from `bytes` (the answer's register bytes, wire order) into
+ * `out`. `words` are the same registers as numbers, for the general way (64-bit types).
+ * The caller has checked that `bytes` holds every register of the block.
+ */
+export function decodeNumbers(ops: NumericOps, bytes: Uint8Array, words: ArrayLike<number>, out: Float64Array): void {
+  const { kinds, offsets, args } = ops;
+  const n = kinds.length;
+  for (let i = 0; i < n; i++) {
+    const o = offsets[i]!;
+    const a = i * 4;
+    let v: number;
+    switch (kinds[i]) {
+      case K_U16:
+        v = (bytes[o + args[a]!]! << 8) | bytes[o + args[a + 1]!]!;
+        break;
+      case K_I16:
+        v = (((bytes[o + args[a]!]! << 8) | bytes[o + args[a + 1]!]!) << 16) >> 16;
+        break;
+      case K_NONZERO:
+        v = (bytes[o]! | bytes[o + 1]!) === 0 ? 0 : 1;
+        break;
+      case K_BIT:
+        v = ((((bytes[o]! << 8) | bytes[o + 1]!) >>> args[a]!) & 1);
+        break;
+      case K_U32:
+        v = ((bytes[o + args[a]!]! << 24) | (bytes[o + args[a + 1]!]! << 16) | (bytes[o + args[a + 2]!]! << 8) | bytes[o + args[a + 3]!]!) >>> 0;
+        break;
+      case K_I32:
+        v = (bytes[o + args[a]!]! << 24) | (bytes[o + args[a + 1]!]! << 16) | (bytes[o + args[a + 2]!]! << 8) | bytes[o + args[a + 3]!]!;
+        break;
+      case K_F32:
+        u32[0] = (bytes[o + args[a]!]! << 24) | (bytes[o + args[a + 1]!]! << 16) | (bytes[o + args[a + 2]!]! << 8) | bytes[o + args[a + 3]!]!;
+        v = f32[0]!;
+        if (v - v !== 0) v = NaN; // NaN or ±∞
+        break;
+      default: {
+        try {
+          const d = decode(ops.layouts[i]!, words, o / 2);
+          v = typeof d === 'number' ? (Number.isFinite(d) ? d : NaN) : d === true ? 1 : d === false ? 0 : NaN;
+        } catch {
+          v = NaN;
+        }
+      }
+    }
+    out[i] = v;
+  }
+}
