@@ -74,7 +74,10 @@ export async function listRules(db: Pick<Transaction<CloudSchema>, 'selectFrom'>
   return rows.length === 0 ? DEFAULT_RULES.map((r) => ({ ...r, match: { ...r.match } })) : rows.map(fromRow);
 }
 
-/** Replaces the rules (an empty list disables rule-made work orders: store one disabled rule instead of none to keep defaults off). */
+/**
+ * Replaces the rules. An empty table means the defaults, so the route refuses an empty list
+ * (`minItems: 1`): rules are turned off by sending them with `enabled: false`.
+ */
 export async function replaceRules(trx: Transaction<CloudSchema>, rules: readonly WoRule[]): Promise<void> {
   await trx.deleteFrom('wo_rules').execute();
   for (const [position, r] of rules.entries()) {

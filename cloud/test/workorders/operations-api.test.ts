@@ -134,6 +134,25 @@ t.test('an entrapment alarm from a gateway opens a P1 elevator work order by rul
   t.match((await app.inject({ url: '/v1/work-orders?priority=P3', headers: admin })).json(), [{ category: 'plumbing', device: 'pump-2', source: 'rule:failure-predicted' }]);
 });
 
+t.test('rules: replaced as a whole by an admin; an empty list is refused (it would mean the defaults); a disabled rule opens nothing', async (t) => {
+  const app = await testCloud(t);
+  const gw = await enrolledGateway(app, 's1', 'gw-1');
+  const admin = await userWith(app, 'root', 'admin');
+  const rules = (await app.inject({ url: '/v1/rules', headers: admin })).json() as { id: string; enabled: boolean }[];
+  t.ok(rules.some((r) => r.id === 'elevator-entrapment'), 'the defaults');
+  const empty = await app.inject({ method: 'PUT', url: '/v1/rules', headers: admin, payload: [] });
+  t.equal(empty.statusCode, 400, 'an empty list is refused');
+  t.match(empty.json(), { code: 'CS_ERR_VALIDATION' });
+  const viewer = await userWith(app, 'v', 'viewer', ['s1']);
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/rules', headers: viewer, payload: rules })).statusCode, 403, 'only an admin replaces them');
+  const off = rules.map((r) => ({ ...r, enabled: false }));
+  const put = await app.inject({ method: 'PUT', url: '/v1/rules', headers: admin, payload: off });
+  t.equal(put.statusCode, 200);
+  t.ok((put.json() as { enabled: boolean }[]).every((r) => !r.enabled), 'all stored, all off');
+  await postBatch(app, gw, batchOf(gw, [eventItem(1, 's1', { type: 'alarm.raised', severity: 'critical', device: 'elev-1-a', body: { rule: 'entrapment', system: 'elevator' } })]));
+  t.same((await app.inject({ url: '/v1/work-orders?site=s1', headers: admin })).json(), [], 'no work order from a disabled rule');
+});
+
 t.test("a gateway's alarm with the work order its rule opened: the cloud's rules open no second one", async (t) => {
   const app = await testCloud(t);
   const gw = await enrolledGateway(app, 's1', 'gw-1');

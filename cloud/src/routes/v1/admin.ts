@@ -248,7 +248,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/rules',
     {
       onRequest: authenticated(app),
-      schema: { tags: ['admin'], summary: 'Replace the rules (first match wins)', security: bearer, body: Type.Array(RuleSchema, { maxItems: 100 }), response: { 200: Type.Array(RuleSchema), ...errorResponses(400, 401, 403) } },
+      schema: { tags: ['admin'], summary: 'Replace the rules (first match wins; at least one: send rules with enabled false to turn them off)', security: bearer, body: Type.Array(RuleSchema, { minItems: 1, maxItems: 100 }), response: { 200: Type.Array(RuleSchema), ...errorResponses(400, 401, 403) } },
     },
     async (request) => {
       admin(request);
