@@ -487,7 +487,7 @@ function SitePage(props: { t: T; lang: Lang; data: Data; id: string }) {
   const k = sd?.kpis ?? null;
   const active = (sd?.alarms ?? []).filter((a) => a.state === 'active').sort((a, b) => Number(a.acked) - Number(b.acked) || b.raisedAt - a.raisedAt);
   const wos = (sd?.workOrders ?? []).filter((w) => woFilter === 'all' || isOpen(w));
-  const events = [...(sd?.events ?? [])].reverse().slice(0, 100);
+  const events = [...(sd?.events ?? [])].reverse().slice(0, 50);
   const availability = k === null || k.availability.length === 0 ? null : k.availability.reduce((s, a) => s + a.availability, 0) / k.availability.length;
   return (
     <section aria-labelledby="site-title" data-site-page={id}>

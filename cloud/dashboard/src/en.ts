@@ -81,7 +81,7 @@ export const en = {
   'site.kpis': 'This site, last 30 days',
   'site.openAlarms': 'Open alarms',
   'site.workOrders': 'Work orders',
-  'site.alarmEvents': 'Alarm events, last 7 days (newest first)',
+  'site.alarmEvents': 'Alarm events, last 7 days (the latest 50)',
   'site.none': 'None.',
   'site.notFound': 'No such site, or not in your scope.',
   'site.grid': 'Sites by health',

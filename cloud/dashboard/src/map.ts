@@ -4,7 +4,16 @@
  * readable where markers on a real map would pile up in one city. No map tiles, no
  * network: the dashboard runs offline. Sites without coordinates are grouped by region.
  */
-import type { Site } from './api.js';
+
+/** The fields of a site (api.ts `Site`) the layout reads; no DOM types, so tests import this file. */
+interface Site {
+  readonly id: string;
+  readonly name: string;
+  readonly region?: string;
+  readonly regionName?: string;
+  readonly lat?: number;
+  readonly lon?: number;
+}
 
 export interface Cell<T> {
   readonly item: T;

@@ -83,7 +83,7 @@ export const zhCN: Dictionary = {
   'site.kpis': '本项目（近 30 天）',
   'site.openAlarms': '未消除报警',
   'site.workOrders': '工单',
-  'site.alarmEvents': '报警事件（近 7 天，最新在前）',
+  'site.alarmEvents': '报警事件（近 7 天，最新 50 条）',
   'site.none': '暂无。',
   'site.notFound': '没有这个项目，或不在您的权限范围内。',
   'site.grid': '各项目健康状况',

@@ -104,7 +104,10 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : 'no 
   t.equal(await page.locator('.map [data-site]').count(), 3, 'three sites with coordinates on the map grid');
   t.equal(await page.locator('[data-region="north"] [data-site="garden-4"]').count(), 1, 'the site without coordinates is listed under its region');
   const cell = async (site: string) =>
-    page.locator(`.map li:has([data-site="${site}"])`).evaluate((li: HTMLElement) => ({ col: Number(li.style.gridColumnStart || li.style.gridColumn.split('/')[0]), row: Number(li.style.gridRowStart || li.style.gridRow.split('/')[0]) }));
+    page.locator(`.map li:has([data-site="${site}"])`).evaluate((li) => {
+      const style = (li as unknown as { style: { gridColumnStart: string; gridRowStart: string } }).style;
+      return { col: Number(style.gridColumnStart), row: Number(style.gridRowStart) };
+    });
   const [shanghai, hangzhou, beijing] = [await cell('garden-1'), await cell('garden-2'), await cell('garden-3')];
   t.ok(beijing.row < shanghai.row && beijing.row < hangzhou.row, 'Beijing (north) is above Shanghai and Hangzhou');
   t.ok(hangzhou.row > shanghai.row || hangzhou.row === shanghai.row, 'Hangzhou is not above Shanghai');
