@@ -238,7 +238,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
         if (broker !== undefined) {
           // MQTT bus: changed values, retained; the device's $state (its first connection has no event).
           broker.publishReadings(device, readings);
-          broker.setDeviceState(device, poller.status(device)?.state ?? 'online');
+          broker.setDeviceState(device, poller.state(device) ?? 'online');
         }
         if (flushTimer === undefined || pendingCount >= 50_000) flush();
       },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS]`
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N]`
  *
  * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
  * mixed points each — 10,000 points — served by the simulator in a child process, polled
@@ -11,12 +11,17 @@
  * 2. dead20 — the same with every fifth device black-holed (the simulator's `comms-loss`:
  *    requests are read and never answered) as the window opens: lateness of the others;
  * 3. saturation — every device every `--saturation-interval` ms (default 50, the
- *    shortest the site schema allows): the most points/s this process reaches. Node runs
- *    the gateway on one thread, so this is one core's worth (SQLite included, which
- *    better-sqlite3 runs on the same thread).
+ *    shortest the site schema allows), each with `--saturation-points` points (default
+ *    1,000: the 200-point map repeated on registers 0–999, nine reads of ≤ 120): the most
+ *    points/s this process reaches. 50 devices of 200 points at 50 ms offer only
+ *    200,000 points/s, less than the issue's goal, so the goal could not be measured
+ *    with them. Node runs the gateway on one thread, so this is one core's worth (SQLite
+ *    included, which better-sqlite3 runs on the same thread).
  *
  * CPU is this process only (the simulator is elsewhere) and includes the bench's own
- * 25 ms status sampler, which is small. The machine's load average is reported beside
+ * 25 ms lateness sampler, which is small. Of it, the time inside the store (writes and
+ * maintenance, timed on this thread) is also given apart: the device layer's own cost
+ * is the rest. The machine's load average is reported beside
  * the figures: the benchmark shares its cores with whatever else runs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,12 +35,13 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const seconds = Number(options.args.seconds ?? (options.quick ? 8 : 30));
   const intervalMs = Number(options.args.interval ?? 1000);
   const satIntervalMs = Number(options.args['saturation-interval'] ?? 50);
+  const satPoints = Number(options.args['saturation-points'] ?? 1000);
   const warmupMs = options.quick ? 2500 : 4000;
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-poll-'));
   const ports = await freePorts(devices);
   const nominalFile = writeSite(dir, 'nominal', ports, intervalMs);
   const dead20File = writeSite(dir, 'dead20', ports, intervalMs);
-  const satFile = writeSite(dir, 'saturation', ports, satIntervalMs);
+  const satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints);
   const dead = Array.from({ length: devices }, (_, i) => deviceId(i)).filter((_, i) => i % 5 === 4);
   const load0 = loadavg();
 
@@ -62,6 +68,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     Math.round(r.samplesStored / r.seconds),
     Math.round(r.requests / r.seconds),
     Number((cpuPer1k(r.cpuS, r.pointsRead) * 1000).toFixed(2)),
+    Number((cpuPer1k(r.storeS, r.pointsRead) * 1000).toFixed(2)),
     Number((r.cpuS / r.seconds).toFixed(3)),
     Number((r.simCpuS / r.seconds).toFixed(3)),
     Number(r.elu.toFixed(2)),
@@ -69,16 +76,18 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     percentile(r.lateness, 99),
     r.skippedCycles,
     Math.round(r.rssMb),
+    Math.round(r.heapUsedMb),
+    Math.round(r.arrayBuffersMb),
   ];
   const points = devices * POINTS_PER_DEVICE;
   const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after`;
   return {
     table: [
-      ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB'],
+      ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'of it store', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB', 'heap used MB', 'ArrayBuffers MB'],
       row(`nominal (${points} points)`, nominal, intervalMs),
       row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs),
-      row('saturation', sat, satIntervalMs),
-      [`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', ''],
+      row(`saturation (${devices} × ${satPoints} points)`, sat, satIntervalMs),
+      [`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '', ''],
     ],
     figures: {
       devices,
@@ -89,13 +98,19 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       points_per_s: pps(sat),
       points_per_s_nominal: pps(nominal),
       saturation_interval_ms: satIntervalMs,
+      saturation_points: devices * satPoints,
       saturation_cores: Number((sat.cpuS / sat.seconds).toFixed(3)),
       saturation_sim_cores: Number((sat.simCpuS / sat.seconds).toFixed(3)),
       saturation_event_loop_utilisation: Number(sat.elu.toFixed(3)),
       cpu_s_per_1k_points: cpuPer1k(nominal.cpuS, nominal.pointsRead),
       cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
+      // Of those, the store's share (writes + maintenance), and the rest: the device layer, broker, alarms, ML feed.
+      cpu_s_per_1k_points_store: cpuPer1k(nominal.storeS, nominal.pointsRead),
+      cpu_s_per_1k_points_saturation_store: cpuPer1k(sat.storeS, sat.pointsRead),
       stored_per_s_nominal: Math.round(nominal.samplesStored / nominal.seconds),
       rss_mb_10k_points: Math.round(nominal.rssMb),
+      heap_used_mb_10k_points: Math.round(nominal.heapUsedMb),
+      array_buffers_mb_10k_points: Math.round(nominal.arrayBuffersMb),
       lateness_p50_ms: percentile(nominal.lateness, 50),
       lateness_p99_ms: percentile(nominal.lateness, 99),
       lateness_p99_ms_dead20: percentile(dead20.lateness, 99),

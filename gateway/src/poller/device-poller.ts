@@ -140,6 +140,10 @@ export class DevicePoller {
     if (!device.enabled) this.state = 'disabled';
   }
 
+  get currentState(): DeviceState {
+    return this.state;
+  }
+
   status(): DeviceStatus {
     return {
       id: this.device.id,

@@ -5,9 +5,9 @@
 import type { DeviceConfig } from '../core/config/load.js';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Value } from '../core/model.js';
+import type { DeviceState, Value } from '../core/model.js';
 import type { Driver } from '../drivers/driver.js';
-import { DevicePoller, type BackoffOptions, type DeviceStatus, type PollSink } from './device-poller.js';
+import { DevicePoller, type BackoffOptions, type DeviceStats, type DeviceStatus, type PollSink } from './device-poller.js';
 import { LinkQueues } from './link-queue.js';
 
 export interface PollerOptions {
@@ -51,6 +51,16 @@ export class Poller {
 
   status(id: string): DeviceStatus | undefined {
     return this.pollers.get(id)?.status();
+  }
+
+  /** A device's state alone (no status object: cheap enough for every poll cycle). */
+  state(id: string): DeviceState | undefined {
+    return this.pollers.get(id)?.currentState;
+  }
+
+  /** A device's counters as they stand, live (not a copy: read, do not keep). */
+  liveStats(id: string): Readonly<DeviceStats> | undefined {
+    return this.pollers.get(id)?.stats;
   }
 
   statuses(): DeviceStatus[] {
