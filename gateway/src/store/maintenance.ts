@@ -2,21 +2,28 @@
  * The store's background work, done in small bounded steps so that it never holds the
  * event loop (and so the poller) for long:
  *
- * 1. **Roll-ups**: raw samples of good quality become 1-minute roll-ups
- *    (min/max/sum/count/last per point), merged chunk by chunk; once every sample of a
- *    minute is in, the minute's roll-ups are queued for the cloud (lane 2,
- *    `telemetry.rollup`). The watermark (last sample rowid rolled up) commits with the
- *    roll-ups, so a crash repeats nothing and skips nothing.
- * 2. **Retention**: samples older than rawRetentionDays (only once rolled up), roll-ups
- *    older than rollupRetentionDays, and events, alarm history and audit entries older
- *    than eventRetentionDays are deleted a few thousand rows at a time.
- * 3. **Size budget**: past maxSizeMb the oldest samples go first, then unsent lane-2
- *    items (their bodies replaced by a stub, keeping the sequence unbroken for the cloud),
- *    then the oldest roll-ups — with a `buffer.evicted` event saying what was dropped.
- *    Lanes 0 and 1 (alarms, work orders, events) are never evicted.
+ * 1. **Roll-ups and packing**: the raw samples of `sample_log` are read in log order, a
+ *    chunk per step, and gathered in memory until every sample of the complete minutes is
+ *    in; then one transaction merges their 1-minute roll-ups (min/max/sum/count/last per
+ *    point, good numeric samples), writes one `sample_blocks` row per point and minute
+ *    (all samples, packed: sample-blocks.ts) and moves the watermark ('pack.watermark',
+ *    the last log id done). A crash before it repeats the reading, never the merge.
+ *    Once caught up, the roll-ups of complete minutes are queued for the cloud (lane 2,
+ *    `telemetry.rollup`). An upgraded gateway's rows in the schema-4 `samples` table not
+ *    rolled up yet go first ('rollup.watermark').
+ * 2. **Retention**: packed log rows are deleted (a range at the start of the log); blocks
+ *    older than rawRetentionDays (always rolled up), roll-ups older than
+ *    rollupRetentionDays, and events, alarm history and audit entries older than
+ *    eventRetentionDays are deleted a bounded number of rows at a time.
+ * 3. **Size budget**: past maxSizeMb the oldest raw samples go first (old rows, then
+ *    blocks, then the log not packed yet), then unsent lane-2 items (their bodies
+ *    replaced by a stub, keeping the sequence unbroken for the cloud), then the oldest
+ *    roll-ups — with a `buffer.evicted` event saying what was dropped. Lanes 0 and 1
+ *    (alarms, work orders, events) are never evicted.
  */
 import { LIMITS, type WireRollup } from '../../../protocol/v1.js';
 import type { Severity } from '../core/model.js';
+import { BlockBuilder, blockKey, MINUTE } from './sample-blocks.js';
 import type { GatewayStore } from './store.js';
 
 export interface MaintenanceOptions {
@@ -28,7 +35,7 @@ export interface MaintenanceOptions {
   readonly maxBytes: number;
   /** A minute is complete this long after it ended (late readings of slow devices), ms. */
   readonly graceMs?: number;
-  /** Rows per step. */
+  /** Rows per step (deletes and loads; packing: up to 20× this many samples, chunk/2 blocks). */
   readonly chunkRows?: number;
   /** Roll-ups in one outbox item. */
   readonly rollupsPerItem?: number;
@@ -37,6 +44,8 @@ export interface MaintenanceOptions {
 export interface MaintenanceStats {
   rolledUpSamples: number;
   rollupItemsQueued: number;
+  /** Raw samples packed into blocks. */
+  samplesPacked: number;
   samplesExpired: number;
   rollupsExpired: number;
   /** Events, alarm history and audit entries past eventRetentionDays. */
@@ -46,17 +55,57 @@ export interface MaintenanceStats {
   rollupsEvicted: number;
 }
 
-const MINUTE = 60_000;
 /** Largest roll-up item body: half the cloud's per-item limit. */
 const ITEM_BYTES = LIMITS.maxItemBytes / 2;
 const DAY = 86_400_000;
+/** A sample this far past the cutoff (a device clock set ahead) does not hold the minutes before it back. */
+const FAR_MS = 3 * MINUTE;
+
+/** One point's minute being gathered: its packed samples and its roll-up so far. */
+interface Pending {
+  readonly block: BlockBuilder;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+  last: number;
+  lastTs: number;
+}
+
+function addToRollup(p: Pending, ts: number, num: number): void {
+  if (p.count === 0) {
+    p.min = p.max = p.sum = p.last = num;
+    p.lastTs = ts;
+  } else {
+    if (num < p.min) p.min = num;
+    if (num > p.max) p.max = num;
+    p.sum += num;
+    if (ts >= p.lastTs) {
+      p.last = num;
+      p.lastTs = ts;
+    }
+  }
+  p.count++;
+}
 
 export class StoreMaintenance {
-  readonly stats: MaintenanceStats = { rolledUpSamples: 0, rollupItemsQueued: 0, samplesExpired: 0, rollupsExpired: 0, eventsExpired: 0, samplesEvicted: 0, itemsEvicted: 0, rollupsEvicted: 0 };
+  readonly stats: MaintenanceStats = {
+    rolledUpSamples: 0,
+    rollupItemsQueued: 0,
+    samplesPacked: 0,
+    samplesExpired: 0,
+    rollupsExpired: 0,
+    eventsExpired: 0,
+    samplesEvicted: 0,
+    itemsEvicted: 0,
+    rollupsEvicted: 0,
+  };
   private readonly graceMs: number;
   private readonly chunk: number;
   private readonly perItem: number;
   private readonly q;
+  /** The round of packing under way: its boundary, the points with rows then, the next one to pack. */
+  private round: { boundary: number; points: number[]; next: number } | undefined;
 
   constructor(
     private readonly store: GatewayStore,
@@ -66,24 +115,33 @@ export class StoreMaintenance {
     this.chunk = options.chunkRows ?? 5_000;
     this.perItem = options.rollupsPerItem ?? 2_000;
     const db = store.db;
-    this.q = {
-      chunkEnd: db.prepare('SELECT MAX(rowid) AS id FROM (SELECT rowid FROM samples WHERE rowid > ? ORDER BY rowid LIMIT ?)'),
-      firstLate: db.prepare('SELECT MIN(rowid) AS id FROM samples WHERE rowid > ? AND rowid <= ? AND ts >= ?'),
-      rows: db.prepare('SELECT point, ts, num FROM samples WHERE rowid > ? AND rowid <= ? AND quality = 0 AND num IS NOT NULL'),
-      merge: db.prepare(
-        `INSERT INTO rollups (point, minute, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    const mergeRollup = `INSERT INTO rollups (point, minute, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(point, minute) DO UPDATE SET min = MIN(min, excluded.min), max = MAX(max, excluded.max), sum = sum + excluded.sum,
            count = count + excluded.count, last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
-           last_ts = MAX(last_ts, excluded.last_ts)`,
+           last_ts = MAX(last_ts, excluded.last_ts)`;
+    this.q = {
+      merge: db.prepare(mergeRollup),
+      // A late sample of a minute already packed: its record is appended to the block.
+      mergeBlock: db.prepare(
+        'INSERT INTO sample_blocks (id, point, minute, n, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET n = n + excluded.n, data = CAST(data || excluded.data AS BLOB)',
       ),
+      firstLogId: db.prepare('SELECT MIN(id) AS id FROM sample_log'),
+      deleteLog: db.prepare('DELETE FROM sample_log WHERE id >= ? AND id <= ?'),
+      evictLog: db.prepare('DELETE FROM sample_log WHERE id > ? AND id <= ? RETURNING ts'),
+      firstBlock: db.prepare('SELECT id FROM sample_blocks ORDER BY id LIMIT 1'),
+      expireBlocks: db.prepare('DELETE FROM sample_blocks WHERE id IN (SELECT id FROM sample_blocks WHERE id < ? ORDER BY id LIMIT ?) RETURNING n'),
+      evictBlocks: db.prepare('DELETE FROM sample_blocks WHERE id IN (SELECT id FROM sample_blocks ORDER BY id LIMIT ?) RETURNING minute, n'),
+      // The samples table of schema 1-4 (an upgraded gateway), as before.
+      legacyChunkEnd: db.prepare('SELECT MAX(rowid) AS id FROM (SELECT rowid FROM samples WHERE rowid > ? ORDER BY rowid LIMIT ?)'),
+      legacyRows: db.prepare('SELECT point, ts, num FROM samples WHERE rowid > ? AND rowid <= ? AND quality = 0 AND num IS NOT NULL'),
+      oldestLegacy: db.prepare('SELECT ts FROM samples ORDER BY rowid LIMIT 1'),
+      expireLegacy: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE rowid <= ? ORDER BY rowid LIMIT ?) AND ts < ?'),
+      evictLegacy: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples ORDER BY rowid LIMIT ?) RETURNING ts'),
+      firstRollupMinute: db.prepare('SELECT MIN(minute) AS minute FROM rollups'),
       minutes: db.prepare(
         'SELECT p.name AS id, r.minute, r.min, r.max, r.sum, r.count, r.last FROM rollups r JOIN points p ON p.id = r.point WHERE r.minute > ? AND r.minute < ? ORDER BY r.minute, p.name',
       ),
-      firstSampleTs: db.prepare('SELECT ts FROM samples ORDER BY rowid LIMIT 1'),
-      expireSamples: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE rowid <= ? ORDER BY rowid LIMIT ?) AND ts < ?'),
-      oldestSample: db.prepare('SELECT ts FROM samples ORDER BY rowid LIMIT 1'),
       expireRollups: db.prepare('DELETE FROM rollups WHERE (point, minute) IN (SELECT point, minute FROM rollups WHERE minute < ? ORDER BY minute LIMIT ?)'),
-      evictSamples: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples ORDER BY rowid LIMIT ?) RETURNING ts'),
       evictItems: db.prepare(
         `UPDATE outbox SET kind = 'telemetry.evicted', body = json_object('evicted', kind) WHERE lane = 2 AND kind != 'telemetry.evicted'
            AND seq IN (SELECT seq FROM outbox WHERE lane = 2 AND seq > ? AND kind != 'telemetry.evicted' ORDER BY seq LIMIT ?) RETURNING seq`,
@@ -108,52 +166,136 @@ export class StoreMaintenance {
   }
 
   /**
-   * Rolls up one chunk of samples. Returns true while there is more to do before the
+   * One step of rolling up and packing. Returns true while there is more to do before the
    * current cutoff; queues the roll-ups of complete minutes once caught up.
+   *
+   * A round packs the log rows up to a boundary (just before the first row of a minute not
+   * complete yet), point by point from the in-memory tail, a bounded number of points per
+   * transaction; each transaction records how far it got ('pack.boundary', 'pack.point'),
+   * the last one moves 'pack.watermark' to the boundary. A crash repeats nothing and
+   * skips nothing: on restart the tail is rebuilt from the log without what was packed.
    */
   rollupStep(now: number = Date.now()): boolean {
+    if (this.store.hasLegacySamples && this.legacyRollupStep()) return true;
+    const tail = this.store.rawTail;
+    const state = this.store.packState;
+    if (state.boundary > state.watermark) {
+      // A round under way; after a restart the tail first reloads up to its boundary.
+      if (tail.end < state.boundary) this.store.extendTail(this.chunk * 4);
+      else this.packRound(state);
+      return true;
+    }
+    const last = this.store.lastLogId;
+    if (tail.end < last) {
+      const end = tail.end;
+      this.store.extendTail(this.chunk * 4);
+      if (tail.end > end) return true; // else no room: pack first
+    }
     const cutoff = this.cutoff(now);
-    const wm = this.getNum('rollup.watermark', 0);
-    const end = (this.q.chunkEnd.get(wm, this.chunk) as { id: number | null }).id;
-    let upTo = end ?? wm;
-    if (end !== null) {
-      const late = (this.q.firstLate.get(wm, end, cutoff) as { id: number | null }).id;
-      if (late !== null) upTo = late - 1;
+    const boundary = tail.boundary(cutoff, cutoff + FAR_MS);
+    if (boundary > state.watermark) {
+      this.packRound({ watermark: state.watermark, boundary, point: 0 });
+      return true;
     }
-    if (upTo > wm) {
-      const rows = this.q.rows.all(wm, upTo) as { point: number; ts: number; num: number }[];
-      const acc = new Map<string, { point: number; minute: number; min: number; max: number; sum: number; count: number; last: number; lastTs: number }>();
-      for (const r of rows) {
-        const minute = Math.floor(r.ts / MINUTE) * MINUTE;
-        const key = `${r.point}:${minute}`;
-        const a = acc.get(key);
-        if (a === undefined) acc.set(key, { point: r.point, minute, min: r.num, max: r.num, sum: r.num, count: 1, last: r.num, lastTs: r.ts });
-        else {
-          if (r.num < a.min) a.min = r.num;
-          if (r.num > a.max) a.max = r.num;
-          a.sum += r.num;
-          a.count++;
-          if (r.ts >= a.lastTs) {
-            a.last = r.num;
-            a.lastTs = r.ts;
-          }
-        }
-      }
-      this.store.db.transaction(() => {
-        for (const a of acc.values()) this.q.merge.run(a.point, a.minute, a.min, a.max, a.sum, a.count, a.last, a.lastTs);
-        this.store.setState('rollup.watermark', String(upTo));
-      })();
-      this.stats.rolledUpSamples += rows.length;
-      if (end !== null && upTo === end) return true; // a full chunk: there may be more
-    }
+    if (tail.end < last) return true;
     this.queueCompleteMinutes(cutoff);
     return false;
   }
 
+  /** Packs the next points of a round (one transaction). */
+  private packRound(state: { readonly watermark: number; readonly boundary: number; readonly point: number }): void {
+    const tail = this.store.rawTail;
+    const B = state.boundary;
+    if (this.round?.boundary !== B) this.round = { boundary: B, points: tail.pointIds().filter((p) => p > state.point), next: 0 };
+    const round = this.round;
+    const pending: { key: number; p: Pending }[] = [];
+    const taken: [number, number][] = [];
+    let samples = 0;
+    let lastPoint = state.point;
+    while (round.next < round.points.length && samples < this.chunk * 20 && pending.length < Math.max(1, this.chunk / 2)) {
+      const point = round.points[round.next++]!;
+      if (point <= state.point) continue; // packed by another instance
+      lastPoint = point;
+      const t = tail.of(point);
+      const k = t?.countUpTo(B) ?? 0;
+      if (t === undefined || k === 0) continue;
+      const byMinute = new Map<number, Pending>();
+      let cur: Pending | undefined;
+      for (let i = 0; i < k; i++) {
+        const ts = t.ts[i]!;
+        const minute = Math.floor(ts / MINUTE) * MINUTE;
+        if (cur?.block.minute !== minute) {
+          cur = byMinute.get(minute);
+          if (cur === undefined) {
+            cur = { block: new BlockBuilder(point, minute), min: 0, max: 0, sum: 0, count: 0, last: 0, lastTs: 0 };
+            byMinute.set(minute, cur);
+            pending.push({ key: blockKey(minute, point), p: cur });
+          }
+        }
+        const num = t.num[i]!;
+        const txt = t.txt?.[i] ?? null;
+        const q = t.q[i]!;
+        cur.block.push(ts, Number.isNaN(num) ? null : num, txt, q);
+        if (q === 0 && txt === null && !Number.isNaN(num)) addToRollup(cur, ts, num);
+      }
+      taken.push([point, k]);
+      samples += k;
+    }
+    const finished = round.next >= round.points.length;
+    const next = finished ? { watermark: B, boundary: B, point: 0 } : { watermark: state.watermark, boundary: B, point: lastPoint };
+    pending.sort((a, b) => a.key - b.key);
+    let rolled = 0;
+    this.store.db.transaction(() => {
+      for (const { key, p } of pending) {
+        if (p.count > 0) this.q.merge.run(p.block.point, p.block.minute, p.min, p.max, p.sum, p.count, p.last, p.lastTs);
+        this.q.mergeBlock.run(key, p.block.point, p.block.minute, p.block.n, p.block.bytes());
+        rolled += p.count;
+      }
+      if (samples > 0) this.store.setState('samples.packed', String(this.getNum('samples.packed', 0) + samples));
+      this.store.writePackState(next);
+    })();
+    this.store.packCommitted(next);
+    for (const [point, k] of taken) tail.dropPrefix(point, k);
+    if (finished) this.round = undefined;
+    this.stats.samplesPacked += samples;
+    this.stats.rolledUpSamples += rolled;
+  }
+
+  /** Rolls up one chunk of the schema-4 samples table (an upgraded gateway); true when it did. */
+  private legacyRollupStep(): boolean {
+    const wm = this.getNum('rollup.watermark', 0);
+    const end = (this.q.legacyChunkEnd.get(wm, this.chunk) as { id: number | null }).id;
+    if (end === null) return false;
+    const rows = this.q.legacyRows.all(wm, end) as { point: number; ts: number; num: number }[];
+    const acc = new Map<string, { point: number; minute: number; min: number; max: number; sum: number; count: number; last: number; lastTs: number }>();
+    for (const r of rows) {
+      const minute = Math.floor(r.ts / MINUTE) * MINUTE;
+      const key = `${r.point}:${minute}`;
+      const a = acc.get(key);
+      if (a === undefined) acc.set(key, { point: r.point, minute, min: r.num, max: r.num, sum: r.num, count: 1, last: r.num, lastTs: r.ts });
+      else {
+        if (r.num < a.min) a.min = r.num;
+        if (r.num > a.max) a.max = r.num;
+        a.sum += r.num;
+        a.count++;
+        if (r.ts >= a.lastTs) {
+          a.last = r.num;
+          a.lastTs = r.ts;
+        }
+      }
+    }
+    this.store.db.transaction(() => {
+      for (const a of acc.values()) this.q.merge.run(a.point, a.minute, a.min, a.max, a.sum, a.count, a.last, a.lastTs);
+      this.store.setState('rollup.watermark', String(end));
+    })();
+    this.stats.rolledUpSamples += rows.length;
+    return true;
+  }
+
   /** Queues the roll-ups of minutes in (last queued, cutoff) as `telemetry.rollup` items. */
   private queueCompleteMinutes(cutoff: number): void {
-    const first = (this.q.firstSampleTs.get() as { ts: number } | undefined)?.ts;
-    const last = this.getNum('rollup.queuedMinute', first === undefined ? cutoff - MINUTE : Math.floor(first / MINUTE) * MINUTE - MINUTE);
+    const first = (this.q.firstRollupMinute.get() as { minute: number | null }).minute;
+    const last = this.getNum('rollup.queuedMinute', first === null ? cutoff - MINUTE : first - MINUTE);
     if (cutoff - MINUTE <= last) return;
     this.store.db.transaction(() => {
       const rows = this.q.minutes.all(last, cutoff) as { id: string; minute: number; min: number; max: number; sum: number; count: number; last: number }[];
@@ -180,15 +322,48 @@ export class StoreMaintenance {
     })();
   }
 
-  /** Deletes one chunk of expired samples (rolled up ones only) or roll-ups; true while more. */
+  /** Deletes log rows already packed, a range from the start of the log; true when it did. */
+  private deletePackedLog(): boolean {
+    const first = (this.q.firstLogId.get() as { id: number | null }).id;
+    const packed = this.store.packState.watermark;
+    if (first === null || first > packed) return false;
+    this.q.deleteLog.run(first, Math.min(packed, first + this.chunk * 4 - 1));
+    return true;
+  }
+
+  /** Deletes blocks and the packed count of their samples (one transaction); returns what went. */
+  private deleteBlocks(run: () => { minute?: number; n: number }[]): { minute?: number; n: number }[] {
+    return this.store.db.transaction(() => {
+      const gone = run();
+      const n = gone.reduce((sum, b) => sum + b.n, 0);
+      if (n > 0) this.store.setState('samples.packed', String(this.getNum('samples.packed', 0) - n));
+      return gone;
+    })();
+  }
+
+  /**
+   * Deletes one chunk of packed log rows, of raw samples past rawRetentionDays (rolled up
+   * ones only: blocks always are), of roll-ups or of events; true while more.
+   */
   retentionStep(now: number = Date.now()): boolean {
-    const wm = this.getNum('rollup.watermark', 0);
+    if (this.deletePackedLog()) return true;
     const rawCut = now - this.options.rawRetentionDays * DAY;
-    const oldest = (this.q.oldestSample.get() as { ts: number } | undefined)?.ts;
-    if (oldest !== undefined && oldest < rawCut) {
-      const n = this.q.expireSamples.run(wm, this.chunk, rawCut).changes;
-      this.stats.samplesExpired += n;
-      if (n > 0) return true;
+    // Blocks of the minutes that ended before rawCut.
+    const cutKey = blockKey(Math.floor(rawCut / MINUTE) * MINUTE, 0);
+    const first = (this.q.firstBlock.get() as { id: number } | undefined)?.id;
+    if (first !== undefined && first < cutKey) {
+      const gone = this.deleteBlocks(() => this.q.expireBlocks.all(cutKey, Math.max(1, Math.ceil(this.chunk / 5))) as { n: number }[]);
+      this.stats.samplesExpired += gone.reduce((sum, b) => sum + b.n, 0);
+      if (gone.length > 0) return true;
+    }
+    if (this.store.hasLegacySamples) {
+      const oldest = (this.q.oldestLegacy.get() as { ts: number } | undefined)?.ts;
+      if (oldest !== undefined && oldest < rawCut) {
+        const n = this.q.expireLegacy.run(this.getNum('rollup.watermark', 0), this.chunk, rawCut).changes;
+        this.stats.samplesExpired += n;
+        if (n < this.chunk) this.store.refreshLegacySamples();
+        if (n > 0) return true;
+      }
     }
     const n = this.q.expireRollups.run(now - this.options.rollupRetentionDays * DAY, this.chunk).changes;
     this.stats.rollupsExpired += n;
@@ -210,33 +385,77 @@ export class StoreMaintenance {
   }
 
   /**
-   * Evicts telemetry while the database is over budget: samples, then unsent lane-2
-   * items, then roll-ups; records one `buffer.evicted` event for what it dropped.
-   * Returns true while still over budget.
+   * Evicts telemetry while the database is over budget: raw samples (packed log rows
+   * first, which loses nothing; then the schema-4 rows, the blocks, the log not packed
+   * yet — oldest first), then unsent lane-2 items, then roll-ups; records one
+   * `buffer.evicted` event for what it dropped. Returns true while still over budget.
    */
   budgetStep(now: number = Date.now()): boolean {
     if (this.usedBytes() <= this.options.maxBytes) return false;
-    const dropped: Record<string, unknown> = {};
-    const samples = this.q.evictSamples.all(this.chunk) as { ts: number }[];
-    if (samples.length > 0) {
-      this.stats.samplesEvicted += samples.length;
-      Object.assign(dropped, { samples: samples.length, samplesFrom: Math.min(...samples.map((s) => s.ts)), samplesTo: Math.max(...samples.map((s) => s.ts)) });
-    } else {
-      const acked = this.store.lane(2).ackedSeq;
-      const items = this.q.evictItems.all(acked, Math.ceil(this.chunk / 100)) as { seq: number }[];
-      if (items.length > 0) {
-        this.stats.itemsEvicted += items.length;
-        Object.assign(dropped, { lane2Items: items.length, seqFrom: items[0]!.seq, seqTo: items[items.length - 1]!.seq });
-      } else {
-        const rollups = this.q.evictRollups.all(this.chunk) as { minute: number }[];
-        this.stats.rollupsEvicted += rollups.length;
-        if (rollups.length === 0) return false; // nothing evictable left: lanes 0/1 stay
-        Object.assign(dropped, { rollups: rollups.length, minutesFrom: Math.min(...rollups.map((r) => r.minute)), minutesTo: Math.max(...rollups.map((r) => r.minute)) });
-      }
-    }
+    if (this.deletePackedLog()) return this.usedBytes() > this.options.maxBytes;
+    const dropped = this.evictSamples() ?? this.evictItems() ?? this.evictRollups();
+    if (dropped === undefined) return false; // nothing evictable left: lanes 0/1 stay
     const severity: Severity = 'warning';
     this.store.recordEvent({ ts: now, type: 'buffer.evicted', severity, body: { ...dropped, maxBytes: this.options.maxBytes } });
     return this.usedBytes() > this.options.maxBytes;
+  }
+
+  /** Oldest raw samples: `{ samples, samplesFrom, samplesTo }` (ms epoch), or undefined when none. */
+  private evictSamples(): Record<string, number> | undefined {
+    const said = (n: number, from: number, to: number) => {
+      this.stats.samplesEvicted += n;
+      return { samples: n, samplesFrom: from, samplesTo: to };
+    };
+    if (this.store.hasLegacySamples) {
+      const rows = this.q.evictLegacy.all(this.chunk) as { ts: number }[];
+      if (rows.length < this.chunk) this.store.refreshLegacySamples();
+      if (rows.length > 0) return said(rows.length, Math.min(...rows.map((s) => s.ts)), Math.max(...rows.map((s) => s.ts)));
+    }
+    const blocks = this.deleteBlocks(() => this.q.evictBlocks.all(Math.max(1, Math.ceil(this.chunk / 50))) as { minute: number; n: number }[]);
+    if (blocks.length > 0) {
+      const minutes = blocks.map((b) => b.minute!);
+      return said(
+        blocks.reduce((sum, b) => sum + b.n, 0),
+        Math.min(...minutes),
+        Math.max(...minutes) + MINUTE - 1,
+      );
+    }
+    // The log not packed yet (oldest first; not in the middle of a round of packing):
+    // those samples are never rolled up either.
+    const state = this.store.packState;
+    const upTo = Math.min(this.store.lastLogId, state.watermark + this.chunk);
+    if (state.boundary > state.watermark || upTo <= state.watermark) return undefined;
+    const next = { watermark: upTo, boundary: upTo, point: 0 };
+    const rows = this.store.db.transaction(() => {
+      const gone = this.q.evictLog.all(state.watermark, upTo) as { ts: number }[];
+      this.store.writePackState(next);
+      return gone;
+    })();
+    this.store.packCommitted(next);
+    this.store.rawTail.dropUpTo(upTo);
+    if (rows.length === 0) return undefined;
+    let from = Infinity;
+    let to = -Infinity;
+    for (const r of rows) {
+      if (r.ts < from) from = r.ts;
+      if (r.ts > to) to = r.ts;
+    }
+    return said(rows.length, from, to);
+  }
+
+  private evictItems(): Record<string, number> | undefined {
+    const acked = this.store.lane(2).ackedSeq;
+    const items = this.q.evictItems.all(acked, Math.ceil(this.chunk / 100)) as { seq: number }[];
+    if (items.length === 0) return undefined;
+    this.stats.itemsEvicted += items.length;
+    return { lane2Items: items.length, seqFrom: items[0]!.seq, seqTo: items[items.length - 1]!.seq };
+  }
+
+  private evictRollups(): Record<string, number> | undefined {
+    const rollups = this.q.evictRollups.all(this.chunk) as { minute: number }[];
+    if (rollups.length === 0) return undefined;
+    this.stats.rollupsEvicted += rollups.length;
+    return { rollups: rollups.length, minutesFrom: Math.min(...rollups.map((r) => r.minute)), minutesTo: Math.max(...rollups.map((r) => r.minute)) };
   }
 
   /** Runs steps until `budgetMs` is spent or nothing is left; true when work remains. */

@@ -204,4 +204,38 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alarm_history_alarm ON alarm_history(alarm, seq);
     `,
   },
+  {
+    version: 5,
+    name: 'raw samples: an unindexed log, packed per point and minute',
+    sql: `
+      -- Raw samples as the poll path writes them (issue 4's store benchmark): appended, with
+      -- no index, so a flush of thousands of points writes at the end of one b-tree. Ids are
+      -- given by the store, dense and increasing (log order). The maintenance loop packs
+      -- every complete minute into sample_blocks and then deletes the packed rows; until
+      -- then the store also holds them in memory by point, for trend queries.
+      CREATE TABLE sample_log (
+        id      INTEGER PRIMARY KEY,
+        point   INTEGER NOT NULL,
+        ts      INTEGER NOT NULL,
+        num     REAL,
+        txt     TEXT,
+        quality INTEGER NOT NULL           -- 0 good, 1 bad, 2 stale
+      );
+
+      -- One point's raw samples of one minute (gateway/src/store/sample-blocks.ts encodes
+      -- them). id = minute / 60000 * 2^24 + point: in time order, one lookup per point and
+      -- minute, and retention or eviction deletes a range from the start.
+      CREATE TABLE sample_blocks (
+        id     INTEGER PRIMARY KEY,
+        point  INTEGER NOT NULL,
+        minute INTEGER NOT NULL,           -- ms epoch of the minute's start
+        n      INTEGER NOT NULL,           -- samples in data
+        data   BLOB NOT NULL
+      );
+
+      -- The samples table of versions 1-4 keeps the rows it holds, read through its (point, ts)
+      -- index as before, until retention or the size budget has emptied it; nothing new is
+      -- written to it. Its roll-up watermark stays 'rollup.watermark'; the log's is 'pack.watermark'.
+    `,
+  },
 ];

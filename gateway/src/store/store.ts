@@ -15,13 +15,19 @@ import { uuidv7 } from '../../../protocol/uuid.js';
 import { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, Quality, Reading, Value } from '../core/model.js';
 import { migrations } from './migrations.js';
+import { blockKey, decodeBlock, MAX_POINT_ID, MINUTE, QUALITY_CODE, QUALITY_NAME, SampleTail, type RawSample } from './sample-blocks.js';
 
 type Db = Database.Database;
 
-const QUALITY_CODE: Record<Quality, number> = { good: 0, bad: 1, stale: 2 };
-const QUALITY_NAME: readonly Quality[] = ['good', 'bad', 'stale'];
-/** Rows per multi-row sample insert (5 parameters each, well under SQLite's 32766). */
-const SAMPLES_PER_INSERT = 100;
+/**
+ * Rows per multi-row insert of samples and latest values, largest first (6 parameters a
+ * row, well under SQLite's 32766): a flush of thousands takes few statement steps, and
+ * what is left over goes in the smaller ones.
+ */
+const ROWS_PER_STATEMENT = [500, 50, 5, 1] as const;
+const SAMPLES_PER_INSERT = ROWS_PER_STATEMENT[0];
+/** Default bound of the in-memory tail of samples not packed yet (~2 minutes of 10,000 points at 1 Hz is 1.2 M). */
+const TAIL_SAMPLES = 2_000_000;
 
 /** A latest value as the API shows it. */
 export interface LatestRow {
@@ -74,6 +80,12 @@ export interface StoreOptions {
   readonly site: string;
   /** Most readings in one telemetry.latest outbox item. */
   readonly snapshotChunk?: number;
+  /**
+   * Most raw samples not packed yet held in memory for trend queries (default 2,000,000,
+   * ~25 bytes each). Past it, queries read them from the log (slower) until the
+   * maintenance loop has caught up.
+   */
+  readonly tailSamples?: number;
 }
 
 /**
@@ -85,6 +97,15 @@ function upsertLatestSql(n: number): string {
     ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts,
       dirty = CASE WHEN latest.value IS excluded.value AND latest.quality = excluded.quality THEN latest.dirty ELSE 1 END
     WHERE excluded.ts >= latest.ts`;
+}
+
+/** Runs the rows left over (fewer than the largest statement takes) through the smaller statements. */
+function runLeftOver(statements: readonly Database.Statement[], rows: readonly unknown[], width: number): void {
+  let i = 0;
+  for (let s = 1; s < statements.length; s++) {
+    const n = ROWS_PER_STATEMENT[s]! * width;
+    for (; rows.length - i >= n; i += n) statements[s]!.run(rows.slice(i, i + n));
+  }
 }
 
 /** Maps SQLite's I/O failures to an error that says what to do. */
@@ -103,6 +124,18 @@ export class GatewayStore {
   /** Point name → integer id. */
   private readonly ids = new Map<string, number>();
   private readonly eventListeners: ((event: GatewayEvent) => void)[] = [];
+  /** Rows of `sample_log` not packed yet, by point: trend queries and packing read them here. */
+  private readonly tail: SampleTail;
+  /** Id of the next `sample_log` row. */
+  private nextLogId = 1;
+  /**
+   * Packing progress (maintenance.ts): every log row with id ≤ `watermark` is rolled up and
+   * packed, and so are those with id ≤ `boundary` of points ≤ `point` (a round of packing
+   * done point by point, in bounded transactions). Kept in kv ('pack.*').
+   */
+  private pack = { watermark: 0, boundary: 0, point: 0 };
+  /** The samples table of schema 1-4 still holds rows (an upgraded gateway; read as before until emptied). */
+  private legacySamples = false;
 
   constructor(options: StoreOptions) {
     this.site = options.site;
@@ -138,6 +171,34 @@ export class GatewayStore {
       throw cause;
     }
     this.stmts = this.prepare();
+    const watermark = Number(this.getState('pack.watermark') ?? 0);
+    this.pack = { watermark, boundary: Number(this.getState('pack.boundary') ?? watermark), point: Number(this.getState('pack.point') ?? 0) };
+    this.nextLogId = Math.max((this.stmts.lastLogId.get() as { id: number | null }).id ?? 0, watermark) + 1;
+    this.tail = new SampleTail(options.tailSamples ?? TAIL_SAMPLES, watermark);
+    this.refreshLegacySamples();
+    this.extendTail(Infinity);
+  }
+
+  /**
+   * Loads log rows after the tail's end into it, up to `rows` of them and while it has
+   * room — always at least up to the boundary of a round of packing under way. At start,
+   * and from the maintenance loop when writes went past the tail's bound. True when the
+   * tail now reaches the last row.
+   */
+  extendTail(rows: number): boolean {
+    const { boundary, point: donePoint } = this.pack;
+    const upTo = Math.min(this.tail.end + rows, this.lastLogId);
+    let stopped = false;
+    for (const [id, point, ts, num, txt, q] of this.stmts.logFrom.iterate(this.tail.end, upTo) as IterableIterator<[number, number, number, number | null, string | null, number]>) {
+      if (id > this.tail.end + 1) this.tail.end = id - 1; // no such rows (evicted)
+      if (id <= boundary && point <= donePoint) this.tail.skip(id);
+      else if (!this.tail.push(id, point, ts, num, txt, q, id <= boundary)) {
+        stopped = true; // no room
+        break;
+      }
+    }
+    if (!stopped) this.tail.end = Math.max(this.tail.end, upTo);
+    return this.tail.end >= this.lastLogId;
   }
 
   private migrate(): void {
@@ -160,11 +221,21 @@ export class GatewayStore {
     return {
       pointId: db.prepare('SELECT id FROM points WHERE name = ?'),
       addPoint: db.prepare('INSERT INTO points (name, device) VALUES (?, ?) RETURNING id'),
-      upsertLatest: db.prepare(upsertLatestSql(1)),
-      upsertLatestMany: db.prepare(upsertLatestSql(SAMPLES_PER_INSERT)),
-      insertSample: db.prepare('INSERT INTO samples (point, ts, num, txt, quality) VALUES (?, ?, ?, ?, ?)'),
-      // Many rows per statement: far fewer statement steps for a flush of thousands of samples.
-      insertSamples: db.prepare(`INSERT INTO samples (point, ts, num, txt, quality) VALUES ${Array.from({ length: SAMPLES_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ')}`),
+      upsertLatest: ROWS_PER_STATEMENT.map((n) => db.prepare(upsertLatestSql(n))),
+      insertSamples: ROWS_PER_STATEMENT.map((n) => db.prepare(`INSERT INTO sample_log (id, point, ts, num, txt, quality) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`)),
+      lastLogId: db.prepare('SELECT MAX(id) AS id FROM sample_log'),
+      logFrom: db.prepare('SELECT id, point, ts, num, txt, quality FROM sample_log WHERE id > ? AND id <= ? ORDER BY id').raw(),
+      // Rows past the tail's end (the maintenance loop far behind): a scan of the log.
+      logOf: db.prepare('SELECT ts, num, txt, quality FROM sample_log WHERE id > ? AND point = ? AND ts >= ? AND ts < ? ORDER BY id').raw(),
+      countLog: db.prepare('SELECT COUNT(*) AS n FROM sample_log WHERE id > ? AND NOT (id <= ? AND point <= ?)'),
+      blockBounds: db.prepare('SELECT MIN(id) AS first, MAX(id) AS last FROM sample_blocks'),
+      // One rowid lookup per minute of the range (blockKey): no per-point index.
+      blocksOf: db.prepare(
+        `WITH RECURSIVE k(id) AS (SELECT ? UNION ALL SELECT id + ${MAX_POINT_ID} FROM k WHERE id + ${MAX_POINT_ID} <= ?)
+         SELECT b.minute, b.data FROM k CROSS JOIN sample_blocks b ON b.id = k.id`,
+      ).raw(),
+      anyLegacySample: db.prepare('SELECT EXISTS (SELECT 1 FROM samples) AS yes'),
+      countLegacy: db.prepare('SELECT COUNT(*) AS n FROM samples'),
       latestAll: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point ORDER BY p.name'),
       latestByDevice: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE p.device = ? ORDER BY p.name'),
       dirty: db.prepare('SELECT p.name AS point, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE l.dirty = 1 ORDER BY p.name'),
@@ -183,7 +254,6 @@ export class GatewayStore {
       backlog: db.prepare('SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM outbox WHERE lane = ? AND seq > ?'),
       getKv: db.prepare('SELECT value FROM kv WHERE key = ?'),
       setKv: db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      countSamples: db.prepare('SELECT COUNT(*) AS n FROM samples'),
       insertAudit: db.prepare('INSERT INTO audit (id, ts, actor, action, target, detail, result) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       auditSince: db.prepare('SELECT id, ts, actor, action, target, detail, result FROM audit WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?'),
     };
@@ -194,6 +264,8 @@ export class GatewayStore {
     let id = this.ids.get(point);
     if (id === undefined) {
       id = (this.stmts.pointId.get(point) as { id: number } | undefined)?.id ?? (this.stmts.addPoint.get(point, device) as { id: number }).id;
+      // The raw sample blocks' key has room for 2^24 point ids (sample-blocks.ts blockKey).
+      if (id >= MAX_POINT_ID) throw new GatewayError('GW_ERR_STORE_IO', `gateway database: more than ${MAX_POINT_ID - 1} points`);
       this.ids.set(point, id);
     }
     return id;
@@ -201,40 +273,47 @@ export class GatewayStore {
 
   /**
    * Stores readings in one transaction: the latest value of each point (only moving
-   * forward in time) and a raw sample of each. One call per poll cycle — or, through
-   * main.ts' write buffer, per flush of many devices' cycles.
+   * forward in time) and a raw sample of each, appended to the unindexed `sample_log`
+   * (and to the in-memory tail that trend queries read until the minute is packed). One
+   * call per poll cycle — or, through main.ts' write buffer, per flush of many devices' cycles.
    */
   writeBatch(batch: readonly { readonly device: string; readonly readings: readonly Reading[] }[]): void {
     let n = 0;
+    const firstId = this.nextLogId;
     try {
       this.db.transaction(() => {
         const rows: (number | string | null)[] = [];
         const latest: (number | string | null)[] = [];
         for (const { device, readings } of batch) {
           for (const r of readings) {
-            const id = this.idOf(r.point, device);
+            const point = this.idOf(r.point, device);
             const json = r.value === null ? null : JSON.stringify(r.value);
-            latest.push(id, json, r.quality, r.ts);
+            latest.push(point, json, r.quality, r.ts);
             if (latest.length === SAMPLES_PER_INSERT * 4) {
-              this.stmts.upsertLatestMany.run(latest);
+              this.stmts.upsertLatest[0]!.run(latest);
               latest.length = 0;
             }
             const num = typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? (r.value ? 1 : 0) : null;
             const txt = typeof r.value === 'string' ? r.value : null;
-            rows.push(id, r.ts, num, txt, QUALITY_CODE[r.quality]);
-            if (rows.length === SAMPLES_PER_INSERT * 5) {
-              this.stmts.insertSamples.run(rows);
+            const q = QUALITY_CODE[r.quality];
+            const id = this.nextLogId++;
+            rows.push(id, point, r.ts, num, txt, q);
+            if (rows.length === SAMPLES_PER_INSERT * 6) {
+              this.stmts.insertSamples[0]!.run(rows);
               rows.length = 0;
             }
+            this.tail.push(id, point, r.ts, num, txt, q);
             n++;
           }
         }
-        for (let i = 0; i < rows.length; i += 5) this.stmts.insertSample.run(rows.slice(i, i + 5));
-        for (let i = 0; i < latest.length; i += 4) this.stmts.upsertLatest.run(latest.slice(i, i + 4));
+        runLeftOver(this.stmts.insertSamples, rows, 6);
+        runLeftOver(this.stmts.upsertLatest, latest, 4);
       })();
     } catch (cause) {
-      // The transaction rolled back: ids created in it are gone too.
+      // The transaction rolled back: ids created in it are gone too, and so are its samples.
       this.ids.clear();
+      this.nextLogId = firstId;
+      this.tail.dropFrom(firstId);
       throw storeError(cause, `storing ${n} readings`);
     }
   }
@@ -244,12 +323,47 @@ export class GatewayStore {
     if (readings.length > 0) this.writeBatch([{ device, readings }]);
   }
 
-  /** Raw samples of a point in [from, to), oldest first (at most `limit`). */
-  samples(point: string, from: number, to: number, limit = 10_000): { ts: number; value: Value | null; quality: Quality }[] {
+  /**
+   * Raw samples of a point in [from, to), oldest first (at most `limit`): the packed
+   * minutes (one block lookup per minute), then the samples not packed yet (the in-memory
+   * tail), and on an upgraded gateway the rows of the schema-4 samples table still there.
+   */
+  samples(point: string, from: number, to: number, limit = 10_000): RawSample[] {
     const id = this.ids.get(point) ?? (this.stmts.pointId.get(point) as { id: number } | undefined)?.id;
-    if (id === undefined) return [];
-    const rows = this.stmts.samplesOf.all(id, from, to, limit) as { ts: number; num: number | null; txt: string | null; quality: number }[];
-    return rows.map((r) => ({ ts: r.ts, value: r.txt ?? r.num, quality: QUALITY_NAME[r.quality] ?? 'bad' }));
+    if (id === undefined || !(from < to) || limit <= 0) return [];
+    const out: RawSample[] = [];
+    if (this.legacySamples) {
+      for (const r of this.stmts.samplesOf.all(id, from, to, limit) as { ts: number; num: number | null; txt: string | null; quality: number }[]) {
+        out.push({ ts: r.ts, value: r.txt ?? r.num, quality: QUALITY_NAME[r.quality] ?? 'bad' });
+      }
+    }
+    const bounds = this.stmts.blockBounds.get() as { first: number | null; last: number | null };
+    if (bounds.first !== null && bounds.last !== null) {
+      // Minutes that overlap [from, to), within those that have blocks at all.
+      const firstMinute = Math.max(Math.floor(from / MINUTE), Math.floor(bounds.first / MAX_POINT_ID));
+      const lastMinute = Math.min(Math.ceil(to / MINUTE) - 1, Math.floor(bounds.last / MAX_POINT_ID));
+      if (firstMinute <= lastMinute) {
+        let fromBlocks = 0;
+        for (const [minute, data] of this.stmts.blocksOf.all(blockKey(firstMinute * MINUTE, id), blockKey(lastMinute * MINUTE, id)) as [number, Buffer][]) {
+          fromBlocks += decodeBlock(minute, data, from, to, out);
+          // Later blocks hold later minutes only: enough for the first `limit` (see below).
+          if (fromBlocks >= limit) break;
+        }
+      }
+    }
+    this.tail.collect(id, from, to, out);
+    if (this.tail.end < this.lastLogId) {
+      for (const [ts, num, txt, q] of this.stmts.logOf.iterate(this.tail.end, id, from, to) as IterableIterator<[number, number | null, string | null, number]>) {
+        out.push({ ts, value: txt ?? num, quality: QUALITY_NAME[q] ?? 'bad' });
+      }
+    }
+    // Mostly in order already (log order is time order); late samples and an upgraded
+    // gateway's old rows may not be. The sort is stable: equal times stay in log order.
+    let sorted = true;
+    for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1]!.ts <= out[i]!.ts;
+    if (!sorted) out.sort((a, b) => a.ts - b.ts);
+    if (out.length > limit) out.length = limit;
+    return out;
   }
 
   /** 1-minute roll-ups of a point with `minute` in [from, to), oldest first. */
@@ -271,8 +385,52 @@ export class GatewayStore {
     return rows.map((r) => ({ ...r, value: r.value === null ? null : (JSON.parse(r.value) as Value) }));
   }
 
+  /** Raw samples held: packed, not packed yet, and an upgraded gateway's old rows. */
   sampleCount(): number {
-    return (this.stmts.countSamples.get() as { n: number }).n;
+    const packed = Number(this.getState('samples.packed') ?? 0);
+    const log = (this.stmts.countLog.get(this.pack.watermark, this.pack.boundary, this.pack.point) as { n: number }).n;
+    const legacy = this.legacySamples ? (this.stmts.countLegacy.get() as { n: number }).n : 0;
+    return packed + log + legacy;
+  }
+
+  // ── For the maintenance loop (maintenance.ts): the log's progress marks ──
+
+  /** Id of the last `sample_log` row written (0 when none ever). */
+  get lastLogId(): number {
+    return this.nextLogId - 1;
+  }
+
+  /** Packing progress: see `pack`. */
+  get packState(): { readonly watermark: number; readonly boundary: number; readonly point: number } {
+    return this.pack;
+  }
+
+  /**
+   * Records packing progress in kv; call it inside the transaction that wrote what it
+   * says, and `packCommitted` once that transaction has committed.
+   */
+  writePackState(state: { watermark: number; boundary: number; point: number }): void {
+    this.setState('pack.watermark', String(state.watermark));
+    this.setState('pack.boundary', String(state.boundary));
+    this.setState('pack.point', String(state.point));
+  }
+
+  packCommitted(state: { watermark: number; boundary: number; point: number }): void {
+    this.pack = { ...state };
+  }
+
+  /** The in-memory rows not packed yet (for the maintenance loop, which packs from them). */
+  get rawTail(): SampleTail {
+    return this.tail;
+  }
+
+  /** Whether the samples table of schema 1-4 still holds rows. */
+  get hasLegacySamples(): boolean {
+    return this.legacySamples;
+  }
+
+  refreshLegacySamples(): void {
+    this.legacySamples = (this.stmts.anyLegacySample.get() as { yes: number }).yes === 1;
   }
 
   /**
