@@ -9,6 +9,10 @@
  * Retained values live in aedes' memory persistence and are re-published from the
  * store's latest values at start, so they survive a restart without a second database.
  *
+ * Values and device batches (QoS 0, most of the traffic) take the fast path of fanout.ts:
+ * serialised once per message, written to every matching subscriber, stored retained in
+ * aedes' persistence directly; events and states go through `aedes.publish`.
+ *
  * Dependencies point one way: this module imports only core/; main.ts hands it the
  * password check, the write path and the store's latest values.
  */
@@ -23,6 +27,7 @@ import type { Logger } from '../core/logger.js';
 import type { DeviceState, GatewayEvent, Reading, Value } from '../core/model.js';
 import { Rights, type Role } from './acl.js';
 import { MqttBridge, type BridgeStats } from './bridge.js';
+import { Fanout, Slot } from './fanout.js';
 import { Topics } from './topics.js';
 
 /** A secret to check a password against: a scrypt hash, or a plain password from env/file. */
@@ -50,6 +55,8 @@ export interface BrokerOptions {
   readonly port?: number;
   /** Overrides config.tls.port (0 = any free port; tests). */
   readonly tlsPort?: number;
+  /** The fast path's bounds for a subscriber that does not read (tests): bytes waiting (4 MiB), and for how long (10 s). */
+  readonly slowSubscriber?: { readonly maxBufferedBytes?: number; readonly drainTimeoutMs?: number };
 }
 
 /** What the broker has done, for /metrics and benchmarks. */
@@ -63,12 +70,37 @@ export interface BrokerStats {
   publishRefused: number;
   subscribeRefused: number;
   loginsRefused: number;
+  /** Value and `$values` messages written to subscribers (one per subscriber). */
+  valuesDelivered: number;
+  /** Value messages not written to a subscriber whose socket was full (QoS 0: at most once). */
+  valuesDropped: number;
+  /** Subscribers disconnected because their socket did not drain within the drain timeout. */
+  slowSubscribersDisconnected: number;
+}
+
+/** aedes' retained store (its persistence; memory by default): what a SUBSCRIBE is answered from. */
+interface RetainedStore {
+  storeRetained(packet: { cmd: 'publish'; topic: string; payload: Buffer; qos: 0; retain: true; dup: false }): Promise<void>;
+}
+
+/** A point's topic and what was last published on it: publication by exception. */
+interface PointSlot {
+  readonly slot: Slot;
+  /** The point's name, the key of `$values`. */
+  readonly name: string;
+  readonly forward: boolean;
+  v: Value | null;
+  q: string;
 }
 
 /** A valid scrypt hash of a random password: an unknown user costs what a known one costs. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 /** Failed logins per address and minute before a CONNECT is refused unchecked. */
 const MAX_FAILURES_PER_MINUTE = 10;
+/** A subscriber that stops reading must not stall delivery to the others (aedes' drainTimeout, and the fast path's). */
+const DRAIN_TIMEOUT_MS = 10_000;
+/** Bytes waiting in a subscriber's socket past which its QoS 0 values are dropped (fast path). */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 function authError(message: string, returnCode: 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -93,7 +125,8 @@ function urlOf(scheme: string, host: string, port: number): string {
 
 /** The JSON payload of a reading: `{v, ts, q}`. */
 function valueJson(r: Reading): string {
-  return `{"v":${JSON.stringify(r.value)},"ts":${r.ts},"q":"${r.quality}"}`;
+  const v = r.value;
+  return `{"v":${typeof v === 'number' && Number.isFinite(v) ? String(v) : JSON.stringify(v)},"ts":${r.ts},"q":"${r.quality}"}`;
 }
 
 /** The value of a `…/set` payload: a JSON scalar, `{"v": value, "id": "…"}`, or plain text. */
@@ -123,13 +156,17 @@ export class Broker {
   /** mqtts://host:port of the TLS listener, when configured. */
   readonly tlsUrl: string | undefined;
   private readonly rights = new WeakMap<Client, Rights>();
-  /** Last published value and quality per point id: publication by exception. */
-  private readonly last = new Map<string, { v: Value | null; q: string }>();
-  private readonly topicOf = new Map<string, string>();
+  /** Per point id: its topic and last published value and quality (publication by exception). */
+  private readonly points = new Map<string, PointSlot>();
+  /** Per device: its `$values` topic. */
+  private readonly batches = new Map<string, Slot>();
+  private readonly fanout: Fanout;
+  /** undefined: this aedes has no retained store we know of; values then go through aedes.publish. */
+  private readonly retained: RetainedStore | undefined;
   private readonly states = new Map<string, DeviceState>();
   private readonly internal = new Map<string, { password: Buffer; role: Role; acl?: MqttUserConfigAcl }>();
   private readonly failures = new Map<string, number[]>();
-  private readonly counters: Omit<BrokerStats, 'clients'> = {
+  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'slowSubscribersDisconnected'> = {
     valuesPublished: 0,
     valuesUnchanged: 0,
     eventsPublished: 0,
@@ -156,6 +193,10 @@ export class Broker {
     this.topics = topics;
     this.url = url;
     this.tlsUrl = tlsUrl;
+    this.fanout = new Fanout(aedes, options.slowSubscriber?.maxBufferedBytes ?? MAX_BUFFERED_BYTES, options.slowSubscriber?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+    const persistence = (aedes as unknown as { persistence?: Partial<RetainedStore> }).persistence;
+    this.retained = typeof persistence?.storeRetained === 'function' ? (persistence as RetainedStore) : undefined;
+    if (this.retained === undefined) options.log.warn('aedes has no persistence.storeRetained: values take the slower aedes.publish path');
   }
 
   /** Creates the broker and opens its listeners; throws GW_ERR_MQTT_LISTEN / GW_ERR_MQTT_TLS. */
@@ -166,7 +207,7 @@ export class Broker {
     let self: Broker | undefined;
     const aedes = await Aedes.createBroker({
       // A subscriber that stops reading must not stall delivery to the others.
-      drainTimeout: 10_000,
+      drainTimeout: DRAIN_TIMEOUT_MS,
       concurrency: 1000,
       authenticate: (client, username, password, done) => {
         if (self === undefined) return done(authError('starting', 5), false);
@@ -233,38 +274,56 @@ export class Broker {
   publishReadings(device: string, readings: readonly Reading[]): number {
     let n = 0;
     const bridge = this.bridge;
+    const fanout = this.fanout;
+    const retained = this.retained;
+    const now = Date.now();
     let batch = '';
     for (const r of readings) {
-      const prev = this.last.get(r.point);
-      if (prev !== undefined && prev.v === r.value && prev.q === r.quality) {
+      let p = this.points.get(r.point);
+      if (p !== undefined && p.v === r.value && p.q === r.quality) {
         this.counters.valuesUnchanged++;
         continue;
       }
-      if (prev === undefined) this.last.set(r.point, { v: r.value, q: r.quality });
-      else {
-        prev.v = r.value;
-        prev.q = r.quality;
-      }
-      let topic = this.topicOf.get(r.point);
-      if (topic === undefined) {
-        topic = this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1));
-        this.topicOf.set(r.point, topic);
+      if (p === undefined) {
+        const name = r.point.slice(r.point.indexOf('.') + 1);
+        const slot = new Slot(this.topics.value(device, name));
+        // A point named `set` would look like a write request: aedes' authorizeForward would not forward it either.
+        p = { slot, name, forward: !slot.topic.endsWith('/set'), v: r.value, q: r.quality };
+        this.points.set(r.point, p);
+      } else {
+        p.v = r.value;
+        p.q = r.quality;
       }
       const json = valueJson(r);
-      const payload = Buffer.from(json);
-      this.aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: true, dup: false }, noop);
-      bridge?.value(topic, payload);
-      batch += `${n === 0 ? '' : ','}"${topic.slice(topic.lastIndexOf('/') + 1)}":${json}`;
+      if (retained === undefined) {
+        const payload = Buffer.from(json);
+        this.aedes.publish({ cmd: 'publish', topic: p.slot.topic, payload, qos: 0, retain: true, dup: false }, noop);
+        bridge?.value(p.slot.topic, payload);
+      } else {
+        const { frame, payload } = fanout.frame(p.slot, json);
+        retained.storeRetained({ cmd: 'publish', topic: p.slot.topic, payload, qos: 0, retain: true, dup: false }).then(undefined, this.onRetainedError);
+        if (p.forward) fanout.deliver(p.slot, frame, now);
+        bridge?.value(p.slot.topic, payload);
+      }
+      batch += `${n === 0 ? '' : ','}"${p.name}":${json}`;
       n++;
     }
     if (n > 0) {
       // One message per device and poll for bulk consumers: 1 delivery instead of n per subscriber.
-      const payload = Buffer.from(`{"ts":${Date.now()},"values":{${batch}}}`);
-      this.aedes.publish({ cmd: 'publish', topic: this.topics.values(device), payload, qos: 0, retain: false, dup: false }, noop);
+      let slot = this.batches.get(device);
+      if (slot === undefined) this.batches.set(device, (slot = new Slot(this.topics.values(device))));
+      const json = `{"ts":${now},"values":{${batch}}}`;
+      if (retained === undefined) this.aedes.publish({ cmd: 'publish', topic: slot.topic, payload: Buffer.from(json), qos: 0, retain: false, dup: false }, noop);
+      else fanout.deliver(slot, fanout.frame(slot, json).frame, now);
     }
+    fanout.flush();
     this.counters.valuesPublished += n;
     return n;
   }
+
+  private readonly onRetainedError = (err: unknown): void => {
+    this.options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'MQTT retained value not stored');
+  };
 
   /**
    * Publishes a recorded event on `…/events/<type>` at QoS 1, not retained; a
@@ -302,7 +361,15 @@ export class Broker {
   }
 
   stats(): BrokerStats & { bridge?: BridgeStats } {
-    return { clients: this.aedes.connectedClients, ...this.counters, ...(this.bridge === undefined ? {} : { bridge: this.bridge.stats() }) };
+    const f = this.fanout.stats;
+    return {
+      clients: this.aedes.connectedClients,
+      ...this.counters,
+      valuesDelivered: f.delivered,
+      valuesDropped: f.dropped,
+      slowSubscribersDisconnected: f.disconnected,
+      ...(this.bridge === undefined ? {} : { bridge: this.bridge.stats() }),
+    };
   }
 
   /** The figures of /metrics, named as its counters are (`steward_mqtt_…`). */
@@ -311,6 +378,9 @@ export class Broker {
     return {
       mqtt_clients: s.clients,
       mqtt_values_published_total: s.valuesPublished,
+      mqtt_values_delivered_total: s.valuesDelivered,
+      mqtt_values_dropped_total: s.valuesDropped,
+      mqtt_slow_subscribers_disconnected_total: s.slowSubscribersDisconnected,
       mqtt_events_published_total: s.eventsPublished,
       mqtt_writes_accepted_total: s.writesAccepted,
       mqtt_writes_refused_total: s.writesRefused,

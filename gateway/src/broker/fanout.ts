@@ -1,0 +1,205 @@
+/**
+ * The fast path for the gateway's own QoS 0 publications — latest values (`…/<device>/<point>`)
+ * and device batches (`…/<device>/$values`) — which are most of the bus's traffic.
+ *
+ * Through `aedes.publish`, each message costs per subscriber: a `setImmediate`, a packet
+ * object, mqtt-packet's serialisation of the same bytes again and several small socket
+ * writes, plus mqemitter's bookkeeping; with 50 subscribers that is 50 serialisations of
+ * one value. Here a message is serialised once into one Buffer (the PUBLISH frame), which
+ * is written to every subscriber whose granted subscription matches. Sockets are corked
+ * for a whole device batch, so a subscriber gets one `writev` per poll instead of one
+ * `write` per value.
+ *
+ * What stays aedes': CONNECT, SUBSCRIBE (with the ACL hook `authorizeSubscribe`: only
+ * granted filters are learned here, from the `subscribe` event), retained values (stored
+ * in aedes' persistence, which aedes reads to answer a SUBSCRIBE), events and states (QoS 1,
+ * through `aedes.publish`), and everything clients publish.
+ *
+ * MQTT semantics kept: QoS 0 (a subscription's QoS only caps, so a QoS 1 or 2 subscriber
+ * gets these at 0, as from aedes); RETAIN 0 on live delivery (MQTT-3.3.1-9); one delivery
+ * per client even when several of its filters match (as aedes dedupes); topics starting
+ * with `$` never match a filter starting with a wildcard (MQTT-4.7.2-1); order per topic.
+ * A subscriber that does not read: QoS 0 messages for it are dropped while more than
+ * `maxBufferedBytes` wait in its socket (at most once delivery allows it; counted), and it
+ * is disconnected once that has lasted `drainTimeoutMs` — as aedes disconnects a client
+ * whose socket does not drain.
+ */
+import type { Aedes, Client } from 'aedes';
+import type { Duplex } from 'node:stream';
+
+interface Subscriber {
+  readonly client: Client;
+  readonly conn: Duplex;
+  /** Granted filters, split into levels. */
+  readonly filters: Map<string, readonly string[]>;
+  corked: boolean;
+  /** When its socket went past the bound (0: it is not). */
+  congestedSince: number;
+}
+
+/** A topic the gateway publishes on, with its frame prefix and its matching subscribers. */
+export class Slot {
+  /** `0x30, remaining length…, topic length, topic` minus the remaining length: topic length + topic bytes. */
+  readonly head: Buffer;
+  readonly levels: readonly string[];
+  /** The subscribers matching it, as of `generation`. */
+  targets: Subscriber[] = [];
+  generation = -1;
+
+  constructor(readonly topic: string) {
+    const bytes = Buffer.from(topic, 'utf8');
+    this.head = Buffer.allocUnsafe(2 + bytes.length);
+    this.head.writeUInt16BE(bytes.length, 0);
+    bytes.copy(this.head, 2);
+    this.levels = topic.split('/');
+  }
+}
+
+/** MQTT-4.7 on pre-split levels (topics.ts `topicMatches` on strings). */
+function matches(filter: readonly string[], topic: readonly string[]): boolean {
+  if (topic[0]!.startsWith('$') && (filter[0] === '+' || filter[0] === '#')) return false;
+  for (let i = 0; i < filter.length; i++) {
+    const level = filter[i];
+    if (level === '#') return true;
+    if (i >= topic.length) return false;
+    if (level !== '+' && level !== topic[i]) return false;
+  }
+  return filter.length === topic.length;
+}
+
+/** Bytes of the MQTT "remaining length" varint of `n`. */
+function varintLength(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
+}
+
+export interface FanoutStats {
+  /** Messages written to subscribers' sockets. */
+  delivered: number;
+  /** Messages not written: the subscriber's socket held more than the bound. */
+  dropped: number;
+  /** Subscribers disconnected for not reading. */
+  disconnected: number;
+}
+
+export class Fanout {
+  private readonly subscribers = new Map<Client, Subscriber>();
+  private readonly corked: Subscriber[] = [];
+  /** Bumped on every change of subscriptions: slots re-match lazily. */
+  private generation = 0;
+  readonly stats: FanoutStats = { delivered: 0, dropped: 0, disconnected: 0 };
+
+  constructor(
+    aedes: Aedes,
+    private readonly maxBufferedBytes: number,
+    private readonly drainTimeoutMs: number,
+  ) {
+    aedes.on('subscribe', (subs, client) => {
+      let s = this.subscribers.get(client);
+      for (const sub of subs) {
+        // 128: refused by authorizeSubscribe (SUBACK 0x80) — never delivered to.
+        if ((sub.qos as number) > 2) continue;
+        if (s === undefined) {
+          s = { client, conn: client.conn as Duplex, filters: new Map(), corked: false, congestedSince: 0 };
+          this.subscribers.set(client, s);
+        }
+        s.filters.set(sub.topic, sub.topic.split('/'));
+      }
+      this.generation++;
+    });
+    aedes.on('unsubscribe', (topics, client) => {
+      const s = this.subscribers.get(client);
+      if (s === undefined) return;
+      for (const topic of topics) s.filters.delete(topic);
+      if (s.filters.size === 0) this.subscribers.delete(client);
+      this.generation++;
+    });
+    aedes.on('clientDisconnect', (client) => {
+      if (this.subscribers.delete(client)) this.generation++;
+    });
+  }
+
+  /** The subscribers matching the slot's topic (cached until subscriptions change). */
+  private targets(slot: Slot): Subscriber[] {
+    if (slot.generation === this.generation) return slot.targets;
+    const out: Subscriber[] = [];
+    for (const s of this.subscribers.values()) {
+      for (const f of s.filters.values()) {
+        if (matches(f, slot.levels)) {
+          out.push(s);
+          break;
+        }
+      }
+    }
+    slot.targets = out;
+    slot.generation = this.generation;
+    return out;
+  }
+
+  /**
+   * The PUBLISH frame (QoS 0, RETAIN 0) of `payload` (a JSON text) on the slot's topic, and
+   * the payload as a view into it (for the retained store and the bridge: no second copy).
+   */
+  frame(slot: Slot, payload: string): { frame: Buffer; payload: Buffer } {
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    const remaining = slot.head.length + bytes;
+    const start = 1 + varintLength(remaining);
+    const frame = Buffer.allocUnsafe(start + remaining);
+    frame[0] = 0x30;
+    let n = remaining;
+    let i = 1;
+    do {
+      let byte = n % 128;
+      n = Math.floor(n / 128);
+      if (n > 0) byte |= 0x80;
+      frame[i++] = byte;
+    } while (n > 0);
+    slot.head.copy(frame, start);
+    frame.write(payload, start + slot.head.length, 'utf8');
+    return { frame, payload: frame.subarray(start + slot.head.length) };
+  }
+
+  /** Writes the frame to every matching subscriber (corked until `flush`). Returns how many got it. */
+  deliver(slot: Slot, frame: Buffer, now: number): number {
+    const targets = this.targets(slot);
+    let n = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const s = targets[i]!;
+      const conn = s.conn;
+      if (s.client.closed || conn.destroyed || !conn.writable) {
+        // Gone without a clientDisconnect (a connection that died mid-handshake): forget it.
+        if (this.subscribers.delete(s.client)) this.generation++;
+        continue;
+      }
+      if (conn.writableLength > this.maxBufferedBytes) {
+        this.stats.dropped++;
+        if (s.congestedSince === 0) s.congestedSince = now;
+        else if (now - s.congestedSince > this.drainTimeoutMs) {
+          this.stats.disconnected++;
+          conn.destroy(new Error('drain timeout'));
+        }
+        continue;
+      }
+      s.congestedSince = 0;
+      if (!s.corked) {
+        conn.cork();
+        s.corked = true;
+        this.corked.push(s);
+      }
+      conn.write(frame);
+      n++;
+    }
+    this.stats.delivered += n;
+    return n;
+  }
+
+  /** Sends what `deliver` corked: one write per subscriber for the whole batch. */
+  flush(): void {
+    const list = this.corked;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
+      s.corked = false;
+      s.conn.uncork();
+    }
+    list.length = 0;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The fast path of the gateway's own values (broker/fanout.ts): live values and device
+ * batches reach exactly the subscribers whose granted filters match — once each, even with
+ * overlapping filters, at QoS 0 with RETAIN 0 (MQTT-3.3.1-9) — and never a filter the ACL
+ * refused; unchanged values are not sent again; after UNSUBSCRIBE nothing more comes; a
+ * live mosquitto_sub reads them; a subscriber that stops reading loses QoS 0 values
+ * without holding up the others, and is disconnected once it has not drained in time.
+ *
+ * Order on one connection is the order of writes, so "nothing else came" is checked with
+ * a sentinel published last, never with a wait.
+ */
+import t, { type Test } from 'tap';
+import type { MqttClient } from 'mqtt';
+import { verifyPassword } from '../../src/api/auth.js';
+import { Broker, type BrokerOptions } from '../../src/broker/broker.js';
+import type { MqttConfig } from '../../src/core/config/mqtt.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { Reading, Value } from '../../src/core/model.js';
+import { until } from '../../../test/support/until.js';
+import { client, subscriber } from './mqtt-peers.js';
+
+const log = createLogger({ level: 'silent' });
+
+async function startBroker(t: Test, users: MqttConfig['users'], extra: Partial<BrokerOptions> = {}) {
+  const broker = await Broker.start({
+    site: 's1',
+    config: { host: '127.0.0.1', port: 0, enabled: true, allowAnonymous: false, gatewayUsers: false, maxPayloadBytes: 65536, users },
+    gatewayUsers: [],
+    verifyPassword: (secret, password) => verifyPassword({ name: '', role: 'viewer', ...secret }, password),
+    writePoint: () => Promise.reject(new Error('no writes here')),
+    log,
+    port: 0,
+    ...extra,
+  });
+  t.teardown(() => broker.close());
+  return { broker, port: Number(new URL(broker.url).port) };
+}
+
+interface Got {
+  topic: string;
+  body: string;
+  retain: boolean;
+  qos: number;
+}
+function collect(c: MqttClient): Got[] {
+  const got: Got[] = [];
+  c.on('message', (topic, payload, packet) => got.push({ topic, body: payload.toString('utf8'), retain: packet.retain, qos: packet.qos }));
+  return got;
+}
+const reading = (point: string, value: Value, ts = 1000): Reading => ({ point, ts, value, quality: 'good' });
+
+t.test('live values: matching granted filters only, once each, QoS 0, RETAIN 0; by exception; not after UNSUBSCRIBE', async (t) => {
+  const { broker, port } = await startBroker(t, [
+    { username: 'all', role: 'viewer', password: 'all-pass' },
+    { username: 'pumps', role: 'viewer', password: 'pumps-pass', acl: { subscribe: ['steward/v1/s1/pump-1/#'], publish: [] } },
+  ]);
+  const url = `mqtt://127.0.0.1:${port}`;
+  const all = await client(url, { username: 'all', password: 'all-pass' });
+  t.teardown(() => all.endAsync());
+  const pumps = await client(url, { username: 'pumps', password: 'pumps-pass' });
+  t.teardown(() => pumps.endAsync());
+  const gotAll = collect(all);
+  const gotPumps = collect(pumps);
+  // Two overlapping filters, at QoS 1: the values still come once, at QoS 0.
+  await all.subscribeAsync(['steward/v1/s1/+/+', 'steward/v1/s1/#'], { qos: 1 });
+  await pumps.subscribeAsync('steward/v1/s1/pump-1/+');
+  const refused = await pumps.subscribeAsync('steward/v1/s1/#').catch((e: unknown) => e);
+  t.same((refused as { packet?: { granted?: number[] } }).packet?.granted, [128], 'outside its ACL: refused');
+
+  t.equal(broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.2), reading('pump-1.running', true)]), 2);
+  t.equal(broker.publishReadings('pump-2', [reading('pump-2.outlet_pressure', 3.9)]), 1);
+  t.equal(broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.2), reading('pump-1.running', true)]), 0, 'unchanged: not published');
+  broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.3, 2000)]);
+
+  await until('all four value messages and three batches at "all"', () => gotAll.filter((m) => !m.topic.endsWith('$values')).length >= 4 && gotAll.filter((m) => m.topic.endsWith('$values')).length >= 3);
+  await until('pump-1’s at "pumps"', () => gotPumps.length >= 5);
+  t.same(
+    gotAll.filter((m) => !m.topic.endsWith('$values')).map((m) => [m.topic, m.body]),
+    [
+      ['steward/v1/s1/pump-1/outlet_pressure', '{"v":4.2,"ts":1000,"q":"good"}'],
+      ['steward/v1/s1/pump-1/running', '{"v":true,"ts":1000,"q":"good"}'],
+      ['steward/v1/s1/pump-2/outlet_pressure', '{"v":3.9,"ts":1000,"q":"good"}'],
+      ['steward/v1/s1/pump-1/outlet_pressure', '{"v":4.3,"ts":2000,"q":"good"}'],
+    ],
+    'each value once, in order, the unchanged ones not again',
+  );
+  t.ok(
+    gotAll.every((m) => !m.retain && m.qos === 0),
+    'live delivery: RETAIN 0, QoS 0',
+  );
+  const batches = gotAll.filter((m) => m.topic.endsWith('$values')).map((m) => [m.topic, (JSON.parse(m.body) as { values: unknown }).values]);
+  t.same(batches, [
+    ['steward/v1/s1/pump-1/$values', { outlet_pressure: { v: 4.2, ts: 1000, q: 'good' }, running: { v: true, ts: 1000, q: 'good' } }],
+    ['steward/v1/s1/pump-2/$values', { outlet_pressure: { v: 3.9, ts: 1000, q: 'good' } }],
+    ['steward/v1/s1/pump-1/$values', { outlet_pressure: { v: 4.3, ts: 2000, q: 'good' } }],
+  ]);
+  t.same(
+    gotPumps.map((m) => m.topic),
+    ['steward/v1/s1/pump-1/outlet_pressure', 'steward/v1/s1/pump-1/running', 'steward/v1/s1/pump-1/$values', 'steward/v1/s1/pump-1/outlet_pressure', 'steward/v1/s1/pump-1/$values'],
+    'the ACL-limited user gets pump-1 only: the refused filter delivers nothing',
+  );
+
+  // UNSUBSCRIBE: then a pump-1 value, then a sentinel on a filter still held.
+  await all.unsubscribeAsync(['steward/v1/s1/+/+', 'steward/v1/s1/#']);
+  await all.subscribeAsync('steward/v1/s1/sentinel/+');
+  const before = gotAll.length;
+  broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.4, 3000)]);
+  broker.publishReadings('sentinel', [reading('sentinel.done', 1)]);
+  await until('the sentinel', () => gotAll.some((m) => m.topic === 'steward/v1/s1/sentinel/done'));
+  t.same(
+    gotAll
+      .slice(before)
+      .map((m) => m.topic)
+      .filter((topic) => topic !== 'steward/v1/s1/sentinel/$values'),
+    ['steward/v1/s1/sentinel/done'],
+    'nothing on the filters given up',
+  );
+
+  // A late subscriber gets the latest value retained (RETAIN 1), from aedes' store.
+  const late = await client(url, { username: 'all', password: 'all-pass' });
+  t.teardown(() => late.endAsync());
+  const gotLate = collect(late);
+  await late.subscribeAsync('steward/v1/s1/pump-1/outlet_pressure');
+  await until('the retained value', () => gotLate.length >= 1);
+  t.match(gotLate[0], { topic: 'steward/v1/s1/pump-1/outlet_pressure', body: '{"v":4.4,"ts":3000,"q":"good"}', retain: true });
+  t.match(broker.stats(), { valuesPublished: 6 });
+  t.ok(broker.stats().valuesDelivered >= 14, 'deliveries counted');
+});
+
+t.test('a live mosquitto_sub reads the values as they change', async (t) => {
+  const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }]);
+  const sub = subscriber(port, ['-u', 'all', '-P', 'all-pass', '-t', 'steward/v1/s1/meter-1/power', '-v', '-C', '3', '-W', '10']);
+  // Values until mosquitto_sub has three (the retained one may be among them); it exits on the third.
+  let v = 0;
+  let ended = false;
+  void sub.done.then(() => (ended = true));
+  await until('mosquitto_sub got three', () => {
+    broker.publishReadings('meter-1', [reading('meter-1.power', ++v, v)]);
+    return ended;
+  });
+  const run = await sub.done;
+  t.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  t.equal(lines.length, 3);
+  for (const line of lines) t.match(line, /^steward\/v1\/s1\/meter-1\/power \{"v":\d+,"ts":\d+,"q":"good"\}$/);
+  const vs = lines.map((l) => (JSON.parse(l.slice(l.indexOf(' ') + 1)) as { v: number }).v);
+  t.ok(vs[0]! < vs[1]! && vs[1]! < vs[2]!, 'in order, each a new value');
+});
+
+t.test('a subscriber that stops reading loses QoS 0 values, holds up nobody, and is disconnected', async (t) => {
+  const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }], { slowSubscriber: { maxBufferedBytes: 64 * 1024, drainTimeoutMs: 0 } });
+  const url = `mqtt://127.0.0.1:${port}`;
+  const slow = await client(url, { username: 'all', password: 'all-pass', keepalive: 0 });
+  t.teardown(() => slow.end(true));
+  const fast = await client(url, { username: 'all', password: 'all-pass' });
+  t.teardown(() => fast.endAsync());
+  await slow.subscribeAsync('steward/v1/s1/big/+');
+  await fast.subscribeAsync('steward/v1/s1/big/last');
+  const gotFast = collect(fast);
+  let slowClosed = false;
+  slow.on('close', () => (slowClosed = true));
+  // The slow one stops reading: its socket and the kernel's buffers fill up.
+  slow.stream.pause();
+  const big = 'x'.repeat(16 * 1024);
+  let round = 0;
+  await until('the slow subscriber disconnected', () => {
+    round++;
+    broker.publishReadings(
+      'big',
+      Array.from({ length: 64 }, (_, i) => reading(`big.p${i}`, `${round}:${big}`)),
+    );
+    return broker.stats().slowSubscribersDisconnected >= 1;
+  });
+  t.ok(broker.stats().valuesDropped > 0, 'values dropped for it');
+  broker.publishReadings('big', [reading('big.last', round)]);
+  await until('the other subscriber got the last value', () => gotFast.some((m) => m.body.includes(`"v":${round},`)));
+  slow.stream.resume();
+  await until('the slow one sees its connection closed', () => slowClosed);
+  t.pass('the slow subscriber was disconnected');
+});
