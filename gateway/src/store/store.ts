@@ -4,8 +4,9 @@
  * "Layout"): it keeps what it is given and hands out what is asked for.
  *
  * Durability (docs/operations.md): WAL with synchronous=NORMAL — a process crash loses
- * nothing committed; a power cut may lose the last transactions not yet checkpointed
- * (at most the last poll cycle's telemetry). Each poll cycle is one transaction.
+ * nothing committed; a power cut may lose the last transactions not yet synced, and a
+ * telemetry flush commits with synchronous=FULL once a second (`syncIntervalMs`), so that
+ * is at most the last second's telemetry. Each flush of poll cycles is one transaction.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -86,6 +87,13 @@ export interface StoreOptions {
    * maintenance loop has caught up.
    */
   readonly tailSamples?: number;
+  /**
+   * Telemetry commits on synchronous=NORMAL are made durable (the WAL fsynced: one
+   * commit with synchronous=FULL) at least this often, ms (default 1000): a power cut
+   * takes back at most the last second of samples. Without it, NORMAL syncs the WAL only
+   * at checkpoints — many flushes apart with few points.
+   */
+  readonly syncIntervalMs?: number;
 }
 
 /**
@@ -134,12 +142,16 @@ export class GatewayStore {
    * done point by point, in bounded transactions). Kept in kv ('pack.*').
    */
   private pack = { watermark: 0, boundary: 0, point: 0 };
+  private readonly syncIntervalMs: number;
+  /** When a telemetry write last committed with synchronous=FULL (ms epoch). */
+  private lastSync = 0;
   /** The samples table of schema 1-4 still holds rows (an upgraded gateway; read as before until emptied). */
   private legacySamples = false;
 
   constructor(options: StoreOptions) {
     this.site = options.site;
     this.snapshotChunk = options.snapshotChunk ?? 2000;
+    this.syncIntervalMs = options.syncIntervalMs ?? 1000;
     if (options.dataDir === ':memory:') this.file = ':memory:';
     else {
       mkdirSync(options.dataDir, { recursive: true });
@@ -280,6 +292,9 @@ export class GatewayStore {
   writeBatch(batch: readonly { readonly device: string; readonly readings: readonly Reading[] }[]): void {
     let n = 0;
     const firstId = this.nextLogId;
+    // Every syncIntervalMs one flush commits with synchronous=FULL (docs/operations.md "Durability").
+    const sync = !this.db.inTransaction && Date.now() - this.lastSync >= this.syncIntervalMs;
+    if (sync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
         const rows: (number | string | null)[] = [];
@@ -309,12 +324,15 @@ export class GatewayStore {
         runLeftOver(this.stmts.insertSamples, rows, 6);
         runLeftOver(this.stmts.upsertLatest, latest, 4);
       })();
+      if (sync) this.lastSync = Date.now();
     } catch (cause) {
       // The transaction rolled back: ids created in it are gone too, and so are its samples.
       this.ids.clear();
       this.nextLogId = firstId;
       this.tail.dropFrom(firstId);
       throw storeError(cause, `storing ${n} readings`);
+    } finally {
+      if (sync) this.db.pragma('synchronous = NORMAL');
     }
   }
 
