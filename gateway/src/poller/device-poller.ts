@@ -90,7 +90,11 @@ export class DevicePoller {
   private nextDue = 0;
   /** Every point by index: transform, deadband, this cycle's and the last values. */
   private readonly points: PointTable;
-  /** When each point was last read (-Infinity: never, or written since). */
+  /**
+   * When each point was last read, as the start of the cycle that read it (-Infinity:
+   * never, or written since): the points of one cycle stay due together, however long
+   * its requests took, so the plan stays the same from cycle to cycle.
+   */
   private readonly lastRead: Float64Array;
   /** Each point's own poll interval, ms. */
   private readonly every: Float64Array;
@@ -193,7 +197,7 @@ export class DevicePoller {
       if (due.length > 0 || wantsPush) await this.ensureConnected();
       if (wantsPush && !this.subscribed) await this.ensureSubscribed();
       if (due.length > 0) {
-        await this.readAll(due);
+        await this.readAll(due, started);
         this.emit(this.cycleRead);
       }
       this.settleOnline(started);
@@ -297,9 +301,9 @@ export class DevicePoller {
    * Step 3–4: read each planned block, one request at a time on the link, and convert
    * (into `points`; the indices read go to `cycleRead`). A block refused by the device
    * (an exception) marks its points bad and goes on; a timeout or a dropped link fails
-   * the whole cycle.
+   * the whole cycle. `started`: when the cycle started.
    */
-  private async readAll(due: readonly number[]): Promise<void> {
+  private async readAll(due: readonly number[], started: number): Promise<void> {
     const read = this.cycleRead;
     read.length = 0;
     const points = this.points;
@@ -314,7 +318,7 @@ export class DevicePoller {
           const out = b.out;
           for (let i = 0; i < n; i++) {
             const p = idx[i]!;
-            this.lastRead[p] = ts;
+            this.lastRead[p] = started;
             points.setRaw(p, out[i]!, ts);
             read.push(p);
           }
@@ -324,7 +328,7 @@ export class DevicePoller {
           for (let i = 0; i < n; i++) {
             const p = idx[i]!;
             const r = results[i];
-            this.lastRead[p] = ts;
+            this.lastRead[p] = started;
             if (r === undefined || !r.ok) points.setBad(p, ts);
             else points.setValue(p, r.value, ts);
             read.push(p);

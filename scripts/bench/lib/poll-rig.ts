@@ -246,9 +246,10 @@ export interface StewardRun {
   readonly heapUsedMb: number;
   readonly arrayBuffersMb: number;
   /**
-   * Time on this thread inside the store's writes (`writeBatch`) and its maintenance
-   * (`StoreMaintenance.run`: roll-ups, retention) over the window, s: synchronous SQLite
-   * work, so about CPU time; the share of `cpuS` that is the store's.
+   * CPU seconds inside the store's writes (`writeBatch`) and its maintenance
+   * (`StoreMaintenance.run`: roll-ups, retention) over the window — synchronous SQLite
+   * work on this thread, measured with process.cpuUsage() around each call (wall time
+   * would count the moments a loaded machine took the core away): the store's share of `cpuS`.
    */
   readonly storeS: number;
 }
@@ -271,11 +272,12 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
   let storeMs = 0;
   const timed = <A extends unknown[], R>(fn: (...args: A) => R) =>
     (...args: A): R => {
-      const t = performance.now();
+      const t = process.cpuUsage();
       try {
         return fn(...args);
       } finally {
-        storeMs += performance.now() - t;
+        const d = process.cpuUsage(t);
+        storeMs += (d.user + d.system) / 1000;
       }
     };
   gw.store.writeBatch = timed(gw.store.writeBatch.bind(gw.store));

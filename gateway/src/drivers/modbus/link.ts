@@ -16,7 +16,8 @@
  * reconnects through `Driver.connect()`.
  *
  * Transports: `modbus-tcp` is MBAP framing (MODBUS Messaging on TCP/IP V1.0b §3.1.3) —
- * modbus-serial's TcpPort; `modbus-rtu-tcp` is RTU frames with CRC over a raw TCP stream
+ * our own MbapClient (mbap.ts: answers parsed in place, no RTU frame and CRC per answer
+ * as modbus-serial's TcpPort makes); `modbus-rtu-tcp` is RTU frames with CRC over a raw TCP stream
  * (Modbus over Serial Line V1.02 §2.5.1), as serial device servers forward them —
  * modbus-serial's TelnetPort, which writes RTU frames as they are. (Its
  * `connectTcpRTUBuffered` is, despite the name, MBAP framing with a tolerant receive
@@ -28,11 +29,14 @@ import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import { GatewayError, isGatewayError } from '../../core/errors.js';
 import { exceptionError } from './exceptions.js';
+import { MbapClient, type ModbusOps } from './mbap.js';
 import type { ModbusConnection } from './schema.js';
 
 /** The runtime export is `module.exports = class`; the .d.ts says `export default` (DEPENDENCIES.md). */
-const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
-export type ModbusClient = ModbusRTU;
+const SerialClient = ModbusSerial as unknown as typeof ModbusRTU;
+type SerialClient = ModbusRTU;
+/** What a request runs on: modbus-serial's client (RTU, RTU over TCP) or MbapClient (Modbus TCP). */
+export type ModbusClient = ModbusOps;
 
 /** Identifies the physical link: `tcp://host:port`, `rtu-tcp://host:port` or `rtu://path`. */
 export function linkKeyOf(conn: ModbusConnection): string {
@@ -98,6 +102,8 @@ export class ModbusLink {
   /** Devices holding the link; it closes when the last one lets go. */
   refs = 0;
   private client: ModbusClient | undefined;
+  /** modbus-serial's client when it is the transport (closed through it when there is no socket of ours). */
+  private serial: SerialClient | undefined;
   private socket: net.Socket | undefined;
   private opening: Promise<void> | undefined;
   /** Bumped whenever the transport is replaced or dropped, so that stale close events are ignored. */
@@ -125,10 +131,10 @@ export class ModbusLink {
 
   private async doOpen(timeoutMs: number): Promise<void> {
     const conn = this.connection;
-    const client = new ModbusClient();
-    // modbus-serial re-emits serial port errors on the client; an EventEmitter 'error' without a listener would throw.
-    (client as unknown as NodeJS.EventEmitter).on('error', () => undefined);
     if (conn.protocol === 'modbus-rtu') {
+      const client = new SerialClient();
+      // modbus-serial re-emits serial port errors on the client; an EventEmitter 'error' without a listener would throw.
+      (client as unknown as NodeJS.EventEmitter).on('error', () => undefined);
       const opened = client.connectRTUBuffered(conn.path, { baudRate: conn.baudRate, parity: conn.parity, dataBits: conn.dataBits, stopBits: conn.stopBits });
       await raceTimeout(opened, timeoutMs, () => new GatewayError('GW_ERR_MODBUS_CONNECT', `cannot open ${this.key}: no answer within ${timeoutMs} ms`)).catch((err: unknown) => {
         // The port may still open after we gave up on it: close it then.
@@ -139,6 +145,7 @@ export class ModbusLink {
       const generation = ++this.generation;
       client.on('close', () => this.lost(generation, new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key} was closed`)));
       this.client = client;
+      this.serial = client;
       this.abandonIfReleased();
       return;
     }
@@ -152,8 +159,14 @@ export class ModbusLink {
       const why = lastError === undefined ? 'the device closed the connection' : lastError.message;
       this.lost(generation, new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key}: ${why}`, lastError === undefined ? {} : { cause: lastError }));
     });
-    if (conn.protocol === 'modbus-tcp') await client.linkTCP(socket, { port: conn.port });
-    else await client.linkTelnet(socket, { port: conn.port });
+    let client: ModbusClient;
+    if (conn.protocol === 'modbus-tcp') client = new MbapClient(socket);
+    else {
+      const serial = new SerialClient();
+      (serial as unknown as NodeJS.EventEmitter).on('error', () => undefined);
+      await serial.linkTelnet(socket, { port: conn.port });
+      client = serial;
+    }
     if (socket.destroyed) throw new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key}: the device closed the connection`);
     this.socket = socket;
     this.client = client;
@@ -173,18 +186,19 @@ export class ModbusLink {
 
   /** Throws the transport away (now, without a goodbye) and fails whatever is waiting on it. */
   drop(err: GatewayError): void {
-    const { socket, client } = this.detach();
+    const { socket, serial } = this.detach();
     if (socket !== undefined) socket.destroy();
-    else if (client !== undefined) closeQuietly(client);
+    else if (serial !== undefined) closeQuietly(serial);
     this.failWaiters(err);
   }
 
-  private detach(): { socket: net.Socket | undefined; client: ModbusClient | undefined } {
-    const { socket, client } = this;
+  private detach(): { socket: net.Socket | undefined; serial: SerialClient | undefined } {
+    const { socket, serial } = this;
     this.socket = undefined;
     this.client = undefined;
+    this.serial = undefined;
     this.generation++;
-    return { socket, client };
+    return { socket, serial };
   }
 
   private failWaiters(err: GatewayError): void {
@@ -245,17 +259,17 @@ export class ModbusLink {
 
   /** Closes the transport politely (TCP FIN) and fails what is pending. */
   shutdown(): void {
-    const { socket, client } = this.detach();
+    const { socket, serial } = this.detach();
     if (socket !== undefined) {
       socket.end();
       // A peer that never acknowledges the FIN must not hold the socket open.
       setTimeout(() => socket.destroy(), 1000).unref();
-    } else if (client !== undefined) closeQuietly(client);
+    } else if (serial !== undefined) closeQuietly(serial);
     this.failWaiters(new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key} was closed by the gateway`));
   }
 }
 
-function closeQuietly(client: ModbusClient): void {
+function closeQuietly(client: SerialClient): void {
   try {
     client.close(() => undefined);
   } catch {
