@@ -125,6 +125,10 @@ function openSqlite(path: string): Opened {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // Roll-ups are indexed by (site, point, minute) but arrive a minute at a time: every
+  // batch touches one index page per point. A 64 MiB page cache (default 2 MiB) keeps those
+  // pages in memory; fewer, larger checkpoints (64 MiB of WAL, default 4 MiB) write each less often.
+  sqlite.pragma('cache_size = -65536');
   sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<CloudSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
   let closed = false;

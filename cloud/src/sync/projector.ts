@@ -26,7 +26,10 @@ const ROLLUP_LANE = 2;
 const rollupBody = Compile(TelemetryRollupBody);
 
 export interface ProjectorOptions {
-  /** Items per step (each up to 256 KiB of JSON; 2,000 roll-ups in the gateway's). Default 16. */
+  /**
+   * Items per step (each up to 256 KiB of JSON; 2,000 roll-ups in the gateway's). Default 32:
+   * more minutes of each point per transaction write each index page fewer times.
+   */
   stepItems?: number;
   /** Told of a step that failed (it is retried on the next kick, or after `retryMs`). */
   onError?: (err: unknown) => void;
@@ -76,7 +79,7 @@ export class RollupProjector {
     private readonly cdb: CloudDatabase,
     private readonly options: ProjectorOptions = {},
   ) {
-    this.stepItems = options.stepItems ?? 16;
+    this.stepItems = options.stepItems ?? 32;
   }
 
   /** Projects what is pending, in the background (coalesced: a kick while running means one more pass). */
