@@ -125,6 +125,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     [`MQTT per-point fan-out msgs/s to ${subscribers} (bench mqtt)`, fanout ?? `n/a ${fanError ?? ''}`],
     [`MQTT per-point fan-out rate asked, values/s`, fan?.fanout_rate === undefined ? 'n/a' : String(fan.fanout_rate)],
     [`MQTT device batches to ${subscribers}: points/s reaching all`, fan?.mqtt_batch_points_per_s_to_all === undefined ? 'n/a' : String(fan.mqtt_batch_points_per_s_to_all)],
+    [`MQTT per-point fan-out at ${points} values/s to ${subscribers}: msgs/s the broker wrote`, fan?.mqtt_fanout_full_written_msgs_per_s === undefined ? 'n/a' : String(fan.mqtt_fanout_full_written_msgs_per_s)],
+    [`  … msgs/s the subscribers' process read`, fan?.mqtt_fanout_full_msgs_per_s === undefined ? 'n/a' : String(fan.mqtt_fanout_full_msgs_per_s)],
+    [`  … broker CPU µs per message written`, fan?.mqtt_fanout_full_cpu_us_per_written === undefined ? 'n/a' : String(fan.mqtt_fanout_full_cpu_us_per_written)],
+    [`MQTT publication CPU ms per 1,000 changed values, no subscriber`, fan?.publish_cpu_ms_per_1k === undefined ? 'n/a' : String(fan.publish_cpu_ms_per_1k)],
   ];
   return {
     table,
@@ -138,6 +142,14 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       // null (printed as such) when the bus could not be measured; the table says why.
       mqtt_fanout_msgs_per_s: fanout ?? (null as unknown as number),
       ...(fan?.mqtt_batch_points_per_s_to_all === undefined ? {} : { mqtt_batch_points_per_s_to_all: fan.mqtt_batch_points_per_s_to_all }),
+      ...(fan === undefined
+        ? {}
+        : {
+            mqtt_fanout_full_written_msgs_per_s: fan.mqtt_fanout_full_written_msgs_per_s as number,
+            mqtt_fanout_full_msgs_per_s: fan.mqtt_fanout_full_msgs_per_s as number,
+            mqtt_fanout_full_cpu_us_per_written: fan.mqtt_fanout_full_cpu_us_per_written as number,
+            mqtt_publish_cpu_ms_per_1k: fan.publish_cpu_ms_per_1k as number,
+          }),
       ...(fan?.loadavg_1m === undefined ? {} : { loadavg_1m: fan.loadavg_1m }),
     },
   };

@@ -13,11 +13,16 @@
  * 3. device-batches S — the same rate to S (default 50) subscribers of `+/$values`, one
  *    message per device and poll (the form for bulk consumers);
  * 4. per-point S — `--fanout-rate` values/s (default 1,000) to S subscribers of every point
- *    topic: each value delivered S times.
+ *    topic: each value delivered S times;
+ * 5. per-point S full — the same at `--rate` (the device layer's 10,000 points/s): S × rate
+ *    messages/s asked (500,000 with the defaults).
  *
- * Each run reports values/s published, messages delivered/s (counted while publishing and
- * one second after), broker CPU per 1,000 values and per 1,000 deliveries, the share of
- * time the event loop was busy, and delivery latency p50/p99 (every 97th message).
+ * Each run reports values/s published, messages delivered/s (counted by the subscribers
+ * while publishing and one second after), messages the broker wrote to their sockets and
+ * dropped for a full socket (its own counters: QoS 0 values beyond 4 MiB waiting), broker
+ * CPU per 1,000 values, per 1,000 deliveries and per message written, the share of time
+ * the event loop was busy, and delivery latency p50/p99 (every 97th message). The
+ * retained values sent on subscription are waited out before each run and not counted.
  *
  * Figures are one core's worth at most (Node runs the broker on one thread) and the
  * subscribers' process shares the machine's cores: read them with the load average.
@@ -127,34 +132,64 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     writePoint: () => Promise.reject(new Error('read-only bench')),
     log: createLogger({ level: 'silent' }),
   });
-  const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'event loop busy', 'latency p50 ms', 'latency p99 ms', 'subscribers dropped']];
+  const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'written msg/s', 'dropped msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'broker CPU µs/written', 'event loop busy', 'latency p50 ms', 'latency p99 ms', 'subscribers dropped']];
   const figures: Record<string, number | string | boolean> = { points, rate, fanout_rate: fanoutRate, subscribers, seconds };
   try {
     const alone = await drive(broker, points, rate, seconds);
-    rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, (alone.cpuMs / alone.published) * 1000, 0, alone.elu, 0, 0, 0]);
+    rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, 0, 0, (alone.cpuMs / alone.published) * 1000, 0, 0, alone.elu, 0, 0, 0]);
     figures.publish_values_per_s = Math.round(alone.published / seconds);
     figures.publish_cpu_ms_per_1k = Number(((alone.cpuMs / alone.published) * 1000).toFixed(3));
     const runs = [
       { name: 'per-point', n: 1, rate, filter: 'steward/v1/bench/+/+' },
       { name: 'device-batches', n: subscribers, rate, filter: 'steward/v1/bench/+/$values' },
-      // Last: when it cannot keep up, aedes is left with a backlog that would weigh on a next run.
+      // Last: when they cannot keep up, a backlog is left that would weigh on a next run.
       { name: 'per-point', n: subscribers, rate: fanoutRate, filter: 'steward/v1/bench/+/+' },
+      { name: 'per-point-full', n: subscribers, rate, filter: 'steward/v1/bench/+/+' },
     ];
     for (const run of runs) {
       const { child, samples } = await startSubscribers(broker.url, run.n, run.filter);
       try {
-        // The retained values delivered on subscription are not counted.
-        await new Promise((res) => setTimeout(res, 2000));
+        // The retained values delivered on subscription (up to every point to every subscriber)
+        // are not counted: wait until they have arrived — the count stands still for a second —
+        // at most 60 s, so that a backlog of them does not weigh on the run.
+        for (let last = -1, still = 0, waited = 0; still < 2 && waited < 120; waited++) {
+          await new Promise((res) => setTimeout(res, 500));
+          const c = samples.at(-1)?.count ?? 0;
+          still = c === last ? still + 1 : 0;
+          last = c;
+        }
         const before = samples.at(-1)?.count ?? 0;
         samples.length = 0;
+        const s0 = broker.stats();
         const r = await drive(broker, points, run.rate, seconds);
+        // What the broker wrote to the subscribers' sockets (and dropped for a full one) while publishing.
+        const s1 = broker.stats();
+        const written = s1.valuesDelivered - s0.valuesDelivered;
+        const dropped = s1.valuesDropped - s0.valuesDropped;
         // Let the last messages arrive (bounded), then read the count.
         await new Promise((res) => setTimeout(res, 1000));
         const delivered = (samples.at(-1)?.count ?? before) - before;
         const lat = samples.flatMap((s) => s.lat);
         const perS = Math.round(delivered / seconds);
-        const key = `${run.name === 'per-point' ? 'fanout' : 'batches'}_${run.n}`;
-        rows.push([`${run.name} ${run.n}`, run.n, Math.round(r.published / seconds), perS, (r.cpuMs / r.published) * 1000, delivered === 0 ? 0 : (r.cpuMs / delivered) * 1000, r.elu, percentile(lat, 50), percentile(lat, 99), samples.at(-1)?.closed ?? 0]);
+        const key = `${run.name === 'device-batches' ? 'batches' : 'fanout'}_${run.n}${run.name === 'per-point-full' ? '_full' : ''}`;
+        rows.push([
+          `${run.name} ${run.n}`,
+          run.n,
+          Math.round(r.published / seconds),
+          perS,
+          Math.round(written / seconds),
+          Math.round(dropped / seconds),
+          (r.cpuMs / r.published) * 1000,
+          delivered === 0 ? 0 : (r.cpuMs / delivered) * 1000,
+          written === 0 ? 0 : (r.cpuMs / written) * 1000,
+          r.elu,
+          percentile(lat, 50),
+          percentile(lat, 99),
+          samples.at(-1)?.closed ?? 0,
+        ]);
+        figures[`${key}_written_msgs_per_s`] = Math.round(written / seconds);
+        figures[`${key}_dropped_msgs_per_s`] = Math.round(dropped / seconds);
+        figures[`${key}_cpu_us_per_written`] = written === 0 ? 0 : Number(((r.cpuMs / written) * 1000).toFixed(3));
         figures[`${key}_subscribers_dropped`] = samples.at(-1)?.closed ?? 0;
         figures[`${key}_values_per_s`] = Math.round(r.published / seconds);
         figures[`${key}_msgs_per_s`] = perS;
@@ -168,6 +203,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     await broker.close();
   }
   figures.mqtt_fanout_msgs_per_s = figures[`fanout_${subscribers}_msgs_per_s`] ?? 0;
+  figures.mqtt_fanout_full_msgs_per_s = figures[`fanout_${subscribers}_full_msgs_per_s`] ?? 0;
+  figures.mqtt_fanout_full_written_msgs_per_s = figures[`fanout_${subscribers}_full_written_msgs_per_s`] ?? 0;
+  figures.mqtt_fanout_full_cpu_us_per_written = figures[`fanout_${subscribers}_full_cpu_us_per_written`] ?? 0;
   figures.mqtt_batch_points_per_s_to_all = Math.round(Number(figures[`batches_${subscribers}_values_per_s`] ?? 0));
   figures.loadavg_1m = Number(load0.toFixed(2));
   return { table: rows, figures };

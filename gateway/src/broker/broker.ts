@@ -316,7 +316,6 @@ export class Broker {
       if (retained === undefined) this.aedes.publish({ cmd: 'publish', topic: slot.topic, payload: Buffer.from(json), qos: 0, retain: false, dup: false }, noop);
       else fanout.deliver(slot, fanout.frame(slot, json).frame, now);
     }
-    fanout.flush();
     this.counters.valuesPublished += n;
     return n;
   }

@@ -6,9 +6,10 @@
  * object, mqtt-packet's serialisation of the same bytes again and several small socket
  * writes, plus mqemitter's bookkeeping; with 50 subscribers that is 50 serialisations of
  * one value. Here a message is serialised once into one Buffer (the PUBLISH frame), which
- * is written to every subscriber whose granted subscription matches. Sockets are corked
- * for a whole device batch, so a subscriber gets one `writev` per poll instead of one
- * `write` per value.
+ * goes to every subscriber whose granted subscription matches. The frames queued for a
+ * subscriber during one turn of the event loop (the device batches of the polls answered
+ * in it) are written as one buffer by a `setImmediate` — one write per turn, not one per
+ * value — and subscribers that get the same frames share that buffer.
  *
  * What stays aedes': CONNECT, SUBSCRIBE (with the ACL hook `authorizeSubscribe`: only
  * granted filters are learned here, from the `subscribe` event), retained values (stored
@@ -32,7 +33,8 @@ interface Subscriber {
   readonly conn: Duplex;
   /** Granted filters, split into levels. */
   readonly filters: Map<string, readonly string[]>;
-  corked: boolean;
+  /** Frames of the current batch, written at `flush` as one buffer. */
+  readonly pending: Buffer[];
   /** When its socket went past the bound (0: it is not). */
   congestedSince: number;
 }
@@ -67,6 +69,12 @@ function matches(filter: readonly string[], topic: readonly string[]): boolean {
   return filter.length === topic.length;
 }
 
+function sameFrames(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Bytes of the MQTT "remaining length" varint of `n`. */
 function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
@@ -83,7 +91,9 @@ export interface FanoutStats {
 
 export class Fanout {
   private readonly subscribers = new Map<Client, Subscriber>();
-  private readonly corked: Subscriber[] = [];
+  /** Subscribers with frames pending, in the order they got their first. */
+  private readonly touched: Subscriber[] = [];
+  private scheduled = false;
   /** Bumped on every change of subscriptions: slots re-match lazily. */
   private generation = 0;
   readonly stats: FanoutStats = { delivered: 0, dropped: 0, disconnected: 0 };
@@ -99,7 +109,7 @@ export class Fanout {
         // 128: refused by authorizeSubscribe (SUBACK 0x80) — never delivered to.
         if ((sub.qos as number) > 2) continue;
         if (s === undefined) {
-          s = { client, conn: client.conn as Duplex, filters: new Map(), corked: false, congestedSince: 0 };
+          s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0 };
           this.subscribers.set(client, s);
         }
         s.filters.set(sub.topic, sub.topic.split('/'));
@@ -158,7 +168,7 @@ export class Fanout {
     return { frame, payload: frame.subarray(start + slot.head.length) };
   }
 
-  /** Writes the frame to every matching subscriber (corked until `flush`). Returns how many got it. */
+  /** Queues the frame for every matching subscriber (written at `flush`). Returns how many get it. */
   deliver(slot: Slot, frame: Buffer, now: number): number {
     const targets = this.targets(slot);
     let n = 0;
@@ -180,26 +190,38 @@ export class Fanout {
         continue;
       }
       s.congestedSince = 0;
-      if (!s.corked) {
-        conn.cork();
-        s.corked = true;
-        this.corked.push(s);
+      if (s.pending.length === 0) {
+        this.touched.push(s);
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.flush);
+        }
       }
-      conn.write(frame);
+      s.pending.push(frame);
       n++;
     }
     this.stats.delivered += n;
     return n;
   }
 
-  /** Sends what `deliver` corked: one write per subscriber for the whole batch. */
-  flush(): void {
-    const list = this.corked;
+  /** Writes what `deliver` queued: one buffer per subscriber, shared by those that get the same frames. */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const list = this.touched;
+    let prev: Buffer[] | undefined;
+    let joined: Buffer | undefined;
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
-      s.corked = false;
-      s.conn.uncork();
+      const frames = s.pending;
+      if (s.conn.destroyed) continue;
+      if (frames.length === 1) s.conn.write(frames[0]!);
+      else {
+        if (prev === undefined || !sameFrames(prev, frames)) joined = Buffer.concat(frames);
+        s.conn.write(joined!);
+      }
+      prev = frames;
     }
+    for (let i = 0; i < list.length; i++) list[i]!.pending.length = 0;
     list.length = 0;
-  }
+  };
 }
