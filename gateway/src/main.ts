@@ -416,6 +416,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
       storeError,
       startedAt,
       version: VERSION,
+      readAccess: config.gateway.http.readAccess,
       users: nodeRed === undefined ? config.users : [...config.users, nodeRed.apiUser],
       routes,
       sessions: new Sessions(loadSessionKey(config.gateway.dataDir)),

@@ -29,7 +29,7 @@ export interface DemoRig {
   close(): Promise<void>;
 }
 
-export async function startDemoRig(options: { cloud?: boolean; dir?: string } = {}): Promise<DemoRig> {
+export async function startDemoRig(options: { cloud?: boolean; dir?: string; readAccess?: 'open' | 'login' } = {}): Promise<DemoRig> {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'steward-panel-'));
   const doc = YAML.parse(readFileSync(DEMO, 'utf8')) as {
     gateway: Record<string, unknown>;
@@ -40,7 +40,7 @@ export async function startDemoRig(options: { cloud?: boolean; dir?: string } = 
   // Profiles by id resolve from device-profiles/ wherever the file lives.
   const password = randomBytes(9).toString('base64url');
   const env: Record<string, string> = { PANEL_OPERATOR_PASSWORD: password, PANEL_CAMERA_PASSWORD: 'cam-' + password, PANEL_CLOUD_TOKEN: 'placeholder-token' };
-  doc.gateway = { ...doc.gateway, dataDir: './data/gateway', logLevel: 'silent', http: { host: '127.0.0.1', port: 0 } };
+  doc.gateway = { ...doc.gateway, dataDir: './data/gateway', logLevel: 'silent', http: { host: '127.0.0.1', port: 0, ...(options.readAccess === undefined ? {} : { readAccess: options.readAccess }) } };
   doc.users = [{ name: 'operator', role: 'operator', passwordEnv: 'PANEL_OPERATOR_PASSWORD' }];
   for (const d of doc.devices) if (d.connection.passwordEnv !== undefined) d.connection.passwordEnv = 'PANEL_CAMERA_PASSWORD';
   delete doc.cloud;

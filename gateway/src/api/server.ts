@@ -44,7 +44,18 @@ export interface ApiContext {
   readonly routes?: readonly ((app: FastifyInstance, authorize: (req: FastifyRequest, role: Role) => Session) => Promise<void>)[];
   /** The live stream's feed (readings as stored); without it the panel's stream still carries states, sync and events. */
   readonly live?: LiveFeed;
+  /**
+   * `open` (the default): reads of /api/v1 need no login, as on a control-room network of
+   * its own; `login`: every read needs a viewer's token too (gateway.http.readAccess).
+   */
+  readonly readAccess?: 'open' | 'login';
 }
+
+/**
+ * Reads a browser makes without headers of its own — the live stream (EventSource) and
+ * camera pictures (<img>) — may carry the token as `?access_token=` instead (RFC 6750 §2.3).
+ */
+const TOKEN_IN_QUERY = /^\/api\/v1\/(live|snapshots\/)/;
 
 const statusCodeOf: Record<string, number> = { contract: 400, auth: 401, not_found: 404, conflict: 409, limit: 503, timeout: 504, communication: 502 };
 const statusOfCode: Record<string, number> = { GW_ERR_FORBIDDEN: 403, GW_ERR_RATE_LIMITED: 429, GW_ERR_WRITE_REFUSED: 422, GW_ERR_DEVICE_OFFLINE: 503 };
@@ -115,6 +126,21 @@ export async function buildApi(ctx: ApiContext, log: Logger): Promise<FastifyIns
     return session;
   };
   const throttle = new LoginThrottle();
+
+  if (ctx.readAccess === 'login') {
+    app.addHook('onRequest', async (req) => {
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url.startsWith('/api/v1/') || req.url.startsWith('/api/v1/auth/')) return;
+      const header = req.headers.authorization;
+      if (header === undefined && TOKEN_IN_QUERY.test(req.url)) {
+        const token = new URL(req.url, 'http://gateway').searchParams.get('access_token');
+        if (token !== null) {
+          authorize({ headers: { authorization: `Bearer ${token}` } }, 'viewer');
+          return;
+        }
+      }
+      authorize(req, 'viewer');
+    });
+  }
 
   app.post('/api/v1/auth/login', { schema: { body: Login } }, async (req) => {
     const ip = req.ip;

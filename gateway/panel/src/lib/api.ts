@@ -130,6 +130,14 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return data as T;
 }
 
+/**
+ * A URL the browser fetches without our headers (EventSource, <img>): the session's token
+ * goes in `access_token`, for a gateway whose reads need a login (gateway.http.readAccess).
+ */
+export function withToken(url: string): string {
+  return session === undefined ? url : `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(session.token)}`;
+}
+
 export async function login(name: string, password: string): Promise<Session> {
   const s = await api<Session>('/api/v1/auth/login', { method: 'POST', body: { name, password } });
   setSession(s);

@@ -5,7 +5,7 @@
  * told at most once per animation frame, so a burst of 20,000 readings a second costs a
  * handful of renders, and only of what shows readings.
  */
-import { api, type Device, type GatewayEvent, type Health, type Latest, type Quality, type Sync, type Value } from './api.js';
+import { api, withToken, type Device, type GatewayEvent, type Health, type Latest, type Quality, type Sync, type Value } from './api.js';
 
 export type Topic = 'devices' | 'readings' | 'events' | 'meta' | 'alarms';
 
@@ -106,7 +106,7 @@ class LiveState {
   }
 
   private connect(): void {
-    const source = new EventSource('./api/v1/live');
+    const source = new EventSource(withToken('./api/v1/live'));
     this.source = source;
     source.addEventListener('hello', (e) => {
       const hello = JSON.parse((e as MessageEvent<string>).data) as { site: LiveState['site']; devices: Partial<Device>[]; sync: Sync };

@@ -1,12 +1,12 @@
 /** A list of events, newest first, with the snapshot of camera events. */
-import type { GatewayEvent } from '../lib/api.js';
+import { withToken, type GatewayEvent } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useI18n, useLive } from '../lib/hooks.js';
 import type { MessageKey } from '../i18n/index.js';
 
 export function snapshotUrl(e: GatewayEvent): string | undefined {
   const file = (e.body.snapshot as { file?: string } | undefined)?.file;
-  return file === undefined || e.device === undefined || e.device === null ? undefined : `./api/v1/snapshots/${encodeURIComponent(e.device)}/${encodeURIComponent(file)}`;
+  return file === undefined || e.device === undefined || e.device === null ? undefined : withToken(`./api/v1/snapshots/${encodeURIComponent(e.device)}/${encodeURIComponent(file)}`);
 }
 
 export function EventList(props: { events: readonly GatewayEvent[]; showDevice: boolean; thumbnails?: boolean }) {

@@ -17,10 +17,6 @@ export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 export const SystemKind = Type.Enum(['elevator', 'water', 'power', 'hvac', 'lighting', 'fire', 'access', 'camera', 'other']);
 export type SystemKind = Static<typeof SystemKind>;
 
-
-const Listener = (port: number) =>
-  Type.Object({ host: Type.String({ minLength: 1, default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: port }) }, { additionalProperties: false, default: {} });
-
 const Store = Type.Object(
   {
     /** Raw samples are kept this many days (1-minute roll-ups outlive them). */
@@ -189,7 +185,18 @@ export const Site = Type.Object(
     ),
     gateway: Type.Object(
       {
-        http: Listener(8080),
+        /**
+         * The API and panel listener. readAccess `open` (default): reads of /api/v1 need no
+         * login; `login`: they need a viewer's token too (docs/configuration.md).
+         */
+        http: Type.Object(
+          {
+            host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+            readAccess: Type.Enum(['open', 'login'], { default: 'open' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         /** The embedded MQTT broker: host and port (the contract) plus users, TLS, bridge (core/config/mqtt.ts). */
         mqtt: Mqtt,
         /** Relative to the folder of site.yaml. */
