@@ -23,7 +23,7 @@
  *   the log), then the roll-up job alone over what was written.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Reading } from '../../gateway/src/core/model.js';
 import { StoreMaintenance } from '../../gateway/src/store/maintenance.js';
@@ -50,6 +50,8 @@ interface PhaseOptions {
 
 interface Phase {
   samplesPerS: number;
+  /** Samples per second of this process's CPU time (user + system): the rate on a core of its own. */
+  samplesPerCpuS: number;
   trendP50: number;
   trendP99: number;
   trendRows: number;
@@ -90,6 +92,7 @@ async function phase(points: number, o: PhaseOptions): Promise<Phase> {
   const end = Date.now() + o.seconds * 1000;
   let nextQuery = Date.now();
   const started = Date.now();
+  const cpu0 = process.cpuUsage();
   let p = 0;
   while (Date.now() < end) {
     // One flush: `perTxn` readings.
@@ -127,8 +130,10 @@ async function phase(points: number, o: PhaseOptions): Promise<Phase> {
     }
   }
   const elapsed = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   return {
     samplesPerS: Math.round(written / elapsed),
+    samplesPerCpuS: Math.round(written / ((cpu.user + cpu.system) / 1e6)),
     trendP50: Number(percentile(trend, 50).toFixed(2)),
     trendP99: Number(percentile(trend, 99).toFixed(2)),
     trendRows,
@@ -179,12 +184,12 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const maint = (p: Phase) => `${p.maintenanceS.toFixed(1)} s of maintenance, steps p99 ${p.stepP99} ms`;
   return {
     table: [
-      ['write mode', 'samples/s', 'trend 24 h p50 ms', 'trend 24 h p99 ms', 'rows in trend', 'DB MB'],
-      [`sustained: per flush (${points}) + roll-ups, packing, retention (${maint(sustained)})`, sustained.samplesPerS, sustained.trendP50, sustained.trendP99, sustained.trendRows, sustained.dbMb],
-      [`sustained, raw kept 2 min: ${expired} samples expired (${maint(pace)})`, pace.samplesPerS, pace.trendP50, pace.trendP99, pace.trendRows, pace.dbMb],
-      ['one transaction per device cycle (14), no maintenance', perCycle.samplesPerS, perCycle.trendP50, perCycle.trendP99, perCycle.trendRows, perCycle.dbMb],
-      [`one transaction per flush (${points}), writes only, no trend query`, batched.samplesPerS, '', '', '', batched.dbMb],
-      [`roll-up job: ${rolled} samples in ${rollupS.toFixed(1)} s (${Math.round(rolled / rollupS)}/s), step p99 ${percentile(chunkMs, 99).toFixed(1)} ms`, '', '', '', '', ''],
+      ['write mode', 'samples/s', 'per CPU s', 'trend 24 h p50 ms', 'trend 24 h p99 ms', 'rows in trend', 'DB MB'],
+      [`sustained: per flush (${points}) + roll-ups, packing, retention (${maint(sustained)})`, sustained.samplesPerS, sustained.samplesPerCpuS, sustained.trendP50, sustained.trendP99, sustained.trendRows, sustained.dbMb],
+      [`sustained, raw kept 2 min: ${expired} samples expired (${maint(pace)})`, pace.samplesPerS, pace.samplesPerCpuS, pace.trendP50, pace.trendP99, pace.trendRows, pace.dbMb],
+      ['one transaction per device cycle (14), no maintenance', perCycle.samplesPerS, perCycle.samplesPerCpuS, perCycle.trendP50, perCycle.trendP99, perCycle.trendRows, perCycle.dbMb],
+      [`one transaction per flush (${points}), writes only, no trend query`, batched.samplesPerS, batched.samplesPerCpuS, '', '', '', batched.dbMb],
+      [`roll-up job: ${rolled} samples in ${rollupS.toFixed(1)} s (${Math.round(rolled / rollupS)}/s), step p99 ${percentile(chunkMs, 99).toFixed(1)} ms`, '', '', '', '', '', ''],
     ],
     figures: {
       points,
@@ -193,6 +198,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       trend_query_ms: Math.max(sustained.trendP99, pace.trendP99),
       trend_query_p50_ms: sustained.trendP50,
       trend_rows: sustained.trendRows,
+      samples_per_cpu_s: Math.min(sustained.samplesPerCpuS, pace.samplesPerCpuS),
+      load_1min: Number(loadavg()[0]!.toFixed(2)),
       samples_per_s_sustained: sustained.samplesPerS,
       samples_per_s_retention_pace: pace.samplesPerS,
       trend_query_ms_retention_pace: pace.trendP99,

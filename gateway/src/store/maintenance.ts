@@ -35,7 +35,7 @@ export interface MaintenanceOptions {
   readonly maxBytes: number;
   /** A minute is complete this long after it ended (late readings of slow devices), ms. */
   readonly graceMs?: number;
-  /** Rows per step (deletes and loads; packing: up to 20× this many samples, chunk/2 blocks). */
+  /** Rows per step (deletes and loads; packing: up to 10× this many samples and chunk/4 blocks a transaction). */
   readonly chunkRows?: number;
   /** Roll-ups in one outbox item. */
   readonly rollupsPerItem?: number;
@@ -139,7 +139,7 @@ export class StoreMaintenance {
       evictLegacy: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples ORDER BY rowid LIMIT ?) RETURNING ts'),
       firstRollupMinute: db.prepare('SELECT MIN(minute) AS minute FROM rollups'),
       minutes: db.prepare(
-        'SELECT p.name AS id, r.minute, r.min, r.max, r.sum, r.count, r.last FROM rollups r JOIN points p ON p.id = r.point WHERE r.minute > ? AND r.minute < ? ORDER BY r.minute, p.name',
+        'SELECT p.name AS id, r.minute, r.min, r.max, r.sum, r.count, r.last FROM rollups r JOIN points p ON p.id = r.point WHERE r.minute > ? AND r.minute < ? ORDER BY r.minute, r.point',
       ),
       expireRollups: db.prepare('DELETE FROM rollups WHERE (point, minute) IN (SELECT point, minute FROM rollups WHERE minute < ? ORDER BY minute LIMIT ?)'),
       evictItems: db.prepare(
@@ -212,7 +212,7 @@ export class StoreMaintenance {
     const taken: [number, number][] = [];
     let samples = 0;
     let lastPoint = state.point;
-    while (round.next < round.points.length && samples < this.chunk * 20 && pending.length < Math.max(1, this.chunk / 2)) {
+    while (round.next < round.points.length && samples < this.chunk * 10 && pending.length < Math.max(1, this.chunk / 4)) {
       const point = round.points[round.next++]!;
       if (point <= state.point) continue; // packed by another instance
       lastPoint = point;
@@ -327,7 +327,7 @@ export class StoreMaintenance {
     const first = (this.q.firstLogId.get() as { id: number | null }).id;
     const packed = this.store.packState.watermark;
     if (first === null || first > packed) return false;
-    this.q.deleteLog.run(first, Math.min(packed, first + this.chunk * 4 - 1));
+    this.q.deleteLog.run(first, Math.min(packed, first + this.chunk * 2 - 1));
     return true;
   }
 

@@ -97,26 +97,27 @@ export class BlockBuilder {
  */
 export function decodeBlock(minute: number, data: Uint8Array, from: number, to: number, out: RawSample[]): number {
   const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n0 = out.length;
   let i = 0;
   while (i < b.length) {
     const flags = b[i++]!;
     let ts: number;
     if ((flags & TS_F64) === 0) {
-      ts = minute + (b[i]! | (b[i + 1]! << 8));
+      ts = minute + view.getUint16(i, true);
       i += 2;
     } else {
-      ts = b.readDoubleLE(i);
+      ts = view.getFloat64(i, true);
       i += 8;
     }
     const kind = flags & (3 << 2);
     let value: Value | null = null;
     if (kind === KIND_TEXT) {
-      const len = b.readUInt32LE(i);
+      const len = view.getUint32(i, true);
       value = b.toString('utf8', i + 4, i + 4 + len);
       i += 4 + len;
     } else if (kind !== KIND_NULL) {
-      value = b.readDoubleLE(i);
+      value = view.getFloat64(i, true);
       i += 8;
     }
     if (ts >= from && ts < to) out.push({ ts, value, quality: QUALITY_NAME[flags & 3] ?? 'bad' });
