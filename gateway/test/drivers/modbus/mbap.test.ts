@@ -118,3 +118,39 @@ for (const [what, answer] of WRONG) {
     await t.rejects(driver.compileNumeric!(block)!.read(new Float64Array(1)), { code: 'GW_ERR_MODBUS_CONNECT' });
   });
 }
+
+t.test('an answer that arrived while the event loop was busy past the timeout is taken, not a timeout', async (t) => {
+  // The peer runs in a child process, so that it answers while this process is blocked;
+  // it touches `flag` once the answer is written (then it is in this socket's buffer).
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const flag = path.join(mkdtempSync(path.join(tmpdir(), 'mbap-busy-')), 'answered');
+  const code = `
+    const net = require('node:net'); const fs = require('node:fs');
+    const server = net.createServer((s) => s.on('data', (req) => {
+      const count = req.readUInt16BE(10);
+      const a = Buffer.alloc(9 + count * 2);
+      req.copy(a, 0, 0, 4); a.writeUInt16BE(3 + count * 2, 4); a[6] = req[6]; a[7] = 3; a[8] = count * 2; a.writeUInt16BE(0x2a, 9);
+      s.write(a, () => fs.writeFileSync(process.argv[1], 'x'));
+    }));
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['-e', code, flag], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const timeoutMs = 100;
+  const driver = createModbusDriver(deviceConfig(profile, { protocol: 'modbus-tcp', host: '127.0.0.1', port, timeoutMs }), silentLog);
+  t.teardown(() => driver.close());
+  await driver.connect();
+  const at = driver.locate(u16);
+  const pending = driver.read({ space: at.space, start: at.start, count: 1, points: [{ spec: u16, at }] });
+  await new Promise((r) => setImmediate(r)); // the request is on the wire
+  // Busy (a long store flush, say) until the answer is here and the deadline has passed.
+  const started = Date.now();
+  while (!existsSync(flag) || Date.now() - started < timeoutMs * 2) {
+    // blocking on purpose
+  }
+  t.same(await pending, [{ ok: true, value: 0x2a }]);
+  t.ok(driver.isConnected());
+});
