@@ -85,6 +85,9 @@ async function phase(points: number, o: PhaseOptions): Promise<Phase> {
   let maintenanceMs = 0;
   const steps: number[] = [];
   const devices = Math.ceil(points / 14);
+  // Device and point ids built once, as the poller's point table holds them (poller/points.ts).
+  const deviceIds = Array.from({ length: devices }, (_, d) => `dev-${d}`);
+  const pointIds = deviceIds.map((d) => Array.from({ length: 14 }, (_, k) => `${d}.p${k}`));
   let simTs = t0;
   let written = 0;
   const trend: number[] = [];
@@ -99,11 +102,12 @@ async function phase(points: number, o: PhaseOptions): Promise<Phase> {
     const batch: { device: string; readings: Reading[] }[] = [];
     let n = 0;
     while (n < o.perTxn) {
-      const device = `dev-${Math.floor(p / 14) % devices}`;
+      const d = Math.floor(p / 14) % devices;
+      const device = deviceIds[d]!;
       const readings: Reading[] = [];
       for (let k = 0; k < 14 && n < o.perTxn; k++, n++, p = (p + 1) % points) {
         if (p === 0) simTs += 1000;
-        readings.push({ point: `${device}.p${p % 14}`, ts: simTs, value: Math.sin(p + simTs / 60_000) * 10, quality: 'good' });
+        readings.push({ point: pointIds[d]![p % 14]!, ts: simTs, value: Math.sin(p + simTs / 60_000) * 10, quality: 'good' });
       }
       batch.push({ device, readings });
     }

@@ -82,8 +82,8 @@ export interface StoreOptions {
   /** Most readings in one telemetry.latest outbox item. */
   readonly snapshotChunk?: number;
   /**
-   * Most raw samples not packed yet held in memory for trend queries (default 2,000,000,
-   * ~25 bytes each). Past it, queries read them from the log (slower) until the
+   * Most raw samples not packed yet held in memory for trend queries and packing
+   * (default 2,000,000, ~32 bytes each; normally a minute or two of samples). Past it, queries read them from the log (slower) until the
    * maintenance loop has caught up.
    */
   readonly tailSamples?: number;
