@@ -1,13 +1,14 @@
 /**
  * `steward gateway --config site.yaml` and `steward profile validate FILE…`.
  */
+import { copyFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigInvalidError } from './core/config/load.js';
 import { readYaml } from './core/config/yaml-file.js';
 import { GatewayError } from './core/errors.js';
 import { hashPassword } from './api/auth.js';
 import { loadProfileFile, loadSiteConfig } from './config.js';
-import { startGateway } from './main.js';
+import { startGateway, type Gateway } from './main.js';
 
 function fail(err: unknown): number {
   if (err instanceof GatewayError) process.stderr.write(`${err.message}\n`);
@@ -46,12 +47,37 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     );
     return values.help === true ? 0 : 1;
   }
-  let gateway;
+  const file = values.config;
+  let port: number | undefined;
+  let gateway: Gateway;
+  // A desired site config from the cloud, once installed over the file, takes effect by a
+  // restart in this process (site-install.ts): the gateway closed, then started on the new
+  // file — or, should that fail, on the previous one again (site.yaml.previous put back).
+  let restarting: Promise<void> | undefined;
+  const start = (): Promise<Gateway> => startGateway(loadSiteConfig(file), { ...(port === undefined ? {} : { httpPort: port }), siteFile: file, restart });
+  function restart(reason: string): void {
+    restarting ??= (async () => {
+      process.stdout.write(`steward gateway: restarting on ${file} (${reason})\n`);
+      await gateway.close();
+      try {
+        gateway = await start();
+      } catch (err) {
+        process.stderr.write(`steward gateway: the new configuration did not start (${err instanceof Error ? err.message : String(err)}); back to the previous one\n`);
+        if (existsSync(`${file}.previous`)) copyFileSync(`${file}.previous`, file);
+        gateway = await start();
+      }
+      process.stdout.write(`steward gateway: site ${gateway.config.site.id}, ${gateway.config.devices.length} devices, API ${gateway.url}\n`);
+    })()
+      .catch((err: unknown) => {
+        process.stderr.write(`steward gateway: cannot start again (${err instanceof Error ? err.message : String(err)})\n`);
+        process.exit(1);
+      })
+      .finally(() => (restarting = undefined));
+  }
   try {
-    const config = loadSiteConfig(values.config);
-    const port = values.port === undefined ? undefined : Number(values.port);
+    port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new Error(`--port must be an integer 0–65535, got "${values.port}"`);
-    gateway = await startGateway(config, port === undefined ? {} : { httpPort: port });
+    gateway = await start();
   } catch (err) {
     return fail(err);
   }
@@ -61,6 +87,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await restarting?.catch(() => undefined);
   await gateway.close();
   return 0;
 }

@@ -22,6 +22,7 @@ import { Poller } from './poller/poller.js';
 import type { BackoffOptions } from './poller/device-poller.js';
 import { StoreMaintenance } from './store/maintenance.js';
 import { SnapshotFolder } from './store/snapshots.js';
+import { installSiteParts } from './site-install.js';
 import { GatewayStore } from './store/store.js';
 import { WorkOrderStore } from './store/work-orders.js';
 import { WorkOrderService } from './workorders/service.js';
@@ -69,6 +70,16 @@ export interface GatewayOptions {
     /** Step interval and clock of the model runtime (an end-to-end test with an accelerated simulator). */
     readonly runtime?: Pick<MlRuntimeOptions, 'stepMs' | 'clock'>;
   };
+  /**
+   * The site.yaml this gateway runs from, and how to restart it on that file (the
+   * `steward gateway` command gives both): with them, the `site` and `profiles/<id>` parts
+   * of a desired configuration from the cloud are checked, installed and take effect by a
+   * restart (site-install.ts); without, they stay staged.
+   */
+  readonly siteFile?: string;
+  readonly restart?: (reason: string) => void;
+  /** Environment for the secrets of a new site config (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Gateway {
@@ -346,17 +357,34 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
           ...(options.uplink?.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.uplink.maxBackoffMs }),
           onWorkOrder: (view, op) => workOrders.notify(view, op),
           // Of a desired configuration, Node-RED flows take effect live (a checked new flow
-          // version, Node-RED restarted on it); site config and profiles stay staged.
+          // version, Node-RED restarted on it); site config and profiles, on a gateway run
+          // from its file, are checked and installed, and the gateway restarts on them;
+          // models (and the rest, without a file) stay staged.
           applyDesired: async (desired): Promise<Record<string, 'applied' | 'staged' | { error: string }>> => {
+            const outcome: Record<string, 'applied' | 'staged' | { error: string }> = {};
             const flows = desired.parts.flows;
-            if (flows === undefined) return {};
-            if (nodeRed === undefined) return { flows: { error: 'Node-RED is not enabled on this gateway (gateway.nodeRed.enabled)' } };
-            try {
-              await nodeRed.apply(JSON.parse(flows) as unknown, `cloud:config-v${desired.version}`);
-              return { flows: 'applied' };
-            } catch (err) {
-              return { flows: { error: err instanceof Error ? err.message : String(err) } };
+            if (flows !== undefined) {
+              if (nodeRed === undefined) outcome.flows = { error: 'Node-RED is not enabled on this gateway (gateway.nodeRed.enabled)' };
+              else {
+                try {
+                  await nodeRed.apply(JSON.parse(flows) as unknown, `cloud:config-v${desired.version}`);
+                  outcome.flows = 'applied';
+                } catch (err) {
+                  outcome.flows = { error: err instanceof Error ? err.message : String(err) };
+                }
+              }
             }
+            if (options.siteFile !== undefined && options.restart !== undefined) {
+              const installed = installSiteParts({ siteFile: options.siteFile, current: config, version: desired.version, parts: desired.parts, ...(options.env === undefined ? {} : { env: options.env }) });
+              Object.assign(outcome, installed.outcome);
+              if (installed.changed) {
+                log.info({ version: desired.version, parts: Object.keys(installed.outcome) }, 'desired site config installed: restarting on it');
+                // After this page and its config.applied are committed: not awaited here.
+                const restart = options.restart;
+                setTimeout(() => restart(`desired config v${desired.version}`), 0);
+              }
+            }
+            return outcome;
           },
         });
 

@@ -268,8 +268,10 @@ export class Downlink {
    * Desired configuration: checked against its checksum, written to
    * `<dataDir>/config/desired/v<version>/`; what can take effect live (`applyDesired`:
    * Node-RED flows) is applied once the page is committed, and `config.applied` reports
-   * each part: `applied`, `staged` (takes effect when the gateway restarts on it — a new
-   * site config or profile is not applied live) or failed (docs/sync-protocol.md).
+   * each part: `applied` (flows; site and profiles on a gateway run from its file, which
+   * then restarts on them: site-install.ts), `staged` (takes effect when the gateway
+   * restarts on it: models, or a gateway embedded without its file) or failed
+   * (docs/sync-protocol.md).
    */
   private stageConfig(body: Record<string, unknown>): string | undefined {
     if (!Value.Check(ConfigDesired, body)) {

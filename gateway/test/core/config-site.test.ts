@@ -64,7 +64,7 @@ t.test('the design example loads, with defaults applied and the result frozen', 
 
 t.test('a minimal file gets every default', async (t) => {
   const config = loadSiteConfig(write('site.yaml', 'site: { id: s1, name: S }\n'));
-  t.same(config.gateway.http, { host: '127.0.0.1', port: 8080 });
+  t.same(config.gateway.http, { host: '127.0.0.1', port: 8080, readAccess: 'open' });
   t.match(config.gateway.mqtt, { host: '127.0.0.1', port: 1884, enabled: true, allowAnonymous: false, users: [] });
   t.same(config.devices, []);
   t.equal(config.cloud, undefined, 'no cloud: offline-only');

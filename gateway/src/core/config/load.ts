@@ -53,6 +53,17 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** False to check the files only, leaving secrets unresolved (`steward profile validate`). */
   readonly resolveSecrets?: boolean;
+  /**
+   * Where profiles delivered by the cloud's fleet configuration are looked for, after
+   * `gateway.profileDirs` and before the bundled library; default
+   * `<gateway.dataDir>/config/profiles` (fleetProfileDir()). Set to check a candidate set.
+   */
+  readonly fleetProfileDir?: string;
+}
+
+/** The folder of profiles delivered by the cloud (`profiles/<id>` parts of a desired configuration). */
+export function fleetProfileDir(dataDir: string): string {
+  return path.join(dataDir, 'config', 'profiles');
 }
 
 export interface DeviceConfig extends Omit<DeviceDoc, 'profile' | 'connection'> {
@@ -280,7 +291,11 @@ export function loadSite(file: string, options: LoadOptions): SiteConfig {
 
   const issues: PathIssue[] = [...base];
   const profileIssues: ConfigIssue[] = [];
-  const profileDirs = [...doc.gateway.profileDirs.map((d) => path.resolve(dir, d)), options.bundledProfileDir];
+  const profileDirs = [
+    ...doc.gateway.profileDirs.map((d) => path.resolve(dir, d)),
+    options.fleetProfileDir ?? fleetProfileDir(path.resolve(dir, doc.gateway.dataDir)),
+    options.bundledProfileDir,
+  ];
   const profiles = new Map<string, DeviceProfile | null>();
   const ids = new Map<string, number>();
   const devices: DeviceConfig[] = [];
