@@ -48,6 +48,8 @@ export interface IngestStats {
 export interface IngestResult {
   ack: BatchAck;
   stats: IngestStats;
+  /** The `telemetry.rollup` items this batch stored, parsed: handed to the projector so it need not parse them again. */
+  rollups: { seq: number; body: unknown }[];
 }
 
 /** An item with its body serialised once (for the size check and for storage). */
@@ -310,7 +312,9 @@ export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, 
   const stats: IngestStats = { accepted: { 0: 0, 1: 0, 2: 0 }, duplicates: { 0: 0, 1: 0, 2: 0 } };
   for (const p of repeats) stats.duplicates[p.item.lane]++;
 
+  const rollups: IngestResult['rollups'] = [];
   const acked = await cdb.db.transaction().execute(async (trx) => {
+    rollups.length = 0; // (a retried callback starts again)
     await lockGateway(trx, cdb.dialect, gateway.id);
     const marks = await laneMarks(trx, gateway.id);
     const before: LaneMarks = { ...marks };
@@ -347,6 +351,7 @@ export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, 
       marks[lane] = fresh[fresh.length - 1]!.item.seq;
       await trx.updateTable('lane_marks').set({ acked_seq: marks[lane] }).where('gateway_id', '=', gateway.id).where('lane', '=', lane).execute();
     }
+    for (const p of stored) if (p.item.kind === 'telemetry.rollup') rollups.push({ seq: p.item.seq, body: p.item.body });
     await projectEvents(trx, gateway, stored, now);
     await projectLatest(trx, gateway, stored, now);
     await projectOperations(trx, cdb, gateway, stored, now, effects);
@@ -355,5 +360,5 @@ export async function ingestBatch(cdb: CloudDatabase, gateway: GatewayIdentity, 
   });
 
   const total = (r: Record<Lane, number>): number => r[0] + r[1] + r[2];
-  return { ack: { acked, accepted: total(stats.accepted), duplicates: total(stats.duplicates), serverTime: now }, stats };
+  return { ack: { acked, accepted: total(stats.accepted), duplicates: total(stats.duplicates), serverTime: now }, stats, rollups };
 }

@@ -25,6 +25,9 @@ import type { CloudSchema } from '../db/schema.js';
 const ROLLUP_LANE = 2;
 const rollupBody = Compile(TelemetryRollupBody);
 
+/** Parsed bodies handed over by ingest, at most this many items (≈ 300 KB of objects each). */
+const HANDOFF_ITEMS = 64;
+
 export interface ProjectorOptions {
   /**
    * Items per step (each up to 256 KiB of JSON; 2,000 roll-ups in the gateway's). Default 32:
@@ -44,6 +47,8 @@ interface StepResult {
   rollups: number;
   /** True when the gateway's cursor reached its acknowledged mark. */
   caughtUp: boolean;
+  /** The cursor after the step. */
+  to: number;
 }
 
 export interface ProjectorStatus {
@@ -74,6 +79,13 @@ export class RollupProjector {
   private retry: NodeJS.Timeout | undefined;
   private readonly stepItems: number;
   private readonly counters = { steps: 0, items: 0, rollups: 0, failures: 0 };
+  /**
+   * Bodies of just-stored roll-up items by gateway and seq, as ingest parsed them, so a step
+   * need not read and parse the stored JSON again. Only a shortcut: what a step projects is
+   * decided by the database (the items table and the cursor); an item not here is read.
+   */
+  private readonly handed = new Map<string, Map<number, unknown>>();
+  private handedCount = 0;
 
   constructor(
     private readonly cdb: CloudDatabase,
@@ -82,9 +94,21 @@ export class RollupProjector {
     this.stepItems = options.stepItems ?? 32;
   }
 
-  /** Projects what is pending, in the background (coalesced: a kick while running means one more pass). */
-  kick(): void {
+  /**
+   * Projects what is pending, in the background (coalesced: a kick while running means one
+   * more pass). Ingest passes the roll-up items it just committed for `gateway`, parsed.
+   */
+  kick(gateway?: string, rollups: readonly { seq: number; body: unknown }[] = []): void {
     if (this.closed) return;
+    if (gateway !== undefined) {
+      for (const r of rollups) {
+        if (this.handedCount >= HANDOFF_ITEMS) break;
+        let mine = this.handed.get(gateway);
+        if (mine === undefined) this.handed.set(gateway, (mine = new Map()));
+        if (!mine.has(r.seq)) this.handedCount++;
+        mine.set(r.seq, r.body);
+      }
+    }
     if (this.running !== undefined) {
       this.again = true;
       return;
@@ -165,6 +189,9 @@ export class RollupProjector {
    */
   private async pass(): Promise<boolean> {
     let pending = await this.lagging();
+    // A gateway that is not behind has nothing handed over left to use.
+    const behind = new Set(pending.map((g) => g.gateway));
+    for (const gateway of [...this.handed.keys()]) if (!behind.has(gateway)) this.forget(gateway, Infinity);
     let progressed = pending.length === 0;
     while (pending.length > 0 && !this.closed) {
       const next: typeof pending = [];
@@ -181,6 +208,19 @@ export class RollupProjector {
     return progressed;
   }
 
+  /** Drops what was handed over for `gateway` up to `seq`. */
+  private forget(gateway: string, seq: number): void {
+    const mine = this.handed.get(gateway);
+    if (mine === undefined) return;
+    for (const s of [...mine.keys()]) {
+      if (s <= seq) {
+        mine.delete(s);
+        this.handedCount--;
+      }
+    }
+    if (mine.size === 0) this.handed.delete(gateway);
+  }
+
   /** Projects the next items of one gateway; undefined when another instance holds its cursor. */
   private async step(gateway: string, site: string): Promise<StepResult | undefined> {
     const { cdb } = this;
@@ -193,10 +233,10 @@ export class RollupProjector {
       // Read after the cursor's lock: the mark commits with its items, so every item up to it is visible.
       const mark = await trx.selectFrom('lane_marks').select('acked_seq').where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE).executeTakeFirst();
       const acked = Number(mark?.acked_seq ?? 0);
-      if (acked <= projected) return { items: 0, rollups: 0, caughtUp: true };
+      if (acked <= projected) return { items: 0, rollups: 0, caughtUp: true, to: projected };
       const items = await trx
         .selectFrom('items')
-        .select(['seq', 'body_json'])
+        .select('seq')
         .where('gateway_id', '=', gateway)
         .where('lane', '=', ROLLUP_LANE)
         .where('seq', '>', projected)
@@ -208,22 +248,36 @@ export class RollupProjector {
       // Fewer than a step's worth: nothing else up to the mark is a roll-up item.
       const full = items.length === this.stepItems;
       const to = full ? Number(items[items.length - 1]!.seq) : acked;
+      const mine = this.handed.get(gateway);
+      const bodies = new Map<number, unknown>();
+      const missing: number[] = [];
+      for (const { seq } of items) {
+        const s = Number(seq);
+        if (mine?.has(s) === true) bodies.set(s, mine.get(s));
+        else missing.push(s);
+      }
+      if (missing.length > 0) {
+        const stored = await trx.selectFrom('items').select(['seq', 'body_json']).where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE).where('seq', 'in', missing).execute();
+        for (const item of stored) {
+          try {
+            bodies.set(Number(item.seq), JSON.parse(item.body_json));
+          } catch {
+            // stored by ingest from parsed JSON: cannot happen, and must not block the lane
+          }
+        }
+      }
       const rows: CloudSchema['rollups'][] = [];
       const seen = new Set<string>();
-      for (const item of items) {
-        let body: unknown;
-        try {
-          body = JSON.parse(item.body_json);
-        } catch {
-          continue; // stored by ingest from parsed JSON: cannot happen, and must not block the lane
-        }
-        rollupRows(site, body, seen, rows);
+      for (const { seq } of items) {
+        const body = bodies.get(Number(seq));
+        if (body !== undefined) rollupRows(site, body, seen, rows);
       }
       await insertRollups(trx, cdb, rows);
       await trx.updateTable('projection_marks').set({ projected_seq: to }).where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE).execute();
-      return { items: items.length, rollups: rows.length, caughtUp: to >= acked };
+      return { items: items.length, rollups: rows.length, caughtUp: to >= acked, to };
     });
     if (result !== undefined) {
+      this.forget(gateway, result.to);
       this.counters.steps++;
       this.counters.items += result.items;
       this.counters.rollups += result.rollups;

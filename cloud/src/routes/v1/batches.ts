@@ -50,9 +50,9 @@ const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const principal = requireGatewaySelf(principalOf(request), request.params.id);
       const effects = new Effects();
-      const { ack, stats } = await ingestBatch(app.stewardDb, { id: principal.gatewayId, site: principal.site }, request.body, Date.now(), effects);
+      const { ack, stats, rollups } = await ingestBatch(app.stewardDb, { id: principal.gatewayId, site: principal.site }, request.body, Date.now(), effects);
       app.stewardRuntime.afterCommit(effects);
-      app.stewardProjector.kick(); // roll-ups are projected after the ack (sync/projector.ts)
+      app.stewardProjector.kick(principal.gatewayId, rollups); // roll-ups are projected after the ack (sync/projector.ts)
       app.stewardMetrics.batch('accepted', stats);
       return ack;
     },
