@@ -16,7 +16,7 @@
  *   one outbox item = one event, the cloud's per-item cost (events are projected into
  *   the events table too). Figures `events_per_s_*`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -103,11 +103,23 @@ interface Measured {
   seconds: number;
   /** Until the last roll-up was also projected into the cloud's roll-up table (the projector runs after the ack). */
   projectedSeconds: number;
+  /** CPU seconds the cloud process used until everything was projected. */
+  cloudCpuS: number;
   items: number;
   rollups: number;
   batches: number;
   mbPerS: number;
   load: number;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Registers the gateways, starts the cloud, sends every gateway's batches (gateways in parallel), times it. */
@@ -122,6 +134,7 @@ async function measure(database: string, workload: Workload, gateways: number, b
   const cloud = await startCloudProcess(database);
   try {
     const secrets = await Promise.all(names.map((g, i) => enrol(cloud.url, g, tokens[i]!)));
+    const cpu0 = cpuSeconds(cloud.proc.pid!);
     const t0 = performance.now();
     await Promise.all(
       names.map(async (g, i) => {
@@ -140,9 +153,10 @@ async function measure(database: string, workload: Workload, gateways: number, b
     const seconds = (performance.now() - t0) / 1000;
     await watch.caughtUp();
     const projectedSeconds = (performance.now() - t0) / 1000;
+    const cloudCpuS = cpuSeconds(cloud.proc.pid!) - cpu0;
     const all = loads.flat();
     const bytes = all.reduce((n, p) => n + p.body.length, 0);
-    return { seconds, projectedSeconds, items: all.reduce((n, p) => n + p.items, 0), rollups: all.reduce((n, p) => n + p.rollups, 0), batches: all.length, mbPerS: bytes / 2 ** 20 / seconds, load: loadAverage() };
+    return { seconds, projectedSeconds, cloudCpuS, items: all.reduce((n, p) => n + p.items, 0), rollups: all.reduce((n, p) => n + p.rollups, 0), batches: all.length, mbPerS: bytes / 2 ** 20 / seconds, load: loadAverage() };
   } finally {
     await cloud.stop();
     await watch.close();
@@ -153,17 +167,19 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const gateways = Number(options.args.gateways ?? 2);
   const rollupBatches = Number(options.args.batches ?? (options.quick ? 4 : 20));
   const eventBatches = rollupBatches * 2;
-  const table: (string | number)[][] = [['cloud database, workload', 'outbox items/s', 'roll-ups/s acked', 'roll-ups/s projected', 'batches', 'gzip MB/s in', 's', 'load (1 min)']];
+  const table: (string | number)[][] = [['cloud database, workload', 'outbox items/s', 'roll-ups/s acked', 'roll-ups/s projected', 'roll-ups per cloud CPU-s', 'batches', 'gzip MB/s in', 's', 'load (1 min)']];
   const figures: Record<string, number | string | boolean> = { gateways, load_before: loadAverage() };
 
   const runBoth = async (db: string, label: string, key: string): Promise<void> => {
     const r = await measure(db, 'rollups', gateways, rollupBatches);
-    table.push([`${label}, roll-ups (${ROLLUPS_PER_ITEM}/item, ${Math.round(r.items / r.batches)} items/batch)`, Math.round(r.items / r.seconds), Math.round(r.rollups / r.seconds), Math.round(r.rollups / r.projectedSeconds), r.batches, Number(r.mbPerS.toFixed(1)), Number(r.seconds.toFixed(1)), r.load]);
+    table.push([`${label}, roll-ups (${ROLLUPS_PER_ITEM}/item, ${Math.round(r.items / r.batches)} items/batch)`, Math.round(r.items / r.seconds), Math.round(r.rollups / r.seconds), Math.round(r.rollups / r.projectedSeconds), Math.round(r.rollups / r.cloudCpuS), r.batches, Number(r.mbPerS.toFixed(1)), Number(r.seconds.toFixed(1)), r.load]);
     const e = await measure(db, 'events', gateways, eventBatches);
-    table.push([`${label}, events (${EVENTS_PER_BATCH}/batch)`, Math.round(e.items / e.seconds), '-', '-', e.batches, Number(e.mbPerS.toFixed(1)), Number(e.seconds.toFixed(1)), e.load]);
+    table.push([`${label}, events (${EVENTS_PER_BATCH}/batch)`, Math.round(e.items / e.seconds), '-', '-', `${Math.round(e.items / e.cloudCpuS)} events`, e.batches, Number(e.mbPerS.toFixed(1)), Number(e.seconds.toFixed(1)), e.load]);
     Object.assign(figures, {
       [`items_per_s_${key}`]: Math.round(r.rollups / r.seconds),
       [`projected_items_per_s_${key}`]: Math.round(r.rollups / r.projectedSeconds),
+      [`items_per_cloud_cpu_s_${key}`]: Math.round(r.rollups / r.cloudCpuS),
+      [`events_per_cloud_cpu_s_${key}`]: Math.round(e.items / e.cloudCpuS),
       [`rollup_items_per_s_${key}`]: Math.round(r.items / r.seconds),
       [`events_per_s_${key}`]: Math.round(e.items / e.seconds),
       [`load_${key}`]: e.load,
@@ -178,7 +194,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   }
   const pgTarget = await postgresSchema('bench_ingest');
   if ('unavailable' in pgTarget) {
-    table.push([`PostgreSQL: not measured (${pgTarget.unavailable})`, '-', '-', '-', '-', '-', '-', '-']);
+    table.push([`PostgreSQL: not measured (${pgTarget.unavailable})`, '-', '-', '-', '-', '-', '-', '-', '-']);
     figures.postgres = pgTarget.unavailable;
   } else {
     try {
