@@ -232,16 +232,19 @@ export class ModbusLink {
       };
       const onDrop = (err: GatewayError) => settle(() => reject(new GatewayError(err.code, `${what}: ${err.message}`, { cause: err })));
       const timer = setTimeout(() => {
-        // Timers run before the I/O of the same loop turn: after a long busy stretch (a big
-        // store flush) the answer may be waiting on the socket already. Look once more after
-        // this turn's I/O (setImmediate runs then) before calling it a timeout and dropping
-        // a healthy link.
-        setImmediate(() => {
-          if (settled) return;
-          const err = new GatewayError('GW_ERR_MODBUS_TIMEOUT', `${what}: no answer from ${this.key} within ${timeoutMs} ms`, { details: { timeoutMs } });
-          settle(() => reject(err));
-          this.drop(err);
-        });
+        // Timers run before the I/O of a loop turn: after a long busy stretch (a big store
+        // flush) the answer may be waiting on the socket already. Look again after the next
+        // turn's I/O — two setImmediate hops: a busy stretch in this turn's own I/O phase
+        // may have let answers arrive that only the next turn reads — before calling it a
+        // timeout and dropping a healthy link.
+        setImmediate(() =>
+          setImmediate(() => {
+            if (settled) return;
+            const err = new GatewayError('GW_ERR_MODBUS_TIMEOUT', `${what}: no answer from ${this.key} within ${timeoutMs} ms`, { details: { timeoutMs } });
+            settle(() => reject(err));
+            this.drop(err);
+          }),
+        );
       }, timeoutMs);
       this.dropWaiters.add(onDrop);
       let pending: Promise<T>;
