@@ -2,16 +2,16 @@
  * The store's background work, done in small bounded steps so that it never holds the
  * event loop (and so the poller) for long:
  *
- * 1. **Roll-ups and packing**: the raw samples of `sample_log` are read in log order, a
- *    chunk per step, and gathered in memory until every sample of the complete minutes is
- *    in; then one transaction merges their 1-minute roll-ups (min/max/sum/count/last per
- *    point, good numeric samples), writes one `sample_blocks` row per point and minute
- *    (all samples, packed: sample-blocks.ts) and moves the watermark ('pack.watermark',
- *    the last log id done). A crash before it repeats the reading, never the merge.
- *    Once caught up, the roll-ups of complete minutes are queued for the cloud (lane 2,
- *    `telemetry.rollup`). An upgraded gateway's rows in the schema-4 `samples` table not
- *    rolled up yet go first ('rollup.watermark').
- * 2. **Retention**: packed log rows are deleted (a range at the start of the log); blocks
+ * 1. **Roll-ups and packing**: once a minute is complete, the raw samples of the log not
+ *    packed yet are taken from the store's in-memory tail (no reading back from SQLite)
+ *    and packed point by point: one `sample_blocks` row per point and minute (all
+ *    samples: sample-blocks.ts) and its 1-minute roll-up (min/max/sum/count/last of the
+ *    good numeric samples), a bounded number of points per transaction, each recording
+ *    how far it got ('pack.boundary', 'pack.point', then 'pack.watermark'). A crash
+ *    repeats nothing and skips nothing. Once caught up, the roll-ups of complete minutes
+ *    are queued for the cloud (lane 2, `telemetry.rollup`). An upgraded gateway's rows in
+ *    the schema-4 `samples` table not rolled up yet go first ('rollup.watermark').
+ * 2. **Retention**: packed log batches are deleted (from the start of the log); blocks
  *    older than rawRetentionDays (always rolled up), roll-ups older than
  *    rollupRetentionDays, and events, alarm history and audit entries older than
  *    eventRetentionDays are deleted a bounded number of rows at a time.
@@ -23,7 +23,7 @@
  */
 import { LIMITS, type WireRollup } from '../../../protocol/v1.js';
 import type { Severity } from '../core/model.js';
-import { BlockBuilder, blockKey, MINUTE } from './sample-blocks.js';
+import { BlockBuilder, blockKey, decodeBatch, MINUTE } from './sample-blocks.js';
 import type { GatewayStore } from './store.js';
 
 export interface MaintenanceOptions {
@@ -125,9 +125,9 @@ export class StoreMaintenance {
       mergeBlock: db.prepare(
         'INSERT INTO sample_blocks (id, point, minute, n, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET n = n + excluded.n, data = CAST(data || excluded.data AS BLOB)',
       ),
-      firstLogId: db.prepare('SELECT MIN(id) AS id FROM sample_log'),
-      deleteLog: db.prepare('DELETE FROM sample_log WHERE id >= ? AND id <= ?'),
-      evictLog: db.prepare('DELETE FROM sample_log WHERE id > ? AND id <= ? RETURNING ts'),
+      firstBatch: db.prepare('SELECT id, last FROM sample_batches ORDER BY id LIMIT 1'),
+      deleteBatch: db.prepare('DELETE FROM sample_batches WHERE id = ?'),
+      batchData: db.prepare('SELECT data FROM sample_batches WHERE id = ?').pluck(),
       firstBlock: db.prepare('SELECT id FROM sample_blocks ORDER BY id LIMIT 1'),
       expireBlocks: db.prepare('DELETE FROM sample_blocks WHERE id IN (SELECT id FROM sample_blocks WHERE id < ? ORDER BY id LIMIT ?) RETURNING n'),
       evictBlocks: db.prepare('DELETE FROM sample_blocks WHERE id IN (SELECT id FROM sample_blocks ORDER BY id LIMIT ?) RETURNING minute, n'),
@@ -322,13 +322,17 @@ export class StoreMaintenance {
     })();
   }
 
-  /** Deletes log rows already packed, a range from the start of the log; true when it did. */
+  /** Deletes log batches already packed, from the start of the log (about 2 chunks of samples); true when it did. */
   private deletePackedLog(): boolean {
-    const first = (this.q.firstLogId.get() as { id: number | null }).id;
     const packed = this.store.packState.watermark;
-    if (first === null || first > packed) return false;
-    this.q.deleteLog.run(first, Math.min(packed, first + this.chunk * 2 - 1));
-    return true;
+    let n = 0;
+    for (;;) {
+      const first = this.q.firstBatch.get() as { id: number; last: number } | undefined;
+      if (first === undefined || first.last > packed) return n > 0;
+      this.q.deleteBatch.run(first.id);
+      n += first.last - first.id + 1;
+      if (n >= this.chunk * 2) return true;
+    }
   }
 
   /** Deletes blocks and the packed count of their samples (one transaction); returns what went. */
@@ -420,19 +424,22 @@ export class StoreMaintenance {
         Math.max(...minutes) + MINUTE - 1,
       );
     }
-    // The log not packed yet (oldest first; not in the middle of a round of packing):
-    // those samples are never rolled up either.
+    // The log not packed yet (oldest first, a batch at a time; not in the middle of a
+    // round of packing): those samples are never rolled up either.
     const state = this.store.packState;
-    const upTo = Math.min(this.store.lastLogId, state.watermark + this.chunk);
-    if (state.boundary > state.watermark || upTo <= state.watermark) return undefined;
-    const next = { watermark: upTo, boundary: upTo, point: 0 };
-    const rows = this.store.db.transaction(() => {
-      const gone = this.q.evictLog.all(state.watermark, upTo) as { ts: number }[];
+    const first = this.q.firstBatch.get() as { id: number; last: number } | undefined;
+    if (state.boundary > state.watermark || first === undefined) return undefined;
+    const next = { watermark: Math.max(first.last, state.watermark), boundary: Math.max(first.last, state.watermark), point: 0 };
+    const rows: { ts: number }[] = [];
+    this.store.db.transaction(() => {
+      decodeBatch(first.id, this.q.batchData.get(first.id) as Buffer, (id, _point, ts) => {
+        if (id > state.watermark) rows.push({ ts });
+      });
+      this.q.deleteBatch.run(first.id);
       this.store.writePackState(next);
-      return gone;
     })();
     this.store.packCommitted(next);
-    this.store.rawTail.dropUpTo(upTo);
+    this.store.rawTail.dropUpTo(next.watermark);
     if (rows.length === 0) return undefined;
     let from = Infinity;
     let to = -Infinity;

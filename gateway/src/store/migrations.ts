@@ -2,12 +2,19 @@
  * Schema migrations of the gateway database, applied in order at open; the applied
  * version is SQLite's `user_version`. Append new steps; never edit a released one.
  */
+import type Database from 'better-sqlite3';
+import { BatchBuilder } from './sample-blocks.js';
 
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /** Data to move that SQL cannot: run after `sql`, in the same transaction. */
+  readonly run?: (db: Database.Database) => void;
 }
+
+/** Most samples in one `sample_batches` row made from `sample_log` rows (migration 6). */
+const BATCH_ROWS = 10_000;
 
 export const migrations: readonly Migration[] = [
   {
@@ -237,5 +244,43 @@ export const migrations: readonly Migration[] = [
       -- index as before, until retention or the size budget has emptied it; nothing new is
       -- written to it. Its roll-up watermark stays 'rollup.watermark'; the log's is 'pack.watermark'.
     `,
+  },
+  {
+    version: 6,
+    name: 'raw samples: the log as one row per flush',
+    sql: `
+      -- The log of raw samples not packed yet, one row per flush (a b-tree insert per flush, not
+      -- per sample): the samples' ids are id..last, in order; data holds for each its point id
+      -- and value (gateway/src/store/sample-blocks.ts BatchBuilder). Replaces sample_log, whose
+      -- rows are moved here (run) and which is then dropped.
+      CREATE TABLE sample_batches (
+        id   INTEGER PRIMARY KEY,          -- id of the first sample
+        last INTEGER NOT NULL,             -- id of the last sample
+        data BLOB NOT NULL
+      );
+    `,
+    run: (db) => {
+      const insert = db.prepare('INSERT INTO sample_batches (id, last, data) VALUES (?, ?, ?)');
+      let batch: BatchBuilder | undefined;
+      let first = 0;
+      let last = 0;
+      const flush = () => {
+        if (batch !== undefined && batch.n > 0) insert.run(first, last, batch.bytes());
+        batch = undefined;
+      };
+      const rows = db.prepare('SELECT id, point, ts, num, txt, quality FROM sample_log ORDER BY id').raw();
+      for (const [id, point, ts, num, txt, quality] of rows.iterate() as IterableIterator<[number, number, number, number | null, string | null, number]>) {
+        // A batch holds consecutive ids only.
+        if (batch !== undefined && (id !== last + 1 || batch.n >= BATCH_ROWS)) flush();
+        if (batch === undefined) {
+          batch = new BatchBuilder();
+          first = id;
+        }
+        batch.add(point, ts, num, txt, quality);
+        last = id;
+      }
+      flush();
+      db.exec('DROP TABLE sample_log');
+    },
   },
 ];

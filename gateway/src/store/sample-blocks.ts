@@ -1,11 +1,11 @@
 /**
- * Raw samples kept the cheap way (issue 4, store benchmark): the poll path appends them to
- * `sample_log`, which has no index — a flush of 10,000 points writes at the end of one
- * b-tree instead of 10,000 places in a `(point, ts)` index. The maintenance loop packs each
- * complete minute into one `sample_blocks` row per point (this codec), keyed so that a
- * minute's blocks are appended together and one point's minute is found by its rowid
- * (`blockKey`). What is not packed yet — the last minute or two — a trend query takes
- * from `SampleTail`, the same samples held in memory per point.
+ * Raw samples kept the cheap way (issue 4, store benchmark): the poll path appends each
+ * flush to the log as one `sample_batches` row (no per-sample b-tree insert, let alone a
+ * `(point, ts)` index written at 10,000 places), and keeps the same samples in memory by
+ * point (`SampleTail`). The maintenance loop packs each complete minute from that tail
+ * into one `sample_blocks` row per point (`BlockBuilder`), keyed so that a minute's blocks
+ * are appended together and one point's minute is found by its rowid (`blockKey`). A
+ * trend reads the blocks of its minutes and the tail.
  */
 import type { Quality, Value } from '../core/model.js';
 
@@ -46,19 +46,20 @@ const TS_F64 = 1 << 4;
 
 /** Builds one block's bytes, sample by sample. */
 export class BlockBuilder {
-  private buf: Buffer;
-  private len = 0;
+  protected buf: Buffer;
+  protected len = 0;
   n = 0;
 
   constructor(
     readonly point: number,
+    /** ms epoch; NaN for a log batch (every ts an f64). */
     readonly minute: number,
     expected = 64,
   ) {
     this.buf = Buffer.allocUnsafe(expected * 11);
   }
 
-  private room(bytes: number): void {
+  protected room(bytes: number): void {
     if (this.len + bytes <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + bytes));
     this.buf.copy(next, 0, 0, this.len);
@@ -88,6 +89,61 @@ export class BlockBuilder {
 
   bytes(): Buffer {
     return this.buf.subarray(0, this.len);
+  }
+}
+
+/**
+ * One flush's samples as one `sample_batches` row (migration 6): per sample its point id
+ * (u32) and a block record with an f64 ts; the samples' ids are the row's id onwards, in
+ * order. One row instead of one per sample: a flush of 10,000 costs one b-tree insert.
+ */
+export class BatchBuilder extends BlockBuilder {
+  constructor(expected = 1024) {
+    super(0, Number.NaN, expected * 2);
+  }
+
+  add(point: number, ts: number, num: number | null, txt: string | null, quality: number): void {
+    this.room(4);
+    this.len = this.buf.writeUInt32LE(point, this.len);
+    this.push(ts, num, txt, quality);
+  }
+}
+
+/**
+ * Calls `fn` with each sample of a log batch (ids from `first` on), in order, until it
+ * returns false.
+ */
+export function decodeBatch(
+  first: number,
+  data: Uint8Array,
+  fn: (id: number, point: number, ts: number, num: number | null, txt: string | null, quality: number) => boolean | void,
+): void {
+  const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let i = 0;
+  for (let id = first; i < b.length; id++) {
+    const point = b.readUInt32LE(i);
+    const flags = b[i + 4]!;
+    i += 5;
+    let ts: number;
+    if ((flags & TS_F64) === 0) {
+      ts = b.readUInt16LE(i); // not written in batches; read for completeness
+      i += 2;
+    } else {
+      ts = b.readDoubleLE(i);
+      i += 8;
+    }
+    const kind = flags & (3 << 2);
+    let num: number | null = null;
+    let txt: string | null = null;
+    if (kind === KIND_TEXT) {
+      const len = b.readUInt32LE(i);
+      txt = b.toString('utf8', i + 4, i + 4 + len);
+      i += 4 + len;
+    } else if (kind !== KIND_NULL) {
+      num = b.readDoubleLE(i);
+      i += 8;
+    }
+    if (fn(id, point, ts, num, txt, flags & 3) === false) return;
   }
 }
 

@@ -16,14 +16,14 @@ import { uuidv7 } from '../../../protocol/uuid.js';
 import { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, Quality, Reading, Value } from '../core/model.js';
 import { migrations } from './migrations.js';
-import { blockKey, decodeBlock, MAX_POINT_ID, MINUTE, QUALITY_CODE, QUALITY_NAME, SampleTail, type RawSample } from './sample-blocks.js';
+import { BatchBuilder, blockKey, decodeBatch, decodeBlock, MAX_POINT_ID, MINUTE, QUALITY_CODE, QUALITY_NAME, SampleTail, type RawSample } from './sample-blocks.js';
 
 type Db = Database.Database;
 
 /**
- * Rows per multi-row insert of samples and latest values, largest first (6 parameters a
- * row, well under SQLite's 32766): a flush of thousands takes few statement steps, and
- * what is left over goes in the smaller ones.
+ * Rows per multi-row upsert of latest values, largest first (4 parameters a row, well
+ * under SQLite's 32766): a flush of thousands takes few statement steps, and what is left
+ * over goes in the smaller ones.
  */
 const ROWS_PER_STATEMENT = [500, 50, 5, 1] as const;
 const SAMPLES_PER_INSERT = ROWS_PER_STATEMENT[0];
@@ -132,9 +132,9 @@ export class GatewayStore {
   /** Point name → integer id. */
   private readonly ids = new Map<string, number>();
   private readonly eventListeners: ((event: GatewayEvent) => void)[] = [];
-  /** Rows of `sample_log` not packed yet, by point: trend queries and packing read them here. */
+  /** Log samples (`sample_batches`) not packed yet, by point: trend queries and packing read them here. */
   private readonly tail: SampleTail;
-  /** Id of the next `sample_log` row. */
+  /** Id of the next raw sample. */
   private nextLogId = 1;
   /**
    * Packing progress (maintenance.ts): every log row with id ≤ `watermark` is rolled up and
@@ -185,7 +185,7 @@ export class GatewayStore {
     this.stmts = this.prepare();
     const watermark = Number(this.getState('pack.watermark') ?? 0);
     this.pack = { watermark, boundary: Number(this.getState('pack.boundary') ?? watermark), point: Number(this.getState('pack.point') ?? 0) };
-    this.nextLogId = Math.max((this.stmts.lastLogId.get() as { id: number | null }).id ?? 0, watermark) + 1;
+    this.nextLogId = Math.max((this.stmts.lastLogId.get() as { last: number } | undefined)?.last ?? 0, watermark) + 1;
     this.tail = new SampleTail(options.tailSamples ?? TAIL_SAMPLES, watermark);
     this.refreshLegacySamples();
     this.extendTail(Infinity);
@@ -201,16 +201,33 @@ export class GatewayStore {
     const { boundary, point: donePoint } = this.pack;
     const upTo = Math.min(this.tail.end + rows, this.lastLogId);
     let stopped = false;
-    for (const [id, point, ts, num, txt, q] of this.stmts.logFrom.iterate(this.tail.end, upTo) as IterableIterator<[number, number, number, number | null, string | null, number]>) {
-      if (id > this.tail.end + 1) this.tail.end = id - 1; // no such rows (evicted)
-      if (id <= boundary && point <= donePoint) this.tail.skip(id);
-      else if (!this.tail.push(id, point, ts, num, txt, q, id <= boundary)) {
-        stopped = true; // no room
-        break;
-      }
+    for (const [first, data] of this.stmts.batchesFrom.iterate(this.tail.end + 1) as IterableIterator<[number, Buffer]>) {
+      if (first > upTo) break;
+      decodeBatch(first, data, (id, point, ts, num, txt, q) => {
+        if (id <= this.tail.end) return true;
+        if (id > upTo) return false;
+        if (id > this.tail.end + 1) this.tail.end = id - 1; // no such samples (evicted)
+        if (id <= boundary && point <= donePoint) this.tail.skip(id);
+        else if (!this.tail.push(id, point, ts, num, txt, q, id <= boundary)) {
+          stopped = true; // no room
+          return false;
+        }
+        return true;
+      });
+      if (stopped) break;
     }
     if (!stopped) this.tail.end = Math.max(this.tail.end, upTo);
     return this.tail.end >= this.lastLogId;
+  }
+
+  /** Calls `fn` with every log sample after the tail's end (a scan: the slow path). */
+  private scanAfterTail(fn: (id: number, point: number, ts: number, num: number | null, txt: string | null, quality: number) => void): void {
+    const end = this.tail.end;
+    for (const [first, data] of this.stmts.batchesFrom.iterate(end + 1) as IterableIterator<[number, Buffer]>) {
+      decodeBatch(first, data, (id, ...rest) => {
+        if (id > end) fn(id, ...rest);
+      });
+    }
   }
 
   private migrate(): void {
@@ -223,6 +240,7 @@ export class GatewayStore {
       if (m.version <= current) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
+        m.run?.(this.db);
         this.db.pragma(`user_version = ${m.version}`);
       })();
     }
@@ -234,12 +252,12 @@ export class GatewayStore {
       pointId: db.prepare('SELECT id FROM points WHERE name = ?'),
       addPoint: db.prepare('INSERT INTO points (name, device) VALUES (?, ?) RETURNING id'),
       upsertLatest: ROWS_PER_STATEMENT.map((n) => db.prepare(upsertLatestSql(n))),
-      insertSamples: ROWS_PER_STATEMENT.map((n) => db.prepare(`INSERT INTO sample_log (id, point, ts, num, txt, quality) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`)),
-      lastLogId: db.prepare('SELECT MAX(id) AS id FROM sample_log'),
-      logFrom: db.prepare('SELECT id, point, ts, num, txt, quality FROM sample_log WHERE id > ? AND id <= ? ORDER BY id').raw(),
-      // Rows past the tail's end (the maintenance loop far behind): a scan of the log.
-      logOf: db.prepare('SELECT ts, num, txt, quality FROM sample_log WHERE id > ? AND point = ? AND ts >= ? AND ts < ? ORDER BY id').raw(),
-      countLog: db.prepare('SELECT COUNT(*) AS n FROM sample_log WHERE id > ? AND NOT (id <= ? AND point <= ?)'),
+      insertBatch: db.prepare('INSERT INTO sample_batches (id, last, data) VALUES (?, ?, ?)'),
+      lastLogId: db.prepare('SELECT last FROM sample_batches ORDER BY id DESC LIMIT 1'),
+      // The batches holding samples with id ≥ ?, in order.
+      batchesFrom: db.prepare(
+        'SELECT id, data FROM sample_batches WHERE id >= coalesce((SELECT id FROM sample_batches WHERE id <= ? ORDER BY id DESC LIMIT 1), 0) ORDER BY id',
+      ).raw(),
       blockBounds: db.prepare('SELECT MIN(id) AS first, MAX(id) AS last FROM sample_blocks'),
       // One rowid lookup per minute of the range (blockKey): no per-point index.
       blocksOf: db.prepare(
@@ -285,7 +303,7 @@ export class GatewayStore {
 
   /**
    * Stores readings in one transaction: the latest value of each point (only moving
-   * forward in time) and a raw sample of each, appended to the unindexed `sample_log`
+   * forward in time) and a raw sample of each, appended to the log as one row (`sample_batches`)
    * (and to the in-memory tail that trend queries read until the minute is packed). One
    * call per poll cycle — or, through main.ts' write buffer, per flush of many devices' cycles.
    */
@@ -297,7 +315,7 @@ export class GatewayStore {
     if (sync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
-        const rows: (number | string | null)[] = [];
+        const log = new BatchBuilder(batch.length === 1 ? batch[0]!.readings.length : 1024);
         const latest: (number | string | null)[] = [];
         for (const { device, readings } of batch) {
           for (const r of readings) {
@@ -312,16 +330,12 @@ export class GatewayStore {
             const txt = typeof r.value === 'string' ? r.value : null;
             const q = QUALITY_CODE[r.quality];
             const id = this.nextLogId++;
-            rows.push(id, point, r.ts, num, txt, q);
-            if (rows.length === SAMPLES_PER_INSERT * 6) {
-              this.stmts.insertSamples[0]!.run(rows);
-              rows.length = 0;
-            }
+            log.add(point, r.ts, num, txt, q);
             this.tail.push(id, point, r.ts, num, txt, q);
             n++;
           }
         }
-        runLeftOver(this.stmts.insertSamples, rows, 6);
+        if (log.n > 0) this.stmts.insertBatch.run(firstId, this.nextLogId - 1, log.bytes());
         runLeftOver(this.stmts.upsertLatest, latest, 4);
       })();
       if (sync) this.lastSync = Date.now();
@@ -371,9 +385,9 @@ export class GatewayStore {
     }
     this.tail.collect(id, from, to, out);
     if (this.tail.end < this.lastLogId) {
-      for (const [ts, num, txt, q] of this.stmts.logOf.iterate(this.tail.end, id, from, to) as IterableIterator<[number, number | null, string | null, number]>) {
-        out.push({ ts, value: txt ?? num, quality: QUALITY_NAME[q] ?? 'bad' });
-      }
+      this.scanAfterTail((_, point, ts, num, txt, q) => {
+        if (point === id && ts >= from && ts < to) out.push({ ts, value: txt ?? num, quality: QUALITY_NAME[q] ?? 'bad' });
+      });
     }
     // Mostly in order already (log order is time order); late samples and an upgraded
     // gateway's old rows may not be. The sort is stable: equal times stay in log order.
@@ -406,14 +420,16 @@ export class GatewayStore {
   /** Raw samples held: packed, not packed yet, and an upgraded gateway's old rows. */
   sampleCount(): number {
     const packed = Number(this.getState('samples.packed') ?? 0);
-    const log = (this.stmts.countLog.get(this.pack.watermark, this.pack.boundary, this.pack.point) as { n: number }).n;
+    // Not packed yet: the tail, and the log after it.
+    let log = this.tail.size;
+    if (this.tail.end < this.lastLogId) this.scanAfterTail(() => log++);
     const legacy = this.legacySamples ? (this.stmts.countLegacy.get() as { n: number }).n : 0;
     return packed + log + legacy;
   }
 
   // ── For the maintenance loop (maintenance.ts): the log's progress marks ──
 
-  /** Id of the last `sample_log` row written (0 when none ever). */
+  /** Id of the last raw sample written (0 when none ever). */
   get lastLogId(): number {
     return this.nextLogId - 1;
   }

@@ -118,7 +118,7 @@ t.test('with no samples left, unsent lane-2 items become stubs that keep their s
     store.writeReadings('d', Array.from({ length: 50 }, (_, p) => ({ point: `d.p${p}`, ts: T0 + i, value: `${'x'.repeat(200)}${i}`, quality: 'good' as const })));
     store.queueTelemetrySnapshot(T0 + i);
   }
-  store.db.exec('DELETE FROM sample_log');
+  store.db.exec('DELETE FROM sample_batches');
   const m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, maxBytes: 200 * 1024, chunkRows: 1000 });
   t.ok(m.usedBytes() > 200 * 1024);
   let steps = 0;

@@ -206,7 +206,7 @@ t.test('a gateway upgraded from schema 4 keeps its raw samples: read, rolled up,
   old.close();
 
   let store = new GatewayStore({ dataDir: dir, site: 's' });
-  t.equal(store.db.pragma('user_version', { simple: true }), 5);
+  t.equal(store.db.pragma('user_version', { simple: true }), migrations[migrations.length - 1]!.version);
   t.ok(store.hasLegacySamples);
   t.equal(store.sampleCount(), 150);
   write(store, T0 + 75_000, 60, 2, (_p, ts) => (ts - T0) / 1000); // new samples, in the log
@@ -239,4 +239,36 @@ t.test('a gateway upgraded from schema 4 keeps its raw samples: read, rolled up,
   t.match(store.events({ type: 'buffer.evicted' })[0]?.body, { samples: 30, samplesFrom: T0 + MIN, samplesTo: T0 + 74_000 }, 'the old rows are evicted first');
   t.notOk(store.hasLegacySamples, 'the old table is empty now');
   t.equal(store.sampleCount(), 120);
+});
+
+t.test('a gateway upgraded from schema 5 keeps the samples of its per-sample log', async (t) => {
+  const dir = tmp();
+  // Schema 5 kept the log one row per sample (sample_log); the first 40 were packed.
+  const old = new Database(path.join(dir, 'gateway.db'));
+  old.pragma('journal_mode = WAL');
+  for (const mig of migrations.filter((x) => x.version <= 5)) old.exec(mig.sql);
+  old.pragma('user_version = 5');
+  old.prepare("INSERT INTO points (name, device) VALUES ('d.p0', 'd'), ('d.p1', 'd')").run();
+  const ins = old.prepare('INSERT INTO sample_log (id, point, ts, num, txt, quality) VALUES (?, ?, ?, ?, ?, ?)');
+  let id = 0;
+  for (let s = 0; s < 100; s++) for (const p of [1, 2]) ins.run(++id, p, T0 + s * 1000, s % 7 === 0 ? null : s, s === 50 ? 'text' : null, s % 7 === 0 ? 1 : 0);
+  old.prepare("INSERT INTO kv (key, value) VALUES ('pack.watermark', '40'), ('samples.packed', '0')").run();
+  old.close();
+
+  let store = new GatewayStore({ dataDir: dir, site: 's' });
+  t.equal(store.db.pragma('user_version', { simple: true }), 6);
+  t.equal((store.db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'sample_log'").get() as { n: number }).n, 0, 'the per-sample log is gone');
+  t.equal(store.sampleCount(), 160, 'the 160 not packed are there (the 40 packed were in blocks, not made here)');
+  const d1 = store.samples('d.p1', 0, Infinity, 1e6);
+  t.equal(d1.length, 80);
+  t.same(d1[0], { ts: T0 + 20_000, value: 20, quality: 'good' });
+  t.same(d1.find((x) => x.ts === T0 + 21_000), { ts: T0 + 21_000, value: null, quality: 'bad' });
+  t.same(d1.find((x) => x.ts === T0 + 50_000), { ts: T0 + 50_000, value: 'text', quality: 'good' });
+  store.close();
+  store = new GatewayStore({ dataDir: dir, site: 's' });
+  t.teardown(() => store.close());
+  const m = new StoreMaintenance(store, opts());
+  catchUp(m, T0 + 130_000);
+  t.equal(m.stats.samplesPacked, 160, 'packed from the converted log');
+  t.same(store.samples('d.p0', 0, Infinity, 1e6).map((x) => x.ts), Array.from({ length: 80 }, (_, s) => T0 + (s + 20) * 1000));
 });
