@@ -12,7 +12,8 @@
  * value — and subscribers that get the same frames share that buffer.
  *
  * What stays aedes': CONNECT, SUBSCRIBE (with the ACL hook `authorizeSubscribe`: only
- * granted filters are learned here, from the `subscribe` event), retained values (stored
+ * granted filters are learned here, from the `subscribe` event, and a persistent session's
+ * restored ones at `client`), retained values (stored
  * in aedes' persistence, which aedes reads to answer a SUBSCRIBE), events and states (QoS 1,
  * through `aedes.publish`), and everything clients publish.
  *
@@ -103,18 +104,15 @@ export class Fanout {
     private readonly maxBufferedBytes: number,
     private readonly drainTimeoutMs: number,
   ) {
-    aedes.on('subscribe', (subs, client) => {
-      let s = this.subscribers.get(client);
-      for (const sub of subs) {
-        // 128: refused by authorizeSubscribe (SUBACK 0x80) — never delivered to.
-        if ((sub.qos as number) > 2) continue;
-        if (s === undefined) {
-          s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0 };
-          this.subscribers.set(client, s);
-        }
-        s.filters.set(sub.topic, sub.topic.split('/'));
-      }
-      this.generation++;
+    // 128: refused by authorizeSubscribe (SUBACK 0x80) — never delivered to.
+    aedes.on('subscribe', (subs, client) => this.learn(client, subs.filter((sub) => (sub.qos as number) <= 2).map((sub) => sub.topic)));
+    // A persistent session (clean session 0) that reconnects gets its stored subscriptions
+    // back without a SUBSCRIBE and without a `subscribe` event: aedes has put them in
+    // `client.subscriptions` (granted ones only) by the time it registers the client
+    // (`client` event), before its CONNACK goes out.
+    aedes.on('client', (client) => {
+      const restored = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions;
+      if (restored !== undefined && typeof restored === 'object') this.learn(client, Object.keys(restored));
     });
     aedes.on('unsubscribe', (topics, client) => {
       const s = this.subscribers.get(client);
@@ -126,6 +124,17 @@ export class Fanout {
     aedes.on('clientDisconnect', (client) => {
       if (this.subscribers.delete(client)) this.generation++;
     });
+  }
+
+  private learn(client: Client, filters: readonly string[]): void {
+    if (filters.length === 0) return;
+    let s = this.subscribers.get(client);
+    if (s === undefined) {
+      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0 };
+      this.subscribers.set(client, s);
+    }
+    for (const f of filters) s.filters.set(f, f.split('/'));
+    this.generation++;
   }
 
   /** The subscribers matching the slot's topic (cached until subscriptions change). */

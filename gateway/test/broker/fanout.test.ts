@@ -127,6 +127,23 @@ t.test('live values: matching granted filters only, once each, QoS 0, RETAIN 0; 
   t.ok(broker.stats().valuesDelivered >= 14, 'deliveries counted');
 });
 
+t.test('a persistent session that reconnects without subscribing gets the values of its stored subscriptions', async (t) => {
+  const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }]);
+  const url = `mqtt://127.0.0.1:${port}`;
+  const first = await client(url, { username: 'all', password: 'all-pass', clientId: 'keeper', clean: false });
+  await first.subscribeAsync('steward/v1/s1/tank-1/+', { qos: 1 });
+  await first.endAsync();
+  const again = await client(url, { username: 'all', password: 'all-pass', clientId: 'keeper', clean: false, resubscribe: false });
+  t.teardown(() => again.endAsync());
+  const got = collect(again);
+  broker.publishReadings('tank-1', [reading('tank-1.level', 71)]);
+  await until('the value on the restored subscription', () => got.some((m) => m.topic === 'steward/v1/s1/tank-1/level'));
+  t.match(
+    got.find((m) => m.topic === 'steward/v1/s1/tank-1/level'),
+    { body: '{"v":71,"ts":1000,"q":"good"}', retain: false },
+  );
+});
+
 t.test('a live mosquitto_sub reads the values as they change', async (t) => {
   const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }]);
   const sub = subscriber(port, ['-u', 'all', '-P', 'all-pass', '-t', 'steward/v1/s1/meter-1/power', '-v', '-C', '3', '-W', '10']);
