@@ -46,7 +46,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const dead = Array.from({ length: devices }, (_, i) => deviceId(i)).filter((_, i) => i % 5 === 4);
   const load0 = loadavg();
 
-  const sim = await startSimChild(nominalFile);
+  // The simulator serves the saturation map (registers 0…satPoints-1 per device): the
+  // nominal and dead20 runs read its first 200 registers, the same map as `poll-mixed.yaml`.
+  const sim = await startSimChild(satFile);
   let nominal: StewardRun;
   let dead20: StewardRun;
   let sat: StewardRun;
