@@ -245,15 +245,22 @@ export class StoreMaintenance {
     const next = finished ? { watermark: B, boundary: B, point: 0 } : { watermark: state.watermark, boundary: B, point: lastPoint };
     pending.sort((a, b) => a.key - b.key);
     let rolled = 0;
-    this.store.db.transaction(() => {
-      for (const { key, p } of pending) {
-        if (p.count > 0) this.q.merge.run(p.block.point, p.block.minute, p.min, p.max, p.sum, p.count, p.last, p.lastTs);
-        this.q.mergeBlock.run(key, p.block.point, p.block.minute, p.block.n, p.block.bytes());
-        rolled += p.count;
-      }
-      if (samples > 0) this.store.setState('samples.packed', String(this.getNum('samples.packed', 0) + samples));
-      this.store.writePackState(next);
-    })();
+    try {
+      this.store.db.transaction(() => {
+        for (const { key, p } of pending) {
+          if (p.count > 0) this.q.merge.run(p.block.point, p.block.minute, p.min, p.max, p.sum, p.count, p.last, p.lastTs);
+          this.q.mergeBlock.run(key, p.block.point, p.block.minute, p.block.n, p.block.bytes());
+          rolled += p.count;
+        }
+        if (samples > 0) this.store.setState('samples.packed', String(this.getNum('samples.packed', 0) + samples));
+        this.store.writePackState(next);
+      })();
+    } catch (err) {
+      // Rolled back (a full disk): the round starts again from its recorded progress, so
+      // that these points are not skipped.
+      this.round = undefined;
+      throw err;
+    }
     this.store.packCommitted(next);
     for (const [point, k] of taken) tail.dropPrefix(point, k);
     if (finished) this.round = undefined;

@@ -272,3 +272,24 @@ t.test('a gateway upgraded from schema 5 keeps the samples of its per-sample log
   t.equal(m.stats.samplesPacked, 160, 'packed from the converted log');
   t.same(store.samples('d.p0', 0, Infinity, 1e6).map((x) => x.ts), Array.from({ length: 80 }, (_, s) => T0 + (s + 20) * 1000));
 });
+
+t.test('a packing transaction that fails (a full disk) is tried again: no point skipped, none packed twice', async (t) => {
+  const store = new GatewayStore({ dataDir: tmp(), site: 's' });
+  t.teardown(() => store.close());
+  write(store, T0, 130, 40);
+  const m = new StoreMaintenance(store, opts({ chunkRows: 20 })); // 5 points a transaction
+  m.rollupStep(T0 + 130_000);
+  t.ok(store.packState.point > 0, 'a round under way');
+  store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+  t.throws(() => {
+    for (let i = 0; i < 20; i++) m.rollupStep(T0 + 130_000);
+  }, { code: 'SQLITE_FULL' });
+  store.db.pragma('max_page_count = 1073741823');
+  catchUp(m, T0 + 130_000);
+  t.equal(m.stats.samplesPacked, 2 * 60 * 40, 'every complete minute packed once');
+  for (const p of [0, 7, 39]) {
+    t.same(store.rollups(`d.p${p}`, T0, T0 + 3 * MIN).map((r) => r.count), [60, 60], `d.p${p} rolled up once`);
+    t.equal(store.samples(`d.p${p}`, 0, Infinity, 1e6).length, 130);
+  }
+  t.equal(store.sampleCount(), 130 * 40);
+});
