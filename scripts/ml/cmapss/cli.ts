@@ -12,7 +12,7 @@ export async function run(verb: string, argv: string[]): Promise<number> {
   const o = defaultOptions(argv, log);
   if (verb === 'train') {
     await trainCmapss(o);
-    log(`wrote ${o.outDir}`);
+    if (!o.validateOnly) log(`wrote ${o.outDir}`);
     return 0;
   }
   await selectBackend(undefined, o.backend);
@@ -20,7 +20,8 @@ export async function run(verb: string, argv: string[]): Promise<number> {
     window: number;
     output: { scale: number };
     normalisation: { min: number[]; max: number[] };
-    training: { seconds: number; backend: string };
+    training: { seconds: number; backend: string; members?: number; architecture?: string };
+    metrics: { validationRmse?: number; validationCutRmse?: number };
     preprocessing?: { ewmaAlpha: number };
   };
   const model = await tfl.loadLayersModel(fileLoadHandler(o.outDir));
@@ -33,7 +34,8 @@ export async function run(verb: string, argv: string[]): Promise<number> {
   log(`RMSE                 ${rmse(p, truth).toFixed(2)} cycles (true RUL as published)`);
   log(`RMSE, truth ≤ ${manifest.output.scale}      ${rmse(p, truth.map((t) => Math.min(t, manifest.output.scale))).toFixed(2)} cycles`);
   log(`Saxena score         ${saxenaScore(p, truth).toFixed(1)}`);
-  log(`training time        ${manifest.training.seconds} s on ${manifest.training.backend} (from the manifest)`);
+  if (manifest.metrics.validationRmse !== undefined) log(`validation RMSE      ${manifest.metrics.validationRmse} (out-of-fold training engines, target capped) / ${manifest.metrics.validationCutRmse} (cut like the test set) — what the settings were chosen by`);
+  log(`training time        ${manifest.training.seconds} s on ${manifest.training.backend}${manifest.training.members === undefined ? '' : `, ${manifest.training.members} ${manifest.training.architecture ?? ''} networks averaged`} (from the manifest)`);
   log(`inference            ${ms.toFixed(0)} ms for ${test.length} windows`);
   return 0;
 }

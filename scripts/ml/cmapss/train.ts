@@ -1,34 +1,49 @@
 /**
  * `steward ml train cmapss`: trains the FD001 RUL model on the training set only, seeded,
  * on the wasm backend, and writes `models/cmapss-rul/` (model.json, weights.bin,
- * manifest.json with the scaling, window, cap, checksums and the measured test metrics).
+ * manifest.json with the scaling, window, cap, checksums, the validation figures the
+ * hyper-parameters were chosen by, and the test metrics). `--validate-only` trains and
+ * prints the out-of-fold validation figures without reading the test set.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend, type BackendName } from '../../../gateway/src/ml/backend.js';
 import { fileSaveHandler, sha256File, WEIGHTS_FILE } from '../../../gateway/src/ml/file-io.js';
 import { withSeed } from '../seeded.js';
-import { DEFAULT_CMAPSS_DIR, SENSORS, fitScaling, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines, trainingWindows, type Scaling } from './data.js';
-import { buildRulModel } from './model.js';
+import { createRng } from '../../sim/models/prng.js';
+import { DEFAULT_CMAPSS_DIR, SENSORS, fitScaling, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines, trainingWindows, type Engine, type Scaling } from './data.js';
+import { buildRulModel, ensembleOf, type RulKind } from './model.js';
 
 export interface CmapssTrainOptions {
   readonly dataDir: string;
   readonly outDir: string;
   readonly window: number;
   readonly cap: number;
+  /** Most epochs per member; the epoch kept is the one with the lowest validation RMSE. */
   readonly epochs: number;
+  /** Epochs without a better validation RMSE before a member stops. */
+  readonly patience: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed: number;
-  readonly kind: 'lstm' | 'mlp';
+  readonly kind: RulKind;
+  readonly width: number | undefined;
+  readonly dropout: number;
+  /** The training engines are split into this many folds; member k is validated on fold k and trained on the rest. */
+  readonly folds: number;
+  /** Members trained (≤ folds); the shipped model averages them. */
+  readonly members: number;
   readonly backend: BackendName;
   /** Exponential smoothing factor of the sensors (1 = none). */
   readonly smoothAlpha: number;
+  /** Only train and validate (print the validation figures); do not touch the test set or write the model. */
+  readonly validateOnly: boolean;
   readonly log: (line: string) => void;
 }
 
-export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 20, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'mlp', backend: 'wasm', smoothAlpha: 0.3 } as const;
+export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 40, patience: 8, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'tdense', dropout: 0.2, folds: 5, members: 5, backend: 'wasm', smoothAlpha: 0.3 } as const;
 
 export interface CmapssMetrics {
   readonly rmse: number;
@@ -45,46 +60,124 @@ export function predictLast(model: tf.InferenceModel | { predict(x: tf.Tensor): 
   });
 }
 
-export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics: CmapssMetrics; trainSeconds: number; scaling: Scaling }> {
+/** The training engines' indices in `folds` folds, after a seeded shuffle (engines, never windows, are split). */
+export function engineFolds(count: number, folds: number, seed: number): number[][] {
+  const rng = createRng(seed);
+  const idx = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return Array.from({ length: folds }, (_, k) => idx.filter((_, i) => i % folds === k).sort((a, b) => a - b));
+}
+
+interface MemberResult {
+  readonly model: tfl.LayersModel;
+  readonly bestEpoch: number;
+  /** Validation RMSE (all windows of the held-out engines, target capped) at the best epoch. */
+  readonly valRmse: number;
+  /** Validation RMSE on the last window of each held-out engine cut at random points, true RUL uncapped (the test set's way). */
+  readonly valCutRmse: number;
+  readonly valCutSaxena: number;
+  readonly seconds: number;
+}
+
+/**
+ * Held-out engines cut the way the test set is: each engine is truncated at 5 seeded
+ * random points (keeping at least 31 cycles, true RUL up to 1.2 × cap), and the last window
+ * is scored against the true, uncapped RUL.
+ */
+function cutWindows(engines: readonly Engine[], s: Scaling, window: number, cap: number, seed: number): { x: Float32Array; truth: number[] } {
+  const rng = createRng(seed);
+  const cut: Engine[] = [];
+  const truth: number[] = [];
+  for (const e of engines) {
+    // True RUL drawn uniformly from 0 … 1.2 × cap (a prediction is only meaningful up to about the cap).
+    const maxRul = Math.min(e.rows.length - 31, Math.round(1.2 * cap));
+    for (let k = 0; k < 5; k++) {
+      const keep = e.rows.length - Math.floor(rng.next() * (maxRul + 1));
+      cut.push({ unit: e.unit, rows: e.rows.slice(0, keep) });
+      truth.push(e.rows.length - keep);
+    }
+  }
+  return { x: lastWindows(cut, s, window), truth };
+}
+
+async function trainMember(o: CmapssTrainOptions, train: readonly Engine[], val: readonly Engine[], scaling: Scaling, seed: number, label: string): Promise<MemberResult> {
+  const d = trainingWindows(train, scaling, o.window, o.cap);
+  const v = trainingWindows(val, scaling, o.window, o.cap);
+  const vc = cutWindows(val, scaling, o.window, o.cap, seed + 7);
+  const model = buildRulModel({ window: o.window, features: SENSORS.length, seed, kind: o.kind, dropout: o.dropout, ...(o.width === undefined ? {} : { width: o.width }) });
+  model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'meanSquaredError' });
+  const x = tf.tensor3d(d.x, [d.n, o.window, SENSORS.length]);
+  const y = tf.tensor2d(Float32Array.from(d.y, (t) => t / o.cap), [d.n, 1]);
+  const vx = tf.tensor3d(v.x, [v.n, o.window, SENSORS.length]);
+  const t0 = performance.now();
+  let best = { rmse: Infinity, epoch: 0, weights: [] as tf.Tensor[] };
+  for (let epoch = 1; epoch <= o.epochs && epoch - best.epoch <= o.patience; epoch++) {
+    const h = await model.fit(x, y, { epochs: 1, batchSize: o.batchSize, shuffle: true, verbose: 0 });
+    const p = tf.tidy(() => Array.from((model.predict(vx) as tf.Tensor).dataSync()).map((q) => Math.max(0, q * o.cap)));
+    const valRmse = rmse(p, Array.from(v.y));
+    const loss = h.history.loss?.[0] as number;
+    if (valRmse < best.rmse) {
+      best.weights.forEach((w) => w.dispose());
+      best = { rmse: valRmse, epoch, weights: model.getWeights().map((w) => w.clone()) };
+    }
+    o.log(`${label} epoch ${epoch}  ${((performance.now() - t0) / 1000).toFixed(0)} s  train RMSE ${(Math.sqrt(loss) * o.cap).toFixed(2)}  validation RMSE ${valRmse.toFixed(2)}${epoch === best.epoch ? ' *' : ''}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  model.setWeights(best.weights);
+  best.weights.forEach((w) => w.dispose());
+  x.dispose();
+  y.dispose();
+  vx.dispose();
+  const pc = predictLast(model, vc.x, vc.truth.length, o.window, o.cap);
+  return { model, bestEpoch: best.epoch, valRmse: best.rmse, valCutRmse: rmse(pc, vc.truth), valCutSaxena: saxenaScore(pc, vc.truth) / (vc.truth.length / 100), seconds };
+}
+
+/**
+ * Trains `members` networks, member k on the training engines outside fold k, stopped early
+ * on fold k; the model written averages them. The validation figures (out-of-fold) are what
+ * hyper-parameters are chosen by; the test set is read only at the end, once.
+ */
+export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics?: CmapssMetrics; trainSeconds: number; scaling: Scaling; validation: { rmse: number; cutRmse: number; cutSaxena: number } }> {
   const backend = await selectBackend(undefined, o.backend);
   o.log(`backend: ${backend.name}`);
   const rawTrain = readEngines(path.join(o.dataDir, 'train_FD001.txt'));
   const train = Object.assign(smoothEngines(rawTrain, o.smoothAlpha), { repaired: rawTrain.repaired });
-  const test = smoothEngines(readEngines(path.join(o.dataDir, 'test_FD001.txt')), o.smoothAlpha);
-  const truth = readRul(path.join(o.dataDir, 'RUL_FD001.txt'));
   const scaling = fitScaling(train);
-  const d = trainingWindows(train, scaling, o.window, o.cap);
-  const testX = lastWindows(test, scaling, o.window);
+  const folds = engineFolds(train.length, o.folds, o.seed);
   o.log(`${train.repaired ?? 0} missing sensor cells in the training file filled from the previous cycle`);
-  o.log(`${train.length} training engines, ${d.n} windows of ${o.window} cycles × ${SENSORS.length} sensors; target RUL capped at ${o.cap}`);
-  const evaluate = (m: { predict(x: tf.Tensor): tf.Tensor | tf.Tensor[] }): CmapssMetrics => {
-    const p = predictLast(m, testX, test.length, o.window, o.cap);
-    return { rmse: rmse(p, truth), rmseCappedTruth: rmse(p, truth.map((t) => Math.min(t, o.cap))), saxenaScore: saxenaScore(p, truth), engines: test.length };
-  };
+  o.log(`${train.length} training engines in ${o.folds} folds; ${o.members} member(s) ${o.kind}, windows of ${o.window} cycles × ${SENSORS.length} sensors; target RUL capped at ${o.cap}; smoothing α ${o.smoothAlpha}`);
   return withSeed(o.seed, async () => {
-    const model = buildRulModel({ window: o.window, features: SENSORS.length, seed: o.seed, kind: o.kind });
-    model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'meanSquaredError' });
-    const x = tf.tensor3d(d.x, [d.n, o.window, SENSORS.length]);
-    const y = tf.tensor2d(Float32Array.from(d.y, (v) => v / o.cap), [d.n, 1]);
-    const t0 = performance.now();
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
-      const h = await model.fit(x, y, { epochs: 1, batchSize: o.batchSize, shuffle: true, verbose: 0 });
-      const loss = h.history.loss?.[0] as number;
-      // Progress only: the test set never steers training (no early stopping on it).
-      o.log(`epoch ${epoch}/${o.epochs}  ${((performance.now() - t0) / 1000).toFixed(0)} s  train RMSE ${(Math.sqrt(loss) * o.cap).toFixed(2)} cycles`);
+    const members: MemberResult[] = [];
+    for (let k = 0; k < o.members; k++) {
+      const hold = new Set(folds[k]);
+      const r = await trainMember(o, train.filter((_, i) => !hold.has(i)), train.filter((_, i) => hold.has(i)), scaling, o.seed + 100 * k, `member ${k + 1}/${o.members}`);
+      o.log(`member ${k + 1}: best epoch ${r.bestEpoch}, validation RMSE ${r.valRmse.toFixed(2)} (all windows, capped) / ${r.valCutRmse.toFixed(2)} (cut engines, true RUL), Saxena per 100 ${r.valCutSaxena.toFixed(1)}, ${r.seconds.toFixed(0)} s`);
+      members.push(r);
     }
-    const trainSeconds = (performance.now() - t0) / 1000;
-    x.dispose();
-    y.dispose();
-    const metrics = evaluate(model);
+    const mean = (f: (m: MemberResult) => number) => members.reduce((a, m) => a + f(m), 0) / members.length;
+    const validation = { rmse: mean((m) => m.valRmse), cutRmse: mean((m) => m.valCutRmse), cutSaxena: mean((m) => m.valCutSaxena) };
+    const trainSeconds = members.reduce((a, m) => a + m.seconds, 0);
+    o.log(`VALIDATION ${o.kind} w${o.width ?? '-'} d${o.dropout} α${o.smoothAlpha} cap${o.cap} lr${o.learningRate}: RMSE ${validation.rmse.toFixed(2)} (capped) / ${validation.cutRmse.toFixed(2)} (cut), Saxena/100 ${validation.cutSaxena.toFixed(1)}, ${trainSeconds.toFixed(0)} s`);
+    if (o.validateOnly) return { trainSeconds, scaling, validation };
+    const model = ensembleOf(
+      members.map((m) => m.model),
+      { window: o.window, features: SENSORS.length, kind: o.kind, dropout: o.dropout, ...(o.width === undefined ? {} : { width: o.width }) },
+    );
+    const test = smoothEngines(readEngines(path.join(o.dataDir, 'test_FD001.txt')), o.smoothAlpha);
+    const truth = readRul(path.join(o.dataDir, 'RUL_FD001.txt'));
+    const p = predictLast(model, lastWindows(test, scaling, o.window), test.length, o.window, o.cap);
+    const metrics: CmapssMetrics = { rmse: rmse(p, truth), rmseCappedTruth: rmse(p, truth.map((t) => Math.min(t, o.cap))), saxenaScore: saxenaScore(p, truth), engines: test.length };
     o.log(`test: RMSE ${metrics.rmse.toFixed(2)} (truth capped at ${o.cap}: ${metrics.rmseCappedTruth.toFixed(2)}), Saxena score ${metrics.saxenaScore.toFixed(1)}, ${trainSeconds.toFixed(0)} s training`);
     mkdirSync(o.outDir, { recursive: true });
     await model.save(fileSaveHandler(o.outDir));
     const manifest = {
       name: 'cmapss-rul',
-      version: `1.0.0`,
+      version: `2.0.0`,
       task: 'rul',
-      description: 'Remaining useful life (cycles) of a turbofan engine from its last 30 cycles (NASA C-MAPSS FD001).',
+      description: `Remaining useful life (cycles) of a turbofan engine from its last ${o.window} cycles (NASA C-MAPSS FD001); mean of ${o.members} networks.`,
       inputs: [...SENSORS],
       window: o.window,
       output: { unit: 'cycles', scale: o.cap, cap: o.cap },
@@ -92,24 +185,39 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics: Cma
       preprocessing: { ewmaAlpha: o.smoothAlpha },
       thresholds: {},
       training: {
-        data: 'NASA C-MAPSS FD001 train_FD001.txt (100 engines, run to failure)',
+        data: 'NASA C-MAPSS FD001 train_FD001.txt (100 engines, run to failure); the test set is not used in training or model selection',
         architecture: o.kind,
+        width: o.width ?? null,
+        dropout: o.dropout,
+        members: o.members,
+        folds: o.folds,
+        bestEpochs: members.map((m) => m.bestEpoch),
+        maxEpochs: o.epochs,
+        patience: o.patience,
         missingCellsFilled: train.repaired ?? 0,
-        epochs: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
         seed: o.seed,
         backend: backend.name,
         seconds: Math.round(trainSeconds),
-        command: `npx steward ml train cmapss --kind ${o.kind} --epochs ${o.epochs} --batch ${o.batchSize} --lr ${o.learningRate} --seed ${o.seed} --smooth ${o.smoothAlpha}`,
+        command: `npx steward ml train cmapss --kind ${o.kind}${o.width === undefined ? '' : ` --width ${o.width}`} --dropout ${o.dropout} --epochs ${o.epochs} --patience ${o.patience} --batch ${o.batchSize} --lr ${o.learningRate} --seed ${o.seed} --smooth ${o.smoothAlpha} --cap ${o.cap} --folds ${o.folds} --members ${o.members}`,
       },
-      metrics: { test: 'test_FD001.txt + RUL_FD001.txt, last cycle of each of the 100 engines', ...roundAll(metrics) },
+      metrics: {
+        validation: `out-of-fold: each member on the ${Math.round(train.length / o.folds)} training engines it did not see; rmse over all their windows (target capped at ${o.cap}), cutRmse/cutSaxena on their last windows cut at 5 random points each (true RUL 0…1.2×cap, uncapped; Saxena per 100 engines)`,
+        validationRmse: round2(validation.rmse),
+        validationCutRmse: round2(validation.cutRmse),
+        validationCutSaxena: round2(validation.cutSaxena),
+        test: 'test_FD001.txt + RUL_FD001.txt, last cycle of each of the 100 engines',
+        ...roundAll(metrics),
+      },
       files: { 'model.json': sha256File(path.join(o.outDir, 'model.json')), [WEIGHTS_FILE]: sha256File(path.join(o.outDir, WEIGHTS_FILE)) },
     };
     writeFileSync(path.join(o.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    return { metrics, trainSeconds, scaling };
+    return { metrics, trainSeconds, scaling, validation };
   });
 }
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 function roundAll(m: CmapssMetrics): Record<string, number> {
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 100) / 100]));
@@ -127,10 +235,16 @@ export function defaultOptions(argv: readonly string[], log: (l: string) => void
     window: num('window', CMAPSS_DEFAULTS.window),
     cap: num('cap', CMAPSS_DEFAULTS.cap),
     epochs: num('epochs', CMAPSS_DEFAULTS.epochs),
+    patience: num('patience', CMAPSS_DEFAULTS.patience),
+    width: f('width') === undefined ? undefined : Number(f('width')),
+    dropout: num('dropout', CMAPSS_DEFAULTS.dropout),
+    folds: num('folds', CMAPSS_DEFAULTS.folds),
+    members: num('members', CMAPSS_DEFAULTS.members),
+    validateOnly: argv.includes('--validate-only'),
     batchSize: num('batch', CMAPSS_DEFAULTS.batchSize),
     learningRate: num('lr', CMAPSS_DEFAULTS.learningRate),
     seed: num('seed', CMAPSS_DEFAULTS.seed),
-    kind: (f('kind') ?? CMAPSS_DEFAULTS.kind) as 'lstm' | 'mlp',
+    kind: (f('kind') ?? CMAPSS_DEFAULTS.kind) as RulKind,
     backend: (f('backend') ?? CMAPSS_DEFAULTS.backend) as BackendName,
     smoothAlpha: num('smooth', CMAPSS_DEFAULTS.smoothAlpha),
     log,
