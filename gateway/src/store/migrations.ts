@@ -268,16 +268,22 @@ export const migrations: readonly Migration[] = [
         if (batch !== undefined && batch.n > 0) insert.run(first, last, batch.bytes());
         batch = undefined;
       };
-      const rows = db.prepare('SELECT id, point, ts, num, txt, quality FROM sample_log ORDER BY id').raw();
-      for (const [id, point, ts, num, txt, quality] of rows.iterate() as IterableIterator<[number, number, number, number | null, string | null, number]>) {
-        // A batch holds consecutive ids only.
-        if (batch !== undefined && (id !== last + 1 || batch.n >= BATCH_ROWS)) flush();
-        if (batch === undefined) {
-          batch = new BatchBuilder();
-          first = id;
+      // A page at a time (no insert while a query iterates on this connection).
+      const page = db.prepare('SELECT id, point, ts, num, txt, quality FROM sample_log WHERE id > ? ORDER BY id LIMIT ?').raw();
+      for (let after = -Infinity; ; ) {
+        const rows = page.all(after, BATCH_ROWS) as [number, number, number, number | null, string | null, number][];
+        if (rows.length === 0) break;
+        for (const [id, point, ts, num, txt, quality] of rows) {
+          // A batch holds consecutive ids only.
+          if (batch !== undefined && (id !== last + 1 || batch.n >= BATCH_ROWS)) flush();
+          if (batch === undefined) {
+            batch = new BatchBuilder();
+            first = id;
+          }
+          batch.add(point, ts, num, txt, quality);
+          last = id;
+          after = id;
         }
-        batch.add(point, ts, num, txt, quality);
-        last = id;
       }
       flush();
       db.exec('DROP TABLE sample_log');

@@ -251,7 +251,10 @@ t.test('a gateway upgraded from schema 5 keeps the samples of its per-sample log
   old.prepare("INSERT INTO points (name, device) VALUES ('d.p0', 'd'), ('d.p1', 'd')").run();
   const ins = old.prepare('INSERT INTO sample_log (id, point, ts, num, txt, quality) VALUES (?, ?, ?, ?, ?, ?)');
   let id = 0;
-  for (let s = 0; s < 100; s++) for (const p of [1, 2]) ins.run(++id, p, T0 + s * 1000, s % 7 === 0 ? null : s, s === 50 ? 'text' : null, s % 7 === 0 ? 1 : 0);
+  for (let s = 0; s < 100; s++) {
+    if (s === 60) id += 5; // a gap in the ids (rows evicted)
+    for (const p of [1, 2]) ins.run(++id, p, T0 + s * 1000, s % 7 === 0 ? null : s, s === 50 ? 'text' : null, s % 7 === 0 ? 1 : 0);
+  }
   old.prepare("INSERT INTO kv (key, value) VALUES ('pack.watermark', '40'), ('samples.packed', '0')").run();
   old.close();
 
