@@ -161,10 +161,15 @@ export class DevicePoller {
     };
   }
 
-  start(): void {
+  /**
+   * Starts polling: the first cycle at once, the next ones at `phase` (0…1) of a cycle
+   * later than a whole number of cycles, so that devices started together do not all
+   * fall due in the same millisecond for ever (Poller.start spreads them).
+   */
+  start(phase = 0): void {
     if (!this.device.enabled || !this.stopped) return;
     this.stopped = false;
-    this.nextDue = Date.now();
+    this.nextDue = Date.now() + Math.min(Math.max(0, phase), 1) * this.cycleMs;
     this.schedule(0);
   }
 

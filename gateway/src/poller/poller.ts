@@ -34,8 +34,10 @@ export class Poller {
     }
   }
 
+  /** Starts every device; their cycles are spread evenly over a cycle, not all due at the same moment. */
   start(): void {
-    for (const p of this.pollers.values()) p.start();
+    const all = [...this.pollers.values()];
+    all.forEach((p, i) => p.start(i / all.length));
   }
 
   async stop(): Promise<void> {
