@@ -83,6 +83,27 @@ interface Acc {
   energy: number | null;
 }
 const acc = (): Acc => ({ created: 0, resolved: 0, response: [], resolve: [], respMet: 0, respMissed: 0, resMet: 0, resMissed: 0, ratings: [], alarms: 0, energy: null });
+
+/** What one work order adds to the figures it counts in (responded/resolved in time or not, rating). */
+function countWorkOrder(
+  a: Acc,
+  w: { created_at: number; responded_at: number | null; response_due_at: number; resolved_at: number | null; due_at: number; status: string; rating: number | null },
+  now: number,
+): void {
+  a.created++;
+  if (w.responded_at !== null) {
+    a.response.push(w.responded_at - w.created_at);
+    if (w.responded_at <= w.response_due_at) a.respMet++;
+    else a.respMissed++;
+  } else if (now > w.response_due_at && w.status !== 'cancelled') a.respMissed++;
+  if (w.resolved_at !== null) {
+    a.resolved++;
+    a.resolve.push(w.resolved_at - w.created_at);
+    if (w.resolved_at <= w.due_at) a.resMet++;
+    else a.resMissed++;
+  } else if (now > w.due_at && w.status !== 'cancelled') a.resMissed++;
+  if (w.rating !== null) a.ratings.push(w.rating);
+}
 const ratio = (a: number, b: number): number | null => (a + b === 0 ? null : Math.round((a / (a + b)) * 1000) / 1000);
 function figures(a: Acc) {
   const s = (x: number[]) => [...x].sort((p, q) => p - q);
@@ -152,21 +173,7 @@ const kpiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return a;
       };
       for (const w of wos) {
-        for (const a of [total, at(w.created_at)]) {
-          a.created++;
-          if (w.responded_at !== null) {
-            a.response.push(w.responded_at - w.created_at);
-            if (w.responded_at <= w.response_due_at) a.respMet++;
-            else a.respMissed++;
-          } else if (now > w.response_due_at && w.status !== 'cancelled') a.respMissed++;
-          if (w.resolved_at !== null) {
-            a.resolved++;
-            a.resolve.push(w.resolved_at - w.created_at);
-            if (w.resolved_at <= w.due_at) a.resMet++;
-            else a.resMissed++;
-          } else if (now > w.due_at && w.status !== 'cancelled') a.resMissed++;
-          if (w.rating !== null) a.ratings.push(w.rating);
-        }
+        for (const a of [total, at(w.created_at)]) countWorkOrder(a, w, now);
       }
       const bySystem = new Map<string, number>();
       const byDevice = new Map<string, number>();
@@ -277,22 +284,7 @@ const bySiteRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       const bySite = new Map<string, Acc>(siteRows.map((r) => [r.id, acc()]));
       const of = (site: string): Acc => bySite.get(site) ?? (bySite.set(site, acc()), bySite.get(site)!);
-      for (const w of wos) {
-        const a = of(w.site_id);
-        a.created++;
-        if (w.responded_at !== null) {
-          a.response.push(w.responded_at - w.created_at);
-          if (w.responded_at <= w.response_due_at) a.respMet++;
-          else a.respMissed++;
-        } else if (now > w.response_due_at && w.status !== 'cancelled') a.respMissed++;
-        if (w.resolved_at !== null) {
-          a.resolved++;
-          a.resolve.push(w.resolved_at - w.created_at);
-          if (w.resolved_at <= w.due_at) a.resMet++;
-          else a.resMissed++;
-        } else if (now > w.due_at && w.status !== 'cancelled') a.resMissed++;
-        if (w.rating !== null) a.ratings.push(w.rating);
-      }
+      for (const w of wos) countWorkOrder(of(w.site_id), w, now);
       for (const e of alarms) of(e.site_id).alarms++;
       const span = new Map<string, { site: string; min: number; max: number }>();
       for (const r of energy) {
