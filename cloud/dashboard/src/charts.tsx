@@ -41,6 +41,22 @@ function DataTable(props: { labels: readonly string[]; series: readonly Series[]
   );
 }
 
+/** Horizontal grid lines with their values on the left. */
+function YGrid(props: { ticks: readonly number[]; y: (v: number) => number; format: (v: number) => string }) {
+  return (
+    <>
+      {props.ticks.map((v) => (
+        <g>
+          <line class="grid" x1={PAD.l} x2={W - PAD.r} y1={props.y(v)} y2={props.y(v)} />
+          <text class="tick" x={PAD.l - 6} y={props.y(v) + 4} text-anchor="end">
+            {props.format(v)}
+          </text>
+        </g>
+      ))}
+    </>
+  );
+}
+
 function Frame(props: { title: string; series: readonly Series[]; kind: string; empty: boolean; emptyText: string; children: ComponentChildren }) {
   return (
     <figure class={`card chart ${props.kind}`} data-chart={props.title}>
@@ -75,14 +91,7 @@ export function LineChart(props: { title: string; labels: readonly string[]; ser
   return (
     <Frame title={props.title} series={series} kind="line" empty={all.length === 0} emptyText={props.emptyText}>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={props.title}>
-        {ticks.map((v) => (
-          <g>
-            <line class="grid" x1={PAD.l} x2={W - PAD.r} y1={y(v)} y2={y(v)} />
-            <text class="tick" x={PAD.l - 6} y={y(v) + 4} text-anchor="end">
-              {format(v)}
-            </text>
-          </g>
-        ))}
+        <YGrid ticks={ticks} y={y} format={format} />
         {xTicks.map((i) => (
           <text class="tick" x={x(i)} y={H - 6} text-anchor={i === 0 ? 'start' : i === labels.length - 1 ? 'end' : 'middle'}>
             {labels[i] ?? ''}
@@ -130,14 +139,7 @@ export function BarChart(props: { title: string; labels: readonly string[]; valu
   return (
     <Frame title={props.title} series={series} kind="bars" empty={nums.length === 0 || nums.every((v) => v === 0)} emptyText={props.emptyText}>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={props.title}>
-        {[0, max / 2, max].map((v) => (
-          <g>
-            <line class="grid" x1={PAD.l} x2={W - PAD.r} y1={y(v)} y2={y(v)} />
-            <text class="tick" x={PAD.l - 6} y={y(v) + 4} text-anchor="end">
-              {format(v)}
-            </text>
-          </g>
-        ))}
+        <YGrid ticks={[0, max / 2, max]} y={y} format={format} />
         {values.map((v, i) =>
           v === null || v <= 0 ? null : (
             <rect x={PAD.l + i * slot + slot * 0.15} width={slot * 0.7} y={y(v)} height={Math.max(1, H - PAD.b - y(v))} rx="2" fill={series[0]!.color}>
