@@ -43,7 +43,7 @@ export interface CmapssTrainOptions {
   readonly log: (line: string) => void;
 }
 
-export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 40, patience: 8, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'tdense', dropout: 0.2, folds: 5, members: 5, backend: 'wasm', smoothAlpha: 0.3 } as const;
+export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 40, patience: 8, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'tdense', dropout: 0.2, folds: 5, members: 5, backend: 'wasm', smoothAlpha: 0.05 } as const;
 
 export interface CmapssMetrics {
   readonly rmse: number;
