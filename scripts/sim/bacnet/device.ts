@@ -13,6 +13,7 @@
  */
 import P from '@bacnet-js/client';
 import { allProps, buildObjects, encodeValue, expectedTag, key, PROP, readProp, resolveCommand, STATUS_FLAGS_CLEAR, TAG, type AppData, type SimObject } from './object-db.js';
+import { Segmenter, type RequestHeader } from './segmenter.js';
 import { SimUdpTransport, unicastDatagram } from './udp-transport.js';
 import type { DeviceProfile } from '../../../gateway/src/core/config/profile.js';
 
@@ -32,6 +33,12 @@ export interface BacnetBehaviour {
   refuseCov?: boolean | readonly string[];
   /** The objects of these point names do not exist (unknown-object), as when a profile names objects a controller lacks. */
   missing?: readonly string[];
+  /** The device's Max_APDU_Length_Accepted (§12.11.19), octets; default 1476. Answers longer than this (or than the client accepts) are segmented or aborted. */
+  maxApdu?: number;
+  /** The device sends segmented answers (Segmentation_Supported segmented-transmit); default false: a too-long answer is aborted with segmentation-not-supported. */
+  segmentation?: boolean;
+  /** Adds this many analog-value objects (instances 100000…) to the object list, as a large controller has. Read at start only. */
+  extraObjects?: number;
 }
 
 export interface CovSubscription {
@@ -72,14 +79,18 @@ export class SimBacnetDevice {
   private readonly client: Client;
   private readonly peers = new Set<string>();
   private rebootTimer: NodeJS.Timeout | undefined;
+  /** Sends answers that do not fit one APDU in segments, or refuses them (segmenter.ts). */
+  readonly segmenter: Segmenter;
 
   private constructor(opts: SimBacnetDeviceOptions) {
     this.deviceInstance = opts.deviceInstance;
     this.behaviour = { ...(opts.behaviour ?? {}) };
-    this.objects = buildObjects(opts.profile, opts.deviceInstance, opts.name);
+    this.objects = buildObjects(opts.profile, opts.deviceInstance, opts.name, { extraObjects: this.behaviour.extraObjects ?? 0, maxApdu: this.behaviour.maxApdu ?? 1476, segmentation: this.behaviour.segmentation === true });
     for (const obj of this.objects.values()) for (const p of obj.points) this.byName.set(p.name, obj);
     this.transport = new SimUdpTransport(opts.host, opts.port);
     this.client = new Bacnet({ transport: this.transport, apduTimeout: 2000 });
+    this.segmenter = new Segmenter((d, r) => this.transport.sendRaw(d, r), 1476, false);
+    this.transport.on('segmentAck', (apdu: Buffer, sender: string) => this.segmenter.onSegmentAck(apdu, sender));
     this.client.on('error', () => undefined);
     this.client.on('readProperty', (c) => this.onReadProperty(c as never));
     this.client.on('readPropertyMultiple', (c) => this.onReadPropertyMultiple(c as never));
@@ -162,7 +173,7 @@ export class SimBacnetDevice {
       this.rebootTimer = setTimeout(() => {
         this.rebootTimer = undefined;
         this.transport.deaf = false;
-        for (const peer of this.peers) this.client.iAmResponse({ address: peer }, this.deviceInstance, 3, 999);
+        for (const peer of this.peers) this.client.iAmResponse({ address: peer }, this.deviceInstance, this.behaviour.segmentation === true ? 1 : 3, 999);
         resolve();
       }, downMs);
     });
@@ -189,6 +200,7 @@ export class SimBacnetDevice {
   async close(): Promise<void> {
     if (this.rebootTimer !== undefined) clearTimeout(this.rebootTimer);
     this.subs.length = 0;
+    this.segmenter.close();
     this.client.close();
     await new Promise((r) => setImmediate(r));
   }
@@ -219,6 +231,26 @@ export class SimBacnetDevice {
     return obj !== undefined && missing !== undefined && obj.points.some((p) => missing.includes(p.name)) ? undefined : obj;
   }
 
+  /**
+   * Sends the ComplexACK that `encode` makes through the library, whole if it fits the
+   * device's and the client's max APDU, else in segments or as an Abort (segmenter.ts).
+   */
+  private reply(request: RequestHeader, sender: Sender, encode: () => void): void {
+    let captured: { datagram: Buffer; receiver: string } | undefined;
+    this.transport.capture = (datagram, receiver) => {
+      captured = { datagram, receiver };
+    };
+    try {
+      encode();
+    } finally {
+      this.transport.capture = undefined;
+    }
+    if (captured === undefined) return;
+    this.segmenter.maxApdu = this.behaviour.maxApdu ?? 1476;
+    this.segmenter.canSegment = this.behaviour.segmentation === true;
+    this.segmenter.answer(captured.datagram, captured.receiver || (sender.address ?? ''), request);
+  }
+
   private error(sender: Sender, service: number, invokeId: number, errorClass: number, errorCode: number): void {
     this.client.errorResponse(sender as never, service, invokeId, errorClass, errorCode);
   }
@@ -234,7 +266,7 @@ export class SimBacnetDevice {
     return element === undefined ? { errorClass: E.PROPERTY, errorCode: E.INVALID_ARRAY_INDEX } : [element];
   }
 
-  private onReadProperty(c: { header: { sender: Sender }; invokeId: number; payload: { objectId: { type: number; instance: number }; property: { id: number; index: number } } }): void {
+  private onReadProperty(c: RequestHeader & { header: { sender: Sender }; payload: { objectId: { type: number; instance: number }; property: { id: number; index: number } } }): void {
     const { sender } = c.header;
     this.remember(sender);
     const obj = this.find(c.payload.objectId);
@@ -242,12 +274,12 @@ export class SimBacnetDevice {
     const { id, index } = c.payload.property;
     const v = this.valueOf(obj, id, index);
     if (!Array.isArray(v)) return this.error(sender, SERVICE.READ_PROPERTY, c.invokeId, v.errorClass, v.errorCode);
-    this.client.readPropertyResponse(sender as never, c.invokeId, { type: obj.type, instance: obj.instance }, { id, index } as never, v as never);
+    this.reply(c, sender, () => this.client.readPropertyResponse(sender as never, c.invokeId, { type: obj.type, instance: obj.instance }, { id, index } as never, v as never));
   }
 
-  private onReadPropertyMultiple(c: {
+  private onReadPropertyMultiple(
+    c: RequestHeader & {
     header: { sender: Sender };
-    invokeId: number;
     payload: { properties: { objectId: { type: number; instance: number }; properties: { id: number; index: number }[] }[] };
   }): void {
     const { sender } = c.header;
@@ -266,7 +298,7 @@ export class SimBacnetDevice {
       });
       return { objectId, values };
     });
-    this.client.readPropertyMultipleResponse(sender as never, c.invokeId, results as never);
+    this.reply(c, sender, () => this.client.readPropertyMultipleResponse(sender as never, c.invokeId, results as never));
   }
 
   private onWriteProperty(c: {
@@ -357,7 +389,7 @@ export class SimBacnetDevice {
     const { lowLimit, highLimit } = c.payload;
     if (lowLimit !== undefined && highLimit !== undefined && (this.deviceInstance < lowLimit || this.deviceInstance > highLimit)) return;
     this.remember(c.header.sender);
-    this.client.iAmResponse({ address: c.header.sender.address ?? '' }, this.deviceInstance, 3, 999);
+    this.client.iAmResponse({ address: c.header.sender.address ?? '' }, this.deviceInstance, this.behaviour.segmentation === true ? 1 : 3, 999);
   }
 
   private remember(sender: Sender): void {

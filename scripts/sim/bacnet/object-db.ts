@@ -127,7 +127,12 @@ const COMMANDABLE_TYPES = new Set(['analog-output', 'binary-output', 'multi-stat
 export const key = (type: number, instance: number) => `${type}:${instance}`;
 
 /** Builds the objects of `profile` with their static properties. */
-export function buildObjects(profile: DeviceProfile, deviceInstance: number, deviceName: string): Map<string, SimObject> {
+export function buildObjects(
+  profile: DeviceProfile,
+  deviceInstance: number,
+  deviceName: string,
+  device: { readonly extraObjects?: number; readonly maxApdu?: number; readonly segmentation?: boolean } = {},
+): Map<string, SimObject> {
   const objects = new Map<string, SimObject>();
   for (const point of profile.points) {
     const address = point.address as { object: { type: string; instance: number }; property?: unknown };
@@ -186,6 +191,20 @@ export function buildObjects(profile: DeviceProfile, deviceInstance: number, dev
     };
     objects.set(k, obj);
   }
+  // Padding for a large controller: plain analog-values, instances from 100000.
+  for (let i = 0; i < (device.extraObjects ?? 0); i++) {
+    const instance = 100_000 + i;
+    const name = `extra_av_${i}`;
+    const props = new Map<number, AppData[]>([
+      [PROP.OBJECT_IDENTIFIER, [{ type: TAG.OBJECT_ID, value: { type: 2, instance } }]],
+      [PROP.OBJECT_NAME, [{ type: TAG.CHARACTER_STRING, value: name }]],
+      [PROP.OBJECT_TYPE, [{ type: TAG.ENUMERATED, value: 2 }]],
+      [PROP.EVENT_STATE, [{ type: TAG.ENUMERATED, value: 0 }]],
+      [PROP.OUT_OF_SERVICE, [{ type: TAG.BOOLEAN, value: false }]],
+      [PROP.UNITS, [{ type: TAG.ENUMERATED, value: 95 }]],
+    ]);
+    objects.set(key(2, instance), { type: 2, typeName: 'analog-value', instance, family: 'analog', name, value: 0, props, points: [] });
+  }
   // §12.11: the Device object.
   const deviceProps = new Map<number, AppData[]>();
   const ids = [{ type: 8, instance: deviceInstance }, ...[...objects.values()].map((o) => ({ type: o.type, instance: o.instance }))];
@@ -200,8 +219,9 @@ export function buildObjects(profile: DeviceProfile, deviceInstance: number, dev
   deviceProps.set(PROP.APPLICATION_SOFTWARE_VERSION, [{ type: TAG.CHARACTER_STRING, value: profile.id }]);
   deviceProps.set(PROP.PROTOCOL_VERSION, [{ type: TAG.UNSIGNED, value: 1 }]);
   deviceProps.set(PROP.PROTOCOL_REVISION, [{ type: TAG.UNSIGNED, value: 14 }]);
-  deviceProps.set(PROP.MAX_APDU, [{ type: TAG.UNSIGNED, value: 1476 }]);
-  deviceProps.set(PROP.SEGMENTATION_SUPPORTED, [{ type: TAG.ENUMERATED, value: 3 }]);
+  deviceProps.set(PROP.MAX_APDU, [{ type: TAG.UNSIGNED, value: device.maxApdu ?? 1476 }]);
+  // §12.11.17: 1 segmented-transmit, 3 no-segmentation.
+  deviceProps.set(PROP.SEGMENTATION_SUPPORTED, [{ type: TAG.ENUMERATED, value: device.segmentation === true ? 1 : 3 }]);
   deviceProps.set(PROP.DESCRIPTION, [{ type: TAG.CHARACTER_STRING, value: profile.name }]);
   deviceProps.set(PROP.OBJECT_LIST, ids.map((value) => ({ type: TAG.OBJECT_ID, value })));
   objects.set(key(8, deviceInstance), { type: 8, typeName: 'device', instance: deviceInstance, family: 'device', name: deviceName, value: 0, props: deviceProps, points: [] });

@@ -14,6 +14,12 @@ export class SimUdpTransport extends EventEmitter {
   readonly ready: Promise<{ address: string; port: number }>;
   /** While true, incoming datagrams are dropped (a stalled or rebooting device). */
   deaf = false;
+  /**
+   * While set, what the library sends is handed here instead of to the socket, and the
+   * library gets room for an APDU larger than one datagram: the device then decides
+   * whether to send it whole, in segments or not at all (segmenter.ts).
+   */
+  capture: ((datagram: Buffer, receiver: string) => void) | undefined;
 
   constructor(
     private readonly host: string,
@@ -26,7 +32,14 @@ export class SimUdpTransport extends EventEmitter {
     });
     this.ready.catch(() => undefined);
     this.socket.on('message', (msg, rinfo) => {
-      if (!this.deaf) this.emit('message', msg, `${rinfo.address}:${rinfo.port}`);
+      if (this.deaf) return;
+      const sender = `${rinfo.address}:${rinfo.port}`;
+      // A SegmentACK (§20.1.6) to a segmented answer: the library would mistake it for a segment of its own.
+      if (msg.length >= 10 && msg[0] === 0x81 && msg[4] === 0x01 && msg[5] === 0x00 && (msg[6]! & 0xf0) === 0x40) {
+        this.emit('segmentAck', msg.subarray(6), sender);
+        return;
+      }
+      this.emit('message', msg, sender);
     });
     this.socket.on('error', (err) => this.emit('error', err));
   }
@@ -36,18 +49,21 @@ export class SimUdpTransport extends EventEmitter {
   }
 
   getMaxPayload(): number {
-    return 1482;
+    return this.capture === undefined ? 1482 : 65_535;
   }
 
   send(buffer: Buffer, offset: number, receiver?: string): void {
     if (receiver === undefined || receiver === '') return;
+    if (this.capture !== undefined) return this.capture(Buffer.from(buffer.subarray(0, offset)), receiver);
     const colon = receiver.lastIndexOf(':');
     this.socket.send(buffer, 0, offset, colon > 0 ? Number(receiver.slice(colon + 1)) : 47808, colon > 0 ? receiver.slice(0, colon) : receiver);
   }
 
   /** Sends a raw BACnet/IP datagram (Reject and Abort PDUs, which the library cannot send). */
   sendRaw(datagram: Buffer, receiver: string): void {
-    this.send(datagram, datagram.length, receiver);
+    if (receiver === '') return;
+    const colon = receiver.lastIndexOf(':');
+    this.socket.send(datagram, 0, datagram.length, colon > 0 ? Number(receiver.slice(colon + 1)) : 47808, colon > 0 ? receiver.slice(0, colon) : receiver);
   }
 
   open(): void {

@@ -13,7 +13,13 @@
  *   peek at each incoming APDU (§20.1.7 BACnet-Reject-PDU, §20.1.8 BACnet-Abort-PDU)
  *   and remember which one answered an invoke id.
  * - it never broadcasts: a send without a receiver is dropped (the driver only ever
- *   unicasts Who-Is to a configured address).
+ *   unicasts Who-Is to a configured address, or hands it to a BBMD);
+ * - segmented answers (§5.2, §20.1.5) are reassembled here, per sender and invoke id,
+ *   and handed to the library as one unsegmented ComplexACK. The library reassembles
+ *   into a single store per client, so two segmented answers arriving at once on the
+ *   socket that all devices share would be mixed; and it acknowledges windows one
+ *   segment off. We acknowledge each window's last segment (§5.4.4), NAK a gap, and
+ *   give up on an answer whose next segment does not come (the request then times out).
  */
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -28,6 +34,29 @@ export interface ApduRefusal {
 const BVLC_TYPE = 0x81;
 const BVLC_FORWARDED_NPDU = 0x04;
 const MAX_PAYLOAD = 1482;
+/** Window size we accept (§5.3: actual-window-size ≤ the server's proposed, 1–127). */
+const WINDOW = 16;
+/** The largest reassembled APDU we accept; beyond it the answer is aborted (buffer-overflow). */
+const MAX_REASSEMBLED = 60_000;
+/** How long a half-reassembled answer is kept without a new segment (Tseg, §5.3). */
+const SEGMENT_TIMEOUT_MS = 5000;
+
+interface Reassembly {
+  readonly service: number;
+  readonly chunks: Buffer[];
+  size: number;
+  /** Next sequence number expected (mod 256). */
+  next: number;
+  /** Sequence number that ends the current window. */
+  windowEnd: number;
+  timer: NodeJS.Timeout;
+}
+
+/** A BVLC Original-Unicast-NPDU (Annex J.2.11) with a plain NPDU (§6.2) around `apdu`. */
+function unicast(apdu: readonly number[] | Buffer): Buffer {
+  const length = 6 + apdu.length;
+  return Buffer.concat([Buffer.from([BVLC_TYPE, 0x0a, length >> 8, length & 0xff, 0x01, 0x00]), Buffer.from(apdu)]);
+}
 
 /** Where the APDU of a BACnet/IP datagram starts, or undefined for a network-layer message (§6.2). */
 export function apduOffset(msg: Buffer): number | undefined {
@@ -46,6 +75,9 @@ export function apduOffset(msg: Buffer): number | undefined {
 export class UdpTransport extends EventEmitter {
   private readonly socket: dgram.Socket;
   private readonly refusals = new Map<number, ApduRefusal>();
+  private readonly reassembly = new Map<string, Reassembly>();
+  /** Segmented answers reassembled so far (for tests and diagnostics). */
+  segmentedAnswers = 0;
   /** Resolves with the bound address once the socket listens; rejects if it cannot bind. */
   readonly ready: Promise<{ address: string; port: number }>;
 
@@ -74,8 +106,70 @@ export class UdpTransport extends EventEmitter {
       const type = (msg[at]! & 0xf0) >> 4;
       // §20.1.7/§20.1.8: type, original invoke id, reason.
       if ((type === 6 || type === 7) && at + 2 < msg.length) this.refusals.set(msg[at + 1]!, { pdu: type === 6 ? 'reject' : 'abort', reason: msg[at + 2]! });
+      // §20.1.5: a ComplexACK with segmented-message set.
+      if (type === 3 && (msg[at]! & 0x08) !== 0) {
+        this.segment(msg.subarray(at), rinfo);
+        return;
+      }
     }
     this.emit('message', msg, `${rinfo.address}:${rinfo.port}`);
+  }
+
+  private segment(apdu: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (apdu.length < 5) return;
+    const sender = `${rinfo.address}:${rinfo.port}`;
+    const moreFollows = (apdu[0]! & 0x04) !== 0;
+    const [invokeId, seq, proposed, service] = [apdu[1]!, apdu[2]!, apdu[3]!, apdu[4]!];
+    const k = `${sender}/${invokeId}`;
+    const window = Math.max(1, Math.min(WINDOW, proposed));
+    const ack = (negative: boolean, last: number) => this.socket.send(unicast([0x40 | (negative ? 0x02 : 0), invokeId, last & 0xff, window]), rinfo.port, rinfo.address);
+    let r = this.reassembly.get(k);
+    if (seq === 0) {
+      // A first segment (again): start over. §5.4.4: the first segment is acknowledged alone.
+      if (r !== undefined) clearTimeout(r.timer);
+      r = { service, chunks: [], size: 0, next: 0, windowEnd: 0, timer: this.segmentTimer(k) };
+      this.reassembly.set(k, r);
+    }
+    if (r === undefined) return; // a segment of an answer we are not reassembling
+    if (seq !== r.next) {
+      // A duplicate or a gap: tell the server the last one we have in order.
+      ack(true, (r.next + 255) & 0xff);
+      return;
+    }
+    r.chunks.push(apdu.subarray(5));
+    r.size += apdu.length - 5;
+    if (r.size > MAX_REASSEMBLED) {
+      this.drop(k);
+      this.socket.send(unicast([0x70, invokeId, 1]), rinfo.port, rinfo.address); // §20.1.8 from the client: buffer-overflow
+      return;
+    }
+    clearTimeout(r.timer);
+    r.timer = this.segmentTimer(k);
+    r.next = (seq + 1) & 0xff;
+    if (!moreFollows) {
+      this.drop(k);
+      ack(false, seq);
+      this.segmentedAnswers++;
+      // Handed to the library as if the device had sent it whole.
+      this.emit('message', unicast(Buffer.concat([Buffer.from([0x30, invokeId, r.service]), ...r.chunks])), sender);
+      return;
+    }
+    if (seq === r.windowEnd) {
+      ack(false, seq);
+      r.windowEnd = (seq + window) & 0xff;
+    }
+  }
+
+  private segmentTimer(k: string): NodeJS.Timeout {
+    const timer = setTimeout(() => this.reassembly.delete(k), SEGMENT_TIMEOUT_MS);
+    timer.unref();
+    return timer;
+  }
+
+  private drop(k: string): void {
+    const r = this.reassembly.get(k);
+    if (r !== undefined) clearTimeout(r.timer);
+    this.reassembly.delete(k);
   }
 
   /** Which PDU refused the request with `invokeId` (read once). */
@@ -113,6 +207,7 @@ export class UdpTransport extends EventEmitter {
   }
 
   close(): void {
+    for (const k of [...this.reassembly.keys()]) this.drop(k);
     try {
       this.socket.close();
     } catch {
