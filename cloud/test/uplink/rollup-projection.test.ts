@@ -7,7 +7,7 @@
 import t from 'tap';
 import { uuidv7 } from '../../../protocol/uuid.js';
 import type { OutboxItem, WireRollup } from '../../../protocol/v1.js';
-import { buildCloud } from '../../src/index.js';
+import { buildCloud, openCloudDatabase } from '../../src/index.js';
 import { RollupProjector } from '../../src/sync/projector.js';
 import { backends } from '../fixtures/backends.js';
 import { batchOf, enrolledGateway, postBatch, telemetryItem } from '../fixtures/cloud.js';
@@ -101,3 +101,31 @@ t.test('a failed step changes nothing and is retried: no roll-up lost or doubled
   t.same(projector.counts(), { steps: 2, items: 2, rollups: 100, failures: 0 });
   t.same(errors, [], 'flush reports its failure to its caller');
 });
+
+for (const backend of await backends()) {
+  if (backend.name !== 'postgres') {
+    await backend.cleanup(); // SQLite: one process per file, see docs/scaling.md
+    continue;
+  }
+  t.test('postgres: two cloud instances projecting at once share the gateways, each item once', async (t) => {
+    t.teardown(() => backend.cleanup());
+    const app = await buildCloud({ database: backend.database, background: false });
+    t.teardown(() => app.close());
+    await app.stewardProjector.close(); // the two below do the work
+    const gateways = await Promise.all([1, 2, 3, 4].map((n) => enrolledGateway(app, `s${n}`, `gw-${n}`)));
+    for (const gw of gateways) {
+      const res = await postBatch(app, gw, batchOf(gw, Array.from({ length: 10 }, (_, k) => rollupItem(k + 1, k + 1, 50))));
+      t.equal(res.statusCode, 200, res.body);
+    }
+    const other = await openCloudDatabase(backend.database);
+    t.teardown(() => other.close());
+    const a = new RollupProjector(app.stewardDb, { stepItems: 2 });
+    const b = new RollupProjector(other, { stepItems: 2 });
+    await Promise.all([a.flush(), b.flush()]);
+    t.equal(a.counts().items + b.counts().items, 40, `every item projected by one of them (${a.counts().items} + ${b.counts().items})`);
+    t.equal(a.counts().rollups + b.counts().rollups, 40 * 50);
+    const n = await app.stewardDb.db.selectFrom('rollups').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    t.equal(Number(n.n), 40 * 50);
+    t.same(await a.status(), { lagGateways: 0, lagItems: 0 });
+  });
+}
