@@ -20,7 +20,7 @@
  *    included, which better-sqlite3 runs on the same thread).
  *
  * CPU is this process only (the simulator is elsewhere) and includes the bench's own
- * 25 ms lateness sampler, which is small. Of it, the time inside the store (writes and
+ * lateness sampler (every 25–250 ms), which is small. Of it, the time inside the store (writes and
  * maintenance, timed on this thread) is also given apart: the device layer's own cost
  * is the rest. The machine's load average is reported beside
  * the figures: the benchmark shares its cores with whatever else runs.
