@@ -17,6 +17,7 @@ import type { Logger } from '../../core/logger.js';
 import type { DiscoveredDevice, Driver, DriverSink, Location, PointResult, RawValue, ReadBlock } from '../driver.js';
 import { CovSubscriptions, type CovPoint } from './cov.js';
 import type { BACNetAppData } from '@bacnet-js/client';
+import type { ForeignDeviceRegistration } from './bbmd.js';
 import { acquireLink, bacnetError, releaseLink, type BacnetClient, type BacnetLink, type IAm } from './link.js';
 import { OBJECT_TYPES, COMMANDABLE, objectLabel, objectTypeName, propertyId, propertyName, type ObjectTypeName } from './names.js';
 import { DEFAULT_WRITE_PRIORITY, type BacnetAddress, type BacnetIpConnection, type BacnetOptions } from './schema.js';
@@ -65,6 +66,7 @@ function resolveConnection(raw: Readonly<Record<string, unknown>>): BacnetIpConn
     localPort: c.localPort ?? 0,
     covLifetimeS: c.covLifetimeS ?? 300,
     ...(c.maxApduLength === undefined ? {} : { maxApduLength: c.maxApduLength }),
+    ...(c.bbmd === undefined || typeof c.bbmd.host !== 'string' ? {} : { bbmd: { host: c.bbmd.host, port: c.bbmd.port ?? 47808, ttlS: c.bbmd.ttlS ?? 600 } }),
   };
 }
 
@@ -98,6 +100,7 @@ class BacnetIpDriver implements BacnetDriver {
   private connected = false;
   private rpm: boolean;
   private cov: CovSubscriptions | undefined;
+  private registration: ForeignDeviceRegistration | undefined;
   private readonly conn: BacnetIpConnection;
   private readonly options: BacnetOptions;
   private readonly address: string;
@@ -133,6 +136,12 @@ class BacnetIpDriver implements BacnetDriver {
   private async openLink(): Promise<BacnetLink> {
     this.link ??= acquireLink(this.conn.localPort);
     await this.link.ensureOpen();
+    const bbmd = this.conn.bbmd;
+    if (bbmd !== undefined && this.registration === undefined) {
+      // Annex J.5.2: the first holder registers (and keeps re-registering); the others share it.
+      this.registration = this.link.acquireRegistration(bbmd, this.conn.timeoutMs, this.log);
+      if (!this.registration.registered) await this.registration.register();
+    }
     return this.link;
   }
 
@@ -276,8 +285,10 @@ class BacnetIpDriver implements BacnetDriver {
   }
 
   /**
-   * Who-Is (§16.10) sent to the configured address only — never a broadcast — then, for the
-   * device that answers with I-Am, its object-list and every object's object-name.
+   * Who-Is (§16.10) sent to the configured address only — never a broadcast — or, with a
+   * `bbmd`, as Distribute-Broadcast-To-Network to the BBMD (limited to the configured
+   * instance); then, for the device that answers with I-Am, its object-list (whole,
+   * segmented, or element by element) and every object's object-name.
    */
   async discover(): Promise<DiscoveredDevice[]> {
     const link = await this.openLink();
@@ -292,7 +303,10 @@ class BacnetIpDriver implements BacnetDriver {
         off();
         resolve(i);
       });
-      link.whoIs(this.address);
+      const registration = this.registration;
+      if (registration === undefined) link.whoIs(this.address);
+      // Through the BBMD (J.2.11), limited to the configured device so that its subnet is not woken up whole.
+      else link.whoIsThroughBbmd(registration.address, this.conn.deviceInstance);
     });
     if (iAm === undefined) return [];
     const instance = iAm.deviceId;
@@ -346,10 +360,13 @@ class BacnetIpDriver implements BacnetDriver {
   async close(): Promise<void> {
     const link = this.link;
     const cov = this.cov;
+    const registration = this.registration;
     this.link = undefined;
     this.cov = undefined;
+    this.registration = undefined;
     this.connected = false;
     if (cov !== undefined) await cov.close();
+    if (registration !== undefined && link !== undefined) link.releaseRegistration(registration);
     if (link !== undefined) releaseLink(link);
   }
 }

@@ -14,6 +14,8 @@
  */
 import P from '@bacnet-js/client';
 import { GatewayError, isGatewayError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { ForeignDeviceRegistration, type BbmdSettings } from './bbmd.js';
 import { UdpTransport, type ApduRefusal } from './transport.js';
 
 const Bacnet = P.default;
@@ -92,6 +94,7 @@ export class BacnetLink {
   private nextProcessId = 1;
   private readonly covHandlers = new Map<number, (n: CovNotification) => void>();
   private readonly iAmListeners = new Set<(i: IAm) => void>();
+  private readonly registrations = new Map<string, ForeignDeviceRegistration>();
   /** The bound local address, once open. */
   local: { address: string; port: number } | undefined;
 
@@ -126,7 +129,10 @@ export class BacnetLink {
     client.on('covNotify', (content) => this.onCov(content, true));
     client.on('iAm', (content) => {
       const p = content.payload;
-      const i: IAm = { sender: content.header?.sender.address ?? '', deviceId: p.deviceId, maxApdu: p.maxApdu, segmentation: p.segmentation, vendorId: p.vendorId };
+      // Through a BBMD an I-Am arrives as a Forwarded-NPDU (J.2.5): the device is the originating address, not the BBMD.
+      const forwarded = content.header?.sender.forwardedFrom;
+      const sender = typeof forwarded === 'string' && forwarded !== '' ? (forwarded.includes(':') ? forwarded : `${forwarded}:47808`) : (content.header?.sender.address ?? '');
+      const i: IAm = { sender, deviceId: p.deviceId, maxApdu: p.maxApdu, segmentation: p.segmentation, vendorId: p.vendorId };
       for (const l of [...this.iAmListeners]) l(i);
     });
     this.client = client;
@@ -172,6 +178,35 @@ export class BacnetLink {
     const client = this.client;
     if (client === undefined) throw new GatewayError('GW_ERR_BACNET_SOCKET', `${this.key} is not open`);
     client.whoIs({ address }, deviceInstance === undefined ? {} : { lowLimit: deviceInstance, highLimit: deviceInstance });
+  }
+
+  /**
+   * Sends a Who-Is as Distribute-Broadcast-To-Network (J.2.11) to a BBMD, which broadcasts
+   * it on its own subnet. `deviceInstance` limits it to one device (§16.10.1.1).
+   */
+  whoIsThroughBbmd(bbmd: string, deviceInstance?: number): void {
+    const client = this.client;
+    if (client === undefined) throw new GatewayError('GW_ERR_BACNET_SOCKET', `${this.key} is not open`);
+    client.whoIsThroughBBMD({ address: bbmd }, deviceInstance === undefined ? {} : { lowLimit: deviceInstance, highLimit: deviceInstance });
+  }
+
+  /** The foreign-device registration of this socket with `bbmd` (started at the first holder). Pair with releaseRegistration. */
+  acquireRegistration(bbmd: BbmdSettings, timeoutMs: number, log: Logger): ForeignDeviceRegistration {
+    const k = `${bbmd.host}:${bbmd.port}/${bbmd.ttlS}`;
+    let r = this.registrations.get(k);
+    if (r === undefined) {
+      r = new ForeignDeviceRegistration(() => this.client, bbmd, timeoutMs, log);
+      this.registrations.set(k, r);
+    }
+    r.refs++;
+    return r;
+  }
+
+  releaseRegistration(r: ForeignDeviceRegistration): void {
+    r.refs--;
+    if (r.refs > 0) return;
+    r.stop();
+    for (const [k, v] of this.registrations) if (v === r) this.registrations.delete(k);
   }
 
   private takeId(what: string): number {
@@ -248,6 +283,8 @@ export class BacnetLink {
     this.local = undefined;
     this.covHandlers.clear();
     this.busyIds.clear();
+    for (const r of this.registrations.values()) r.stop();
+    this.registrations.clear();
     if (client !== undefined) client.close();
   }
 }

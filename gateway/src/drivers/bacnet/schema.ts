@@ -35,6 +35,22 @@ export const BacnetIpConnection = Type.Object(
     covLifetimeS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
     /** Largest APDU the device accepts (Max_APDU_Length_Accepted, §12.11.19), octets; default 1476 (BACnet/IP). */
     maxApduLength: Type.Optional(Type.Integer({ minimum: 50, maximum: 1476 })),
+    /**
+     * Register as a foreign device (Annex J.5.2) with this BBMD on the device's subnet, when
+     * the gateway is on another one: Who-Is then goes as Distribute-Broadcast-To-Network
+     * through it, and I-Am comes back forwarded. Requests to the device stay unicast.
+     */
+    bbmd: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1, maxLength: 253, 'x-expect': 'the IPv4 address of the BBMD' }),
+          port: Type.Integer({ minimum: 1, maximum: 65535, default: BACNET_PORT }),
+          /** Time-to-live asked for (J.5.2.1), s; registered again at 80 % of it. */
+          ttlS: Type.Integer({ minimum: 10, maximum: 65535, default: 600 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
