@@ -225,6 +225,10 @@ export class RollupProjector {
   private async step(gateway: string, site: string): Promise<StepResult | undefined> {
     const { cdb } = this;
     const result = await cdb.db.transaction().execute(async (trx) => {
+      // No wait for the WAL flush at commit: a crash may lose the last steps, but rows and
+      // cursor together (the commit stays atomic), and the items they came from are durable
+      // — the next start projects them again. Exactly once still holds.
+      if (cdb.dialect === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
       await trx.insertInto('projection_marks').values({ gateway_id: gateway, lane: ROLLUP_LANE, projected_seq: 0 }).onConflict((oc) => oc.columns(['gateway_id', 'lane']).doNothing()).execute();
       const cursorQuery = trx.selectFrom('projection_marks').select('projected_seq').where('gateway_id', '=', gateway).where('lane', '=', ROLLUP_LANE);
       const cursor = await (cdb.dialect === 'postgres' ? cursorQuery.forUpdate().skipLocked() : cursorQuery).executeTakeFirst();
