@@ -16,9 +16,10 @@
  *   unicasts Who-Is to a configured address, or hands it to a BBMD);
  * - segmented answers (§5.2, §20.1.5) are reassembled here, per sender and invoke id,
  *   and handed to the library as one unsegmented ComplexACK. The library reassembles
- *   into a single store per client, so two segmented answers arriving at once on the
- *   socket that all devices share would be mixed; and it acknowledges windows one
- *   segment off. We acknowledge each window's last segment (§5.4.4), NAK a gap, and
+ *   into a single store (and sequence counter) per client, so two segmented answers
+ *   arriving at once on the socket that all devices share are mixed up (tried: the
+ *   "two at once" test of bacnet-segmentation.test.ts fails without this). We
+ *   acknowledge the first segment and then each window's last (§5.4), NAK a gap, and
  *   give up on an answer whose next segment does not come (the request then times out).
  */
 import dgram from 'node:dgram';
