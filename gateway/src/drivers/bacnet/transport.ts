@@ -125,7 +125,8 @@ export class UdpTransport extends EventEmitter {
     const window = Math.max(1, Math.min(WINDOW, proposed));
     const ack = (negative: boolean, last: number) => this.socket.send(unicast([0x40 | (negative ? 0x02 : 0), invokeId, last & 0xff, window]), rinfo.port, rinfo.address);
     let r = this.reassembly.get(k);
-    if (seq === 0) {
+    // Sequence numbers are one octet: after 256 segments 0 comes again and continues the answer.
+    if (seq === 0 && (r === undefined || r.next !== 0 || r.chunks.length === 0)) {
       // A first segment (again): start over. §5.4.4: the first segment is acknowledged alone.
       if (r !== undefined) clearTimeout(r.timer);
       r = { service, chunks: [], size: 0, next: 0, windowEnd: 0, timer: this.segmentTimer(k) };
