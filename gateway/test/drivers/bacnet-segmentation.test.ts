@@ -49,6 +49,29 @@ t.test('a device that segments: the object-list comes in one segmented answer', 
   t.equal(dev.segmenter.stats.aborted, 0);
 });
 
+t.test('a lost segment: the driver asks again from the gap (negative SegmentACK)', async (t) => {
+  // About 3 kB in 1476-octet segments: 0, 1, 2. Losing 1 leaves a gap when 2 comes.
+  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1806 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA, segmentation: true, dropSegments: [1] } } });
+  const dev = rig.sim.devices[0]!.device;
+  const driver = rig.driver('dut', { timeoutMs: 2000 });
+  const found = await driver.discover();
+  expectObjects(t, (found[0]!.details as { objects: Found }).objects, dev.objects.size - 1 - EXTRA);
+  t.equal(dev.segmenter.stats.dropped, 1, 'segment 1 was lost once');
+  t.ok(dev.segmenter.stats.negativeAcks >= 1, 'the driver sent a negative SegmentACK');
+  t.equal(dev.segmenter.stats.segmented, 1, 'and the answer still came in one segmented answer, not a new request');
+});
+
+t.test('the last segment lost: the device sends its window again, and duplicates are dropped', async (t) => {
+  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1807 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA, segmentation: true, dropSegments: [2] } } });
+  const dev = rig.sim.devices[0]!.device;
+  const driver = rig.driver('dut', { timeoutMs: 2000 });
+  const found = await driver.discover();
+  expectObjects(t, (found[0]!.details as { objects: Found }).objects, dev.objects.size - 1 - EXTRA);
+  t.equal(dev.segmenter.stats.dropped, 1);
+  t.ok(dev.segmenter.stats.resentWindows >= 1, 'the window 1–2 was sent again after Tseg');
+  t.equal(dev.segmenter.stats.segmented, 1);
+});
+
 t.test('a device without segmentation aborts: the object-list is read element by element', async (t) => {
   const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1802 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA } } });
   const dev = rig.sim.devices[0]!.device;

@@ -37,6 +37,8 @@ export interface BacnetBehaviour {
   maxApdu?: number;
   /** The device sends segmented answers (Segmentation_Supported segmented-transmit); default false: a too-long answer is aborted with segmentation-not-supported. */
   segmentation?: boolean;
+  /** Loses the first transmission of these segment numbers (each once, for the next segmented answers), as a lossy network would. */
+  dropSegments?: readonly number[];
   /** Adds this many analog-value objects (instances 100000…) to the object list, as a large controller has. Read at start only. */
   extraObjects?: number;
 }
@@ -248,6 +250,8 @@ export class SimBacnetDevice {
     if (captured === undefined) return;
     this.segmenter.maxApdu = this.behaviour.maxApdu ?? 1476;
     this.segmenter.canSegment = this.behaviour.segmentation === true;
+    for (const n of this.behaviour.dropSegments ?? []) this.segmenter.dropOnce.add(n);
+    this.behaviour.dropSegments = [];
     this.segmenter.answer(captured.datagram, captured.receiver || (sender.address ?? ''), request);
   }
 

@@ -10,7 +10,8 @@
  *   buffer-overflow;
  * - otherwise a segmented ComplexACK: the first segment alone, then windows of segments
  *   as the client's SegmentACKs ask (a negative SegmentACK resends from the segment after
- *   the one it names).
+ *   the one it names); a window that is not acknowledged within Tseg is sent again, up to
+ *   3 times.
  *
  * The datagrams are built here, not by @bacnet-js/client: the library never segments
  * what it sends.
@@ -39,8 +40,15 @@ export interface RequestHeader {
 
 interface Outgoing {
   readonly segments: Buffer[];
+  /** Gives the answer up when the client has gone quiet. */
   readonly timer: NodeJS.Timeout;
+  /** The window last sent, resent when no SegmentACK comes within Tseg. */
+  window: { from: number; to: number; retries: number; timer: NodeJS.Timeout | undefined };
 }
+
+/** APDU_Segment_Timeout (§12.11.29) of the simulated device, ms, and Number_Of_APDU_Retries. */
+const SEGMENT_TIMEOUT_MS = 300;
+const RETRIES = 3;
 
 export interface SegmenterStats {
   /** Answers sent in segments. */
@@ -49,11 +57,19 @@ export interface SegmenterStats {
   segmentsSent: number;
   /** Answers refused with segmentation-not-supported or buffer-overflow. */
   aborted: number;
+  /** Segments not sent on purpose (`dropOnce`), as a lossy network would. */
+  dropped: number;
+  /** Negative SegmentACKs received. */
+  negativeAcks: number;
+  /** Windows sent again because no SegmentACK came within Tseg. */
+  resentWindows: number;
 }
 
 export class Segmenter {
   private readonly outgoing = new Map<string, Outgoing>();
-  readonly stats: SegmenterStats = { segmented: 0, segmentsSent: 0, aborted: 0 };
+  readonly stats: SegmenterStats = { segmented: 0, segmentsSent: 0, aborted: 0, dropped: 0, negativeAcks: 0, resentWindows: 0 };
+  /** Sequence numbers whose first transmission is lost (each once), to exercise the client's negative SegmentACK. */
+  readonly dropOnce = new Set<number>();
 
   constructor(
     private readonly send: (datagram: Buffer, receiver: string) => void,
@@ -86,13 +102,33 @@ export class Segmenter {
     }
     const k = `${receiver}/${request.invokeId}`;
     const previous = this.outgoing.get(k);
-    if (previous !== undefined) clearTimeout(previous.timer);
+    if (previous !== undefined) this.forget(k);
     // A client that never acknowledges is given up on (Tseg, §5.3), without retries: loopback does not lose datagrams.
     const timer = setTimeout(() => this.outgoing.delete(k), 5000);
     timer.unref();
-    this.outgoing.set(k, { segments, timer });
+    this.outgoing.set(k, { segments, timer, window: { from: 0, to: 0, retries: 0, timer: undefined } });
     this.stats.segmented++;
-    this.sendSegment(k, receiver, 0);
+    this.sendWindow(k, receiver, 0, 0);
+  }
+
+  /** Sends segments from..to and resends them if no SegmentACK comes within Tseg (§5.4.5.2). */
+  private sendWindow(k: string, receiver: string, from: number, to: number, retries = 0): void {
+    const out = this.outgoing.get(k);
+    if (out === undefined) return;
+    clearTimeout(out.window.timer);
+    if (retries > 0) this.stats.resentWindows++;
+    for (let i = from; i <= to; i++) this.sendSegment(k, receiver, i);
+    const timer = retries < RETRIES ? setTimeout(() => this.sendWindow(k, receiver, from, to, retries + 1), SEGMENT_TIMEOUT_MS) : undefined;
+    timer?.unref();
+    out.window = { from, to, retries, timer };
+  }
+
+  private forget(k: string): void {
+    const out = this.outgoing.get(k);
+    if (out === undefined) return;
+    clearTimeout(out.timer);
+    clearTimeout(out.window.timer);
+    this.outgoing.delete(k);
   }
 
   /** A SegmentACK PDU (§20.1.6) from `sender`; `apdu` starts at its type octet. */
@@ -103,24 +139,24 @@ export class Segmenter {
     const k = `${sender}/${invokeId}`;
     const out = this.outgoing.get(k);
     if (out === undefined) return;
+    if (negative) this.stats.negativeAcks++;
     const last = out.segments.length - 1;
-    if (!negative && seq >= last) {
-      clearTimeout(out.timer);
-      this.outgoing.delete(k);
-      return;
-    }
-    for (let i = seq + 1; i <= Math.min(last, seq + window); i++) this.sendSegment(k, sender, i);
+    if (!negative && seq >= last) return this.forget(k);
+    this.sendWindow(k, sender, seq + 1, Math.min(last, seq + window));
   }
 
   private sendSegment(k: string, receiver: string, i: number): void {
     const seg = this.outgoing.get(k)?.segments[i];
     if (seg === undefined) return;
+    if (this.dropOnce.delete(i)) {
+      this.stats.dropped++;
+      return;
+    }
     this.stats.segmentsSent++;
     this.send(seg, receiver);
   }
 
   close(): void {
-    for (const o of this.outgoing.values()) clearTimeout(o.timer);
-    this.outgoing.clear();
+    for (const k of [...this.outgoing.keys()]) this.forget(k);
   }
 }

@@ -134,8 +134,10 @@ export class UdpTransport extends EventEmitter {
     }
     if (r === undefined) return; // a segment of an answer we are not reassembling
     if (seq !== r.next) {
-      // A duplicate or a gap: tell the server the last one we have in order.
-      ack(true, (r.next + 255) & 0xff);
+      // §5.4: a segment ahead of the next expected means one was lost: tell the server the
+      // last one we have in order (negative SegmentACK). One behind it is a duplicate of a
+      // resent window: dropped.
+      if (((seq - r.next) & 0xff) < 128) ack(true, (r.next + 255) & 0xff);
       return;
     }
     r.chunks.push(apdu.subarray(5));
