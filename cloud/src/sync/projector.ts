@@ -38,6 +38,8 @@ export interface ProjectorOptions {
   onError?: (err: unknown) => void;
   /** Retry after a failure, ms (default 1000). */
   retryMs?: number;
+  /** PostgreSQL: gateways projected at once, each on its own pooled connection (default 3; the pool has 10). */
+  parallel?: number;
 }
 
 /** What one gateway's step did. */
@@ -78,6 +80,7 @@ export class RollupProjector {
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
   private readonly stepItems: number;
+  private readonly parallel: number;
   private readonly counters = { steps: 0, items: 0, rollups: 0, failures: 0 };
   /**
    * Bodies of just-stored roll-up items by gateway and seq, as ingest parsed them, so a step
@@ -92,6 +95,7 @@ export class RollupProjector {
     private readonly options: ProjectorOptions = {},
   ) {
     this.stepItems = options.stepItems ?? 32;
+    this.parallel = Math.max(1, options.parallel ?? 3);
   }
 
   /**
@@ -193,16 +197,24 @@ export class RollupProjector {
     const behind = new Set(pending.map((g) => g.gateway));
     for (const gateway of [...this.handed.keys()]) if (!behind.has(gateway)) this.forget(gateway, Infinity);
     let progressed = pending.length === 0;
+    // PostgreSQL: several gateways' steps at once, each on its own pooled connection (their
+    // cursors are separate rows; their roll-ups go in key order, so two steps of one site's
+    // gateways wait for each other at worst, never deadlock). SQLite has one connection.
+    const parallel = this.cdb.dialect === 'postgres' ? this.parallel : 1;
     while (pending.length > 0 && !this.closed) {
       const next: typeof pending = [];
-      for (const g of pending) {
-        if (this.closed) return true;
-        const r = await this.step(g.gateway, g.site);
-        if (r !== undefined) progressed = true;
-        if (r !== undefined && !r.caughtUp) next.push(g);
-        // Let waiting requests (ingest) take the connection between steps.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      let i = 0;
+      const worker = async (): Promise<void> => {
+        while (i < pending.length && !this.closed) {
+          const g = pending[i++]!;
+          const r = await this.step(g.gateway, g.site);
+          if (r !== undefined) progressed = true;
+          if (r !== undefined && !r.caughtUp) next.push(g);
+          // Let waiting requests (ingest) take the connection between steps.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(parallel, pending.length) }, worker));
       pending = next;
     }
     return progressed;
