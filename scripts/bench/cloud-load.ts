@@ -23,7 +23,6 @@
  * `cloud_cpu_*` is the cloud process's CPU seconds per wall second (2 cores = 2.0),
  * `loadgen_cpu_*` this process's (the load generator shares the machine).
  */
-import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,7 +31,7 @@ import { uuidv7 } from '../../protocol/uuid.js';
 import { PROTOCOL_VERSION, type Batch, type BatchAck, type OutboxItem } from '../../protocol/v1.js';
 import { addGateway, openCloudDatabase } from '../../cloud/src/index.js';
 import { createRng } from '../sim/models/prng.js';
-import { dropSchema, enrol, loadAverage, postgresSchema, startCloudProcess } from './lib/cloud.js';
+import { cpuSeconds, dropSchema, enrol, loadAverage, postgresSchema, startCloudProcess } from './lib/cloud.js';
 import { watchProjection } from './lib/projected.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
@@ -77,16 +76,6 @@ function buildBatches(gateway: string, site: string, points: number, count: numb
     minute += MINUTE;
   }
   return out;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 function percentile(sorted: readonly number[], p: number): number {

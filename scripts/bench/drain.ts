@@ -13,7 +13,7 @@
  * straight into the store's `rollups` table, then StoreMaintenance queues them hour by
  * hour exactly as it does after each complete minute. Generation is not timed.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SiteConfig } from '../../gateway/src/core/config/load.js';
@@ -23,7 +23,7 @@ import { StoreMaintenance } from '../../gateway/src/store/maintenance.js';
 import { GatewayStore } from '../../gateway/src/store/store.js';
 import { Uplink } from '../../gateway/src/sync/uplink.js';
 import { LANES } from '../../protocol/v1.js';
-import { dropSchema, loadAverage, postgresSchema, registerGateway, startCloudProcess } from './lib/cloud.js';
+import { cpuSeconds, dropSchema, loadAverage, postgresSchema, registerGateway, startCloudProcess } from './lib/cloud.js';
 import { watchProjection } from './lib/projected.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { createRng } from '../sim/models/prng.js';
@@ -129,16 +129,6 @@ interface DrainResult {
   batches: number;
   failures: number;
   load: number;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Drains a copy of the backlog (the store file is copied, so each database gets the same one) to a cloud on `database`. */

@@ -16,13 +16,13 @@
  *   one outbox item = one event, the cloud's per-item cost (events are projected into
  *   the events table too). Figures `events_per_s_*`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { uuidv7 } from '../../protocol/uuid.js';
 import { LIMITS, PROTOCOL_VERSION, type Batch, type BatchAck, type OutboxItem } from '../../protocol/v1.js';
-import { dropSchema, enrol, loadAverage, postgresSchema, registerGateway, startCloudProcess } from './lib/cloud.js';
+import { cpuSeconds, dropSchema, enrol, loadAverage, postgresSchema, registerGateway, startCloudProcess } from './lib/cloud.js';
 import { watchProjection } from './lib/projected.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { createRng } from '../sim/models/prng.js';
@@ -110,16 +110,6 @@ interface Measured {
   batches: number;
   mbPerS: number;
   load: number;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Registers the gateways, starts the cloud, sends every gateway's batches (gateways in parallel), times it. */

@@ -5,6 +5,7 @@
  * In lib/ so that bench/run.ts does not list it as a benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -115,4 +116,14 @@ export async function dropSchema(schema: string): Promise<void> {
 /** The 1-minute load average, printed next to the figures: the machine may be shared with other work. */
 export function loadAverage(): number {
   return Number((loadavg()[0] ?? 0).toFixed(2));
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
