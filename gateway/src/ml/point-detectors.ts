@@ -36,11 +36,14 @@ export interface PointDetectorsSettings {
   readonly minIntervalMs: number;
   /** Site-wide cap on events per minute (default 20). */
   readonly maxEventsPerMinute: number;
-  /** Points watched at most (default 5,000; the rest are counted, not watched): memory is ~100 kB a point. */
+  /**
+   * Points watched at most (default 2,000; the rest are counted, not watched). A point's
+   * detector is made at its first value and holds ~31 kB (250 patterns of 12 values).
+   */
   readonly maxPoints: number;
   /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */
   readonly maxQueue: number;
-  /** The detector's options; the gateway keeps a shorter history than NAB's (1,000 patterns). */
+  /** The detector's options; the gateway keeps a shorter history than NAB's (250 patterns, not 3,000). */
   readonly detector: Partial<UnivariateDetectorOptions>;
 }
 
@@ -51,9 +54,9 @@ export const POINT_DETECTOR_DEFAULTS: PointDetectorsSettings = Object.freeze({
   warmupValues: 300,
   minIntervalMs: 15 * 60_000,
   maxEventsPerMinute: 20,
-  maxPoints: 5000,
+  maxPoints: 2000,
   maxQueue: 200,
-  detector: Object.freeze({ historyLength: 1000, longLength: 1000 }),
+  detector: Object.freeze({ historyLength: 250, longLength: 500 }),
 });
 
 /** A point as the selection sees it (a profile's point spec has these keys). */
@@ -92,7 +95,8 @@ export function pointsWithoutModel(devices: readonly WatchableDevice[], modelled
 interface Watched {
   readonly device: string;
   readonly point: string;
-  readonly detector: UnivariateDetector;
+  /** Made at the point's first value: a configured point that never reports costs nothing. */
+  detector: UnivariateDetector | undefined;
   queue: { ts: number; v: number }[];
   values: number;
   raised: boolean;
@@ -123,7 +127,7 @@ export class PointDetectors {
           this.counters.ml_univariate_points_unwatched++;
           continue;
         }
-        this.watched.set(`${device}\u0000${point}`, { device, point, detector: new UnivariateDetector(this.settings.detector), queue: [], values: 0, raised: false, below: 0, lastEventTs: -Infinity });
+        this.watched.set(`${device}\u0000${point}`, { device, point, detector: undefined, queue: [], values: 0, raised: false, below: 0, lastEventTs: -Infinity });
       }
     }
     if (timer && this.watched.size > 0) {
@@ -163,7 +167,7 @@ export class PointDetectors {
 
   private score(w: Watched, ts: number, v: number): void {
     const s = this.settings;
-    const score = w.detector.update(v);
+    const score = (w.detector ??= new UnivariateDetector(s.detector)).update(v);
     w.values++;
     this.counters.ml_univariate_values_total++;
     if (w.raised) {
