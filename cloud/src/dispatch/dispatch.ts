@@ -32,6 +32,7 @@ export async function roster(trx: Transaction<CloudSchema>, now: number): Promis
     .groupBy('assignee')
     .execute();
   const loadOf = new Map(loads.map((l) => [l.assignee, Number(l.n)]));
+  const serves = await servedSites(trx, names);
   const siteIds = [...new Set(techs.map((t) => t.site_id).filter((s): s is string => s !== null))];
   const sites = siteIds.length === 0 ? [] : await trx.selectFrom('sites').select(['id', 'lat', 'lon']).where('id', 'in', siteIds).execute();
   const siteAt = new Map(sites.map((s) => [s.id, s]));
@@ -46,8 +47,39 @@ export async function roster(trx: Transaction<CloudSchema>, now: number): Promis
       ...(t.site_id === null ? {} : { site: t.site_id }),
       ...(lat === null || lon === null ? {} : { lat, lon }),
       load: loadOf.get(t.name) ?? 0,
+      ...(serves.has(t.name) ? { serves: serves.get(t.name)! } : {}),
     };
   });
+}
+
+/**
+ * The sites each technician serves: the sites and regions of their login (`user_scopes`).
+ * A technician whose login has no scope is absent from the map: they serve the whole
+ * company.
+ */
+export async function servedSites(trx: Pick<Transaction<CloudSchema>, 'selectFrom'>, names: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (names.length === 0) return out;
+  const scopes = await trx
+    .selectFrom('user_scopes')
+    .innerJoin('users', 'users.id', 'user_scopes.user_id')
+    .select(['users.name', 'user_scopes.scope_kind', 'user_scopes.scope_id'])
+    .where('users.name', 'in', [...names])
+    .execute();
+  const regions = [...new Set(scopes.filter((s) => s.scope_kind === 'region').map((s) => s.scope_id))];
+  const sitesOfRegion = new Map<string, string[]>();
+  if (regions.length > 0) {
+    for (const r of await trx.selectFrom('sites').select(['id', 'region_id']).where('region_id', 'in', regions).execute()) {
+      if (r.region_id !== null) sitesOfRegion.set(r.region_id, [...(sitesOfRegion.get(r.region_id) ?? []), r.id]);
+    }
+  }
+  for (const s of scopes) {
+    const list = out.get(s.name) ?? [];
+    if (s.scope_kind === 'site') list.push(s.scope_id);
+    else list.push(...(sitesOfRegion.get(s.scope_id) ?? []));
+    out.set(s.name, list);
+  }
+  return out;
 }
 
 export interface DispatchOutcome {

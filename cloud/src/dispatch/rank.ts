@@ -27,6 +27,8 @@ export interface Candidate {
   lon?: number;
   /** Open work orders assigned (assigned, in progress, on hold). */
   load: number;
+  /** The sites the technician serves (their login's sites and regions); absent: the whole company. */
+  serves?: readonly string[];
 }
 
 export interface Target {
@@ -74,6 +76,7 @@ export function rankTechnicians(target: Target, roster: readonly Candidate[], ex
     const d = distanceOf(c, target);
     const base = { name: c.name, onShift: c.onShift, distanceKm: d === null ? null : round(d), load: c.load };
     if (exclude.has(c.name)) return { ...base, eligible: false, score: null, why: 'declined or did not accept this work order in time' };
+    if (c.serves !== undefined && !c.serves.includes(target.site)) return { ...base, eligible: false, score: null, why: `does not serve site ${target.site}` };
     if (target.category !== 'general' && !c.skills.includes(target.category)) return { ...base, eligible: false, score: null, why: `lacks skill ${target.category}` };
     const score = round((d ?? UNKNOWN_DISTANCE_KM) + LOAD_KM * c.load);
     return { ...base, eligible: true, score, why: `${c.onShift ? 'on shift' : 'off shift'}, ${d === null ? `position unknown (counted ${UNKNOWN_DISTANCE_KM} km)` : `${round(d)} km away`}, ${c.load} open work order(s)` };

@@ -219,6 +219,35 @@ t.test('dispatch offers to the best technician, explains, and re-dispatches when
   t.equal(again.json().code, 'CS_ERR_NO_TECHNICIAN');
 });
 
+t.test("technicians serve their login's sites: a site's dispatcher sees and manages only those (and sees company-wide ones); dispatch never sends one elsewhere", async (t) => {
+  const app = await testCloud(t);
+  await enrolledGateway(app, 's1', 'gw-1');
+  await enrolledGateway(app, 's2', 'gw-2');
+  const admin = await userWith(app, 'root', 'admin');
+  const now = Date.now();
+  for (const [name, sites] of [['tech-s1', ['s1']], ['tech-s2', ['s2']], ['tech-all', []]] as const) {
+    await userWith(app, name, 'technician', [...sites]);
+    t.equal((await app.inject({ method: 'PUT', url: `/v1/technicians/${name}`, headers: admin, payload: { skills: ['elevator'] } })).statusCode, 204);
+  }
+  const dispatcher = await userWith(app, 'disp-s1', 'dispatcher', ['s1']);
+  const seen = (await app.inject({ url: '/v1/technicians', headers: dispatcher })).json() as { name: string }[];
+  t.same(seen.map((r) => r.name).sort(), ['tech-all', 'tech-s1'], "s1's dispatcher sees s1's technician and the company-wide one, not s2's");
+  t.same(((await app.inject({ url: '/v1/technicians', headers: admin })).json() as { name: string }[]).map((r) => r.name).sort(), ['tech-all', 'tech-s1', 'tech-s2'], 'an admin sees all');
+  const shift = { start: now - 3600_000, end: now + 8 * 3600_000 };
+  t.equal((await app.inject({ method: 'POST', url: '/v1/technicians/tech-s1/shifts', headers: dispatcher, payload: shift })).statusCode, 201, 'manages its own site\'s technician');
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/technicians/tech-s1', headers: dispatcher, payload: { skills: ['elevator', 'fire'] } })).statusCode, 204);
+  for (const [method, url, payload] of [['PUT', '/v1/technicians/tech-s2', { skills: [] }], ['POST', '/v1/technicians/tech-s2/shifts', shift], ['PUT', '/v1/technicians/tech-all', { skills: [] }], ['POST', '/v1/technicians/tech-all/shifts', shift]] as const) {
+    const res = await app.inject({ method, url, headers: dispatcher, payload });
+    t.equal(res.statusCode, 404, `${method} ${url}: not another site's (or the whole company's) technician`);
+  }
+  for (const name of ['tech-s2', 'tech-all']) await app.inject({ method: 'POST', url: `/v1/technicians/${name}/shifts`, headers: admin, payload: shift });
+  // A work order at s2: s1's technician is not a candidate, whoever is nearer or freer.
+  const id = (await create(app, admin, { site: 's2' })).json().workOrder.id;
+  const d = (await app.inject({ method: 'POST', url: `/v1/work-orders/${id}/dispatch`, headers: admin })).json() as { chosen: string; candidates: { name: string; eligible: boolean; why?: string }[] };
+  t.not(d.chosen, 'tech-s1');
+  t.match(d.candidates.find((c) => c.name === 'tech-s1'), { eligible: false, why: 'does not serve site s2' });
+});
+
 t.test('SLA escalation emits a signed webhook, retried with backoff until delivered', async (t) => {
   const received: { headers: IncomingMessage['headers']; body: string }[] = [];
   let failFirst = 1;

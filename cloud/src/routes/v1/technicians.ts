@@ -8,7 +8,7 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { uuidv7 } from '../../../../protocol/uuid.js';
 import { requirePermission, requireSite } from '../../access/policy.js';
-import { roster } from '../../dispatch/dispatch.js';
+import { roster, servedSites } from '../../dispatch/dispatch.js';
 import { authenticated, principalOf } from '../../plugins/auth.js';
 import { CloudError } from '../../plugins/errors.js';
 import { USER_NAME_PATTERN } from '../../users/users.js';
@@ -38,12 +38,29 @@ const TechnicianView = Type.Object(
     lon: Type.Union([Type.Number(), Type.Null()]),
     locatedAt: Type.Union([Type.Integer(), Type.Null()]),
     load: Type.Integer({ description: 'Open work orders assigned' }),
+    serves: Type.Union([Type.Array(Type.String()), Type.Null()], { description: "The sites the technician serves (their login's sites and regions); null: the whole company" }),
   },
   { additionalProperties: false },
 );
 
+type UserPrincipal = ReturnType<typeof requirePermission>;
+
+/** Whether a user scoped to `sites` shares a site with a technician serving `serves` (undefined: the whole company). */
+const overlaps = (sites: UserPrincipal['sites'], serves: readonly string[] | undefined): boolean =>
+  sites === 'all' || (serves !== undefined && serves.some((s) => sites.includes(s)));
+
 const technicianRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const db = () => app.stewardDb.db;
+
+  /**
+   * A dispatcher or site manager manages only the technicians who serve one of their sites
+   * (a technician's login scope); a technician serving the whole company only an admin.
+   * Someone they may not manage is "not found", as another site's things are.
+   */
+  const requireManages = async (who: UserPrincipal, name: string): Promise<void> => {
+    if (who.sites === 'all') return;
+    if (!overlaps(who.sites, (await servedSites(db(), [name])).get(name))) throw new CloudError('CS_ERR_NOT_FOUND', `no technician "${name}" serving your sites`);
+  };
 
   app.get(
     '/technicians',
@@ -52,13 +69,14 @@ const technicianRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['dispatch'], summary: 'The roster: skills, shift, position, workload', security: bearer, response: { 200: Type.Array(TechnicianView), ...errorResponses(401, 403) } },
     },
     async (request) => {
-      requirePermission(principalOf(request), 'workorder.dispatch');
+      const who = requirePermission(principalOf(request), 'workorder.dispatch');
       const now = Date.now();
-      const list = await db().transaction().execute((trx) => roster(trx, now));
+      // Technicians who serve one of the caller's sites, and those who serve the whole company.
+      const list = (await db().transaction().execute((trx) => roster(trx, now))).filter((c) => c.serves === undefined || overlaps(who.sites, c.serves));
       const rows = new Map((await db().selectFrom('technicians').selectAll().execute()).map((r) => [r.name, r]));
       return list.map((c) => {
         const r = rows.get(c.name);
-        return { name: c.name, skills: [...c.skills], onShift: c.onShift, site: r?.site_id ?? null, lat: r?.lat ?? null, lon: r?.lon ?? null, locatedAt: r?.located_at ?? null, load: c.load };
+        return { name: c.name, skills: [...c.skills], onShift: c.onShift, site: r?.site_id ?? null, lat: r?.lat ?? null, lon: r?.lon ?? null, locatedAt: r?.located_at ?? null, load: c.load, serves: c.serves === undefined ? null : [...c.serves] };
       });
     },
   );
@@ -77,9 +95,10 @@ const technicianRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      requirePermission(principalOf(request), 'technician.manage');
+      const who = requirePermission(principalOf(request), 'technician.manage');
       const user = await db().selectFrom('users').select('role').where('name', '=', request.params.name).executeTakeFirst();
       if (user?.role !== 'technician') throw new CloudError('CS_ERR_NOT_FOUND', `no user "${request.params.name}" with role technician`);
+      await requireManages(who, request.params.name);
       const skills = JSON.stringify(request.body.skills);
       const phone = request.body.phone ?? null;
       await db()
@@ -105,10 +124,11 @@ const technicianRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      requirePermission(principalOf(request), 'technician.manage');
+      const who = requirePermission(principalOf(request), 'technician.manage');
       if (request.body.end <= request.body.start) throw new CloudError('CS_ERR_VALIDATION', 'body/end must be after body/start');
       const t = await db().selectFrom('technicians').select('name').where('name', '=', request.params.name).executeTakeFirst();
       if (t === undefined) throw new CloudError('CS_ERR_NOT_FOUND', `no technician "${request.params.name}"`);
+      await requireManages(who, request.params.name);
       const id = uuidv7();
       await db().insertInto('shifts').values({ id, technician: request.params.name, start_at: request.body.start, end_at: request.body.end }).execute();
       return reply.code(201).send({ id });
