@@ -33,6 +33,11 @@ export interface SimulatorOptions {
    * cap one tick's step at a few seconds, so keep `tickMs × timeScale` ≤ ~3,000.
    */
   readonly timeScale?: number;
+  /**
+   * Where the models' clock starts (ms epoch, default now): with `timeScale`, a test puts
+   * the simulated sky at dusk and lets it darken in seconds.
+   */
+  readonly startAt?: number;
 }
 
 export interface SimulatedDevice {
@@ -50,6 +55,10 @@ export interface SimulatedDevice {
 
 export interface Simulator {
   readonly devices: SimulatedDevice[];
+  /** The models' clock now (ms epoch). */
+  clock(): number;
+  /** Runs the models' clock at `scale` simulated seconds per real second from now on. */
+  setTimeScale(scale: number): void;
   /** Stops the models and the servers. */
   close(): Promise<void>;
 }
@@ -98,7 +107,8 @@ export async function startSimulator(site: SiteConfig, opts: SimulatorOptions = 
     groups.set(key, [...(groups.get(key) ?? []), p]);
   });
 
-  const startMs = Date.now();
+  const realStart = Date.now();
+  const startMs = opts.startAt ?? realStart;
   const models: SignalModel[] = [];
   const devices: SimulatedDevice[] = [];
   const servers: ModbusServer[] = [];
@@ -132,14 +142,23 @@ export async function startSimulator(site: SiteConfig, opts: SimulatorOptions = 
     throw err;
   }
 
-  const scale = opts.timeScale ?? 1;
+  // The models' clock: `sim` at real time `real`, running `scale` times as fast.
+  const at = { real: realStart, sim: startMs, scale: opts.timeScale ?? 1 };
+  const clock = (): number => at.sim + (Date.now() - at.real) * at.scale;
   const timer = setInterval(() => {
-    const now = startMs + (Date.now() - startMs) * scale;
+    const now = clock();
     for (const model of models) model.tick(now);
   }, tickMs);
 
   return {
     devices,
+    clock,
+    setTimeScale: (scale: number) => {
+      const now = Date.now();
+      at.sim = at.sim + (now - at.real) * at.scale;
+      at.real = now;
+      at.scale = scale;
+    },
     close: async () => {
       clearInterval(timer);
       await Promise.all(servers.map((s) => s.close()));

@@ -3,20 +3,22 @@
  * a lift and a camera), the gateway polling it with its broker, alarm engine and work
  * orders, and its Node-RED running the default flows — nothing stands in for anything.
  *
- * - Lighting: with the site's thresholds making it dark whatever the sky, the flow switches
- *   a channel on inside its timetable window and one off outside it, through the broker's
- *   guarded `…/set` writes, down to the simulated relays.
+ * - Lighting: the lighting controller's simulator starts a little before today's sunset at
+ *   Shenzhen and runs 60× faster; as its sky darkens, the flow switches the channel whose
+ *   timetable window is now on at dusk (and not before), and keeps the one outside its
+ *   window off, through the broker's guarded `…/set` writes, down to the simulated relays.
  * - Pump: an injected pressure loss gives the flow's alarm and its work order.
  * - Elevator: an entrapment gives the P1 alarm and a work order with the camera's picture.
  *
- * Dusk itself (the illuminance crossing the thresholds, hysteresis, confirmation) is in
- * default-flows.test.ts: the simulator's sky follows the real clock.
+ * Hysteresis and confirmation in detail are in default-flows.test.ts.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { startCommunity } from '../../../scripts/sim/community.js';
+import { solarElevationDeg } from '../../../scripts/sim/models/lighting-controller.js';
+import { startSimulator } from '../../../scripts/sim/sim.js';
 import { loadSiteConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startGateway } from '../../src/main.js';
@@ -36,8 +38,8 @@ gateway:
   nodeRed:
     enabled: true
     port: ${nrPort}
-    # Dark whatever the sky: the lux thresholds are above the sensor's range.
-    lighting: { device: light-garden, onBelowLux: 1000000, offAboveLux: 2000000, confirmMs: 0, channels: [{ point: channel_4, from: "${later[0]}", to: "${later[1]}" }, { point: channel_7, from: "00:00", to: "24:00" }] }
+    # On below 50 lx (civil twilight), off above 100 lx; channel_4's window is later today.
+    lighting: { device: light-garden, onBelowLux: 50, offAboveLux: 100, confirmMs: 0, channels: [{ point: channel_4, from: "${later[0]}", to: "${later[1]}" }, { point: channel_7, from: "00:00", to: "24:00" }] }
     pump: { devices: [pump-1], lowPressureBar: 1.5, delayMs: 1000 }
     elevator: { devices: [elev-1-a], cameras: { elev-1-a: cam-b1 } }
 users:
@@ -51,9 +53,15 @@ devices:
 const env = { TECH_PW: 'tech-pass', CAM_PW: 'cam-pass' };
 const ids = ['pump-1', 'light-garden', 'elev-1-a', 'cam-b1'];
 writeFileSync(file, yaml(Object.fromEntries(ids.map((id) => [id, 1]))));
-const sim = await startCommunity(loadSiteConfig(file, env), { seed: 7, ports: Object.fromEntries(ids.map((id) => [id, 0])) });
+const sim = await startCommunity(loadSiteConfig(file, env), { seed: 7, ports: Object.fromEntries(ids.map((id) => [id, 0])), only: ids.filter((id) => id !== 'light-garden') });
 t.teardown(() => sim.close());
-writeFileSync(file, yaml(Object.fromEntries(sim.devices.map((d) => [d.id, d.port]))));
+// The lighting controller on a clock of its own, from the next moment the sun is 1.5° above
+// Shenzhen's horizon: at the real pace while Node-RED starts, then 60× (dark ~0.5 min later).
+let dusk = Math.ceil(Date.now() / 60_000) * 60_000;
+while (!(solarElevationDeg(dusk) >= 1.5 && solarElevationDeg(dusk + 60_000) < 1.5)) dusk += 60_000;
+const sky = await startSimulator(loadSiteConfig(file, env), { seed: 7, only: ['light-garden'], ports: { 'light-garden': 0 }, startAt: dusk, tickMs: 50 });
+t.teardown(() => sky.close());
+writeFileSync(file, yaml(Object.fromEntries([...sim.devices, ...sky.devices].map((d) => [d.id, d.port]))));
 const gw = await startGateway(loadSiteConfig(file, env), { httpPort: 0, log: createLogger({ level: 'silent' }) });
 t.teardown(() => gw.close());
 const device = (id: string) => sim.devices.find((d) => d.id === id)!;
@@ -68,9 +76,21 @@ const workOrderOf = async (alarmId: string) => (await get<{ items: WorkOrder[] }
 
 await until('Node-RED running the default flows', () => gw.nodeRed?.status().state === 'running', 120_000, 200);
 
-t.test('lighting: the flow switches the simulated relays through the guarded MQTT writes', async (t) => {
-  // At start the simulator has the lobby (channel_4) on and the spare (channel_7) off.
-  await until('channel_7 on and channel_4 off', async () => (await point('light-garden', 'channel_7')) === true && (await point('light-garden', 'channel_4')) === false, 60_000, 200);
+t.test('lighting: at dusk in the simulated sky the flow switches the relays through the guarded MQTT writes', async (t) => {
+  // At start the simulator has the lobby (channel_4) on and the spare (channel_7) off; the sun is up.
+  const seen: { lux: number; ch7: boolean }[] = [];
+  await until('the flow has seen the light sky', async () => (await point('light-garden', 'channel_4')) === false, 60_000, 200); // its timetable turned the lobby off
+  sky.setTimeScale(60);
+  await until('channel_7 on at dusk', async () => {
+    const lux = (await point('light-garden', 'illuminance')) as number;
+    const ch7 = (await point('light-garden', 'channel_7')) === true;
+    if (typeof lux === 'number') seen.push({ lux, ch7 });
+    return ch7;
+  }, 120_000, 200);
+  t.ok(seen.some((x) => !x.ch7 && x.lux >= 100), `channel_7 was off while the sky was light (first ${Math.round(seen[0]?.lux ?? NaN)} lx)`);
+  const on = seen.findIndex((x) => x.ch7);
+  t.ok(on > 0 && seen[on - 1]!.lux < 100, `it came on as the illuminance fell through the thresholds (${Math.round(seen[on - 1]?.lux ?? NaN)} lx just before)`);
+  t.equal(await point('light-garden', 'channel_4'), false, 'channel_4 stays off: dark, but outside its window');
   const audit = await get<{ actor: string; action: string; target: string; result: string }[]>('/api/v1/audit?limit=1000');
   t.ok(audit.some((a) => a.target === 'light-garden.channel_7' && a.actor === 'mqtt:node-red' && a.result === 'ok'), 'the write is audited under Node-RED’s login');
   t.ok(audit.some((a) => a.target === 'light-garden.channel_4' && a.actor === 'mqtt:node-red' && a.result === 'ok'));
