@@ -247,9 +247,12 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
         pending.push({ device, readings });
         pendingCount += readings.length;
         if (broker !== undefined) {
-          // MQTT bus: changed values, retained; the device's $state (its first connection has no event).
+          // MQTT bus: changed values, retained; the device's $state (its first connection has no
+          // event). Readings of a cycle come before the poller settles the device online, so a
+          // device still `connecting` has just answered: it is online.
           broker.publishReadings(device, readings);
-          broker.setDeviceState(device, poller.state(device) ?? 'online');
+          const state = poller.state(device);
+          broker.setDeviceState(device, state === undefined || state === 'connecting' ? 'online' : state);
         }
         if (flushTimer === undefined || pendingCount >= 50_000) flush();
       },
