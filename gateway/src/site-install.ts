@@ -13,9 +13,8 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigInvalidError, fleetProfileDir, loadProfile, loadSite, type SiteConfig } from './core/config/load.js';
-import { BUNDLED_PROFILE_DIR } from './config.js';
-import { protocolSchemas } from './drivers/schemas.js';
+import { ConfigInvalidError, fleetProfileDir, type SiteConfig } from './core/config/load.js';
+import { loadProfileFile, loadSiteConfig } from './config.js';
 
 export type PartOutcome = 'applied' | { readonly error: string };
 
@@ -65,7 +64,7 @@ export function installSiteParts(options: {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, options.parts[name]!);
       try {
-        loadProfile(file, protocolSchemas);
+        loadProfileFile(file);
       } catch (err) {
         profileErrors.push(`${name}: ${issuesOf(err)}`);
       }
@@ -75,7 +74,7 @@ export function installSiteParts(options: {
     writeFileSync(candidateSite, options.parts.site ?? readFileSync(siteFile, 'utf8'));
     let next: SiteConfig;
     try {
-      next = loadSite(candidateSite, { schemas: protocolSchemas, bundledProfileDir: BUNDLED_PROFILE_DIR, fleetProfileDir: candidateProfiles, ...(options.env === undefined ? {} : { env: options.env }) });
+      next = loadSiteConfig(candidateSite, options.env, true, { fleetProfileDir: candidateProfiles });
     } catch (err) {
       // Named as the files they would have become.
       const issues = issuesOf(err).replaceAll(candidateSite, siteFile).replaceAll(candidateProfiles, installed);

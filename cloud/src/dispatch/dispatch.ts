@@ -10,6 +10,7 @@ import type { Priority } from '../../../protocol/work-orders.js';
 import type { Dialect } from '../db/migrations.js';
 import type { CloudSchema } from '../db/schema.js';
 import type { Effects } from '../downlink/effects.js';
+import { sitesOfUsers } from '../users/users.js';
 import { enqueueWebhook } from '../webhooks/queue.js';
 import { lockWorkOrder, stateOf, submitOp } from '../workorders/submit.js';
 import { rankTechnicians, type Candidate, type Ranking } from './rank.js';
@@ -57,29 +58,8 @@ export async function roster(trx: Transaction<CloudSchema>, now: number): Promis
  * A technician whose login has no scope is absent from the map: they serve the whole
  * company.
  */
-export async function servedSites(trx: Pick<Transaction<CloudSchema>, 'selectFrom'>, names: readonly string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (names.length === 0) return out;
-  const scopes = await trx
-    .selectFrom('user_scopes')
-    .innerJoin('users', 'users.id', 'user_scopes.user_id')
-    .select(['users.name', 'user_scopes.scope_kind', 'user_scopes.scope_id'])
-    .where('users.name', 'in', [...names])
-    .execute();
-  const regions = [...new Set(scopes.filter((s) => s.scope_kind === 'region').map((s) => s.scope_id))];
-  const sitesOfRegion = new Map<string, string[]>();
-  if (regions.length > 0) {
-    for (const r of await trx.selectFrom('sites').select(['id', 'region_id']).where('region_id', 'in', regions).execute()) {
-      if (r.region_id !== null) sitesOfRegion.set(r.region_id, [...(sitesOfRegion.get(r.region_id) ?? []), r.id]);
-    }
-  }
-  for (const s of scopes) {
-    const list = out.get(s.name) ?? [];
-    if (s.scope_kind === 'site') list.push(s.scope_id);
-    else list.push(...(sitesOfRegion.get(s.scope_id) ?? []));
-    out.set(s.name, list);
-  }
-  return out;
+export function servedSites(trx: Pick<Transaction<CloudSchema>, 'selectFrom'>, names: readonly string[]): Promise<Map<string, string[]>> {
+  return sitesOfUsers(trx, 'name', names);
 }
 
 export interface DispatchOutcome {

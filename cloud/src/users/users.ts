@@ -91,12 +91,34 @@ export async function userOfToken(cdb: CloudDatabase, token: string, now = Date.
 }
 
 /** The sites a (non-admin) user sees: its sites plus every site of its regions, sorted. */
-export async function sitesOfUser(db: Kysely<CloudSchema>, userId: string): Promise<string[]> {
-  const scopes = await db.selectFrom('user_scopes').select(['scope_kind', 'scope_id']).where('user_id', '=', userId).execute();
-  const sites = new Set(scopes.filter((s) => s.scope_kind === 'site').map((s) => s.scope_id));
-  const regions = scopes.filter((s) => s.scope_kind === 'region').map((s) => s.scope_id);
+export async function sitesOfUser(db: Pick<Kysely<CloudSchema>, 'selectFrom'>, userId: string): Promise<string[]> {
+  return (await sitesOfUsers(db, 'id', [userId])).get(userId) ?? [];
+}
+
+/**
+ * For users by `id` or `name`: the sites their scopes reach (their sites plus every site of
+ * their regions), sorted. A user without any scope is absent from the map.
+ */
+export async function sitesOfUsers(db: Pick<Kysely<CloudSchema>, 'selectFrom'>, by: 'id' | 'name', keys: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, Set<string>>();
+  if (keys.length === 0) return new Map();
+  const scopes = await db
+    .selectFrom('user_scopes')
+    .innerJoin('users', 'users.id', 'user_scopes.user_id')
+    .select([`users.${by} as key`, 'user_scopes.scope_kind', 'user_scopes.scope_id'])
+    .where(`users.${by}`, 'in', [...keys])
+    .execute();
+  const regions = [...new Set(scopes.filter((s) => s.scope_kind === 'region').map((s) => s.scope_id))];
+  const sitesOfRegion = new Map<string, string[]>();
   if (regions.length > 0) {
-    for (const r of await db.selectFrom('sites').select('id').where('region_id', 'in', regions).execute()) sites.add(r.id);
+    for (const r of await db.selectFrom('sites').select(['id', 'region_id']).where('region_id', 'in', regions).execute()) {
+      if (r.region_id !== null) sitesOfRegion.set(r.region_id, [...(sitesOfRegion.get(r.region_id) ?? []), r.id]);
+    }
   }
-  return [...sites].sort();
+  for (const s of scopes) {
+    const set = out.get(s.key) ?? new Set<string>();
+    for (const site of s.scope_kind === 'site' ? [s.scope_id] : (sitesOfRegion.get(s.scope_id) ?? [])) set.add(site);
+    out.set(s.key, set);
+  }
+  return new Map([...out].map(([k, v]) => [k, [...v].sort()]));
 }
