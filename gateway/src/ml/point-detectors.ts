@@ -106,6 +106,7 @@ interface Watched {
 
 export class PointDetectors {
   readonly settings: PointDetectorsSettings;
+  /** By the reading's id, `<device>.<point>`: the polling path looks it up without building a key. */
   private readonly watched = new Map<string, Watched>();
   private timer: NodeJS.Timeout | undefined;
   private minuteStart = 0;
@@ -127,7 +128,7 @@ export class PointDetectors {
           this.counters.ml_univariate_points_unwatched++;
           continue;
         }
-        this.watched.set(`${device}\u0000${point}`, { device, point, detector: undefined, queue: [], values: 0, raised: false, below: 0, lastEventTs: -Infinity });
+        this.watched.set(`${device}.${point}`, { device, point, detector: undefined, queue: [], values: 0, raised: false, below: 0, lastEventTs: -Infinity });
       }
     }
     if (timer && this.watched.size > 0) {
@@ -145,7 +146,7 @@ export class PointDetectors {
     const prefix = `${device}.`;
     for (const r of readings) {
       if (r.quality !== 'good' || typeof r.value !== 'number') continue;
-      const w = this.watched.get(`${device}\u0000${r.point.startsWith(prefix) ? r.point.slice(prefix.length) : r.point}`);
+      const w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`);
       if (w === undefined) continue;
       if (w.queue.length >= this.settings.maxQueue) {
         w.queue.shift();
