@@ -5,6 +5,7 @@
  * charts; a site's own KPIs, open alarms, work orders and alarm events one click away.
  * Reads only the cloud's /v1 API with the person's token.
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, onAuth, signedIn, signIn, signOut, type Alarm, type CloudEvent, type GatewayStatus, type Kpis, type Site, type SiteKpis, type WorkOrder } from './api.js';
 import { BarChart, LineChart, RankChart } from './charts.js';
@@ -488,6 +489,8 @@ function SitePage(props: { t: T; lang: Lang; data: Data; id: string }) {
   const active = (sd?.alarms ?? []).filter((a) => a.state === 'active').sort((a, b) => Number(a.acked) - Number(b.acked) || b.raisedAt - a.raisedAt);
   const wos = (sd?.workOrders ?? []).filter((w) => woFilter === 'all' || isOpen(w));
   const events = [...(sd?.events ?? [])].reverse().slice(0, 50);
+  /** What an empty table of the page says: still loading, or nothing there. */
+  const emptyText = sd === undefined ? t('loading') : t('site.none');
   const availability = k === null || k.availability.length === 0 ? null : k.availability.reduce((s, a) => s + a.availability, 0) / k.availability.length;
   return (
     <section aria-labelledby="site-title" data-site-page={id}>
@@ -531,38 +534,20 @@ function SitePage(props: { t: T; lang: Lang; data: Data; id: string }) {
       </ul>
       {sd === undefined ? <p>{t('loading')}</p> : k === null ? null : <KpiCharts t={t} kpis={k} siteScope />}
       <h2 id="h-open-alarms">{t('site.openAlarms')}</h2>
-      {active.length === 0 ? (
-        <p>{sd === undefined ? t('loading') : t('site.none')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table aria-labelledby="h-open-alarms" class="open-alarms">
-            <thead>
-              <tr>
-                <th scope="col">{t('col.severity')}</th>
-                <th scope="col">{t('col.rule')}</th>
-                <th scope="col">{t('col.device')}</th>
-                <th scope="col">{t('col.raised')}</th>
-                <th scope="col">{t('col.state')}</th>
-                <th scope="col">{t('col.workOrder')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {active.map((a) => (
-                <tr class={a.acked ? '' : 'unacked'}>
-                  <td>
-                    <span class={`sev ${a.severity}`}>{word(t, 'sev', a.severity)}</span>
-                  </td>
-                  <th scope="row">{a.rule}</th>
-                  <td>{a.device ?? ''}</td>
-                  <td>{time(a.raisedAt, lang)}</td>
-                  <td>{a.shelvedUntil !== null && a.shelvedUntil > now ? t('alarm.shelved') : a.acked ? t('alarm.acked') : t('alarm.unacked')}</td>
-                  <td>{a.workOrder === null ? '' : (sd?.workOrders.find((w) => w.id === a.workOrder)?.title ?? a.workOrder.slice(0, 8))}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <SiteTable labelledBy="h-open-alarms" class="open-alarms" columns={[t('col.severity'), t('col.rule'), t('col.device'), t('col.raised'), t('col.state'), t('col.workOrder')]} empty={active.length === 0 ? emptyText : undefined}>
+        {active.map((a) => (
+          <tr class={a.acked ? '' : 'unacked'}>
+            <td>
+              <span class={`sev ${a.severity}`}>{word(t, 'sev', a.severity)}</span>
+            </td>
+            <th scope="row">{a.rule}</th>
+            <td>{a.device ?? ''}</td>
+            <td>{time(a.raisedAt, lang)}</td>
+            <td>{a.shelvedUntil !== null && a.shelvedUntil > now ? t('alarm.shelved') : a.acked ? t('alarm.acked') : t('alarm.unacked')}</td>
+            <td>{a.workOrder === null ? '' : (sd?.workOrders.find((w) => w.id === a.workOrder)?.title ?? a.workOrder.slice(0, 8))}</td>
+          </tr>
+        ))}
+      </SiteTable>
       <div class="section-head">
         <h2 id="h-wo">{t('site.workOrders')}</h2>
         <div class="toggle" role="group" aria-label={t('wo.filterLabel')}>
@@ -574,66 +559,50 @@ function SitePage(props: { t: T; lang: Lang; data: Data; id: string }) {
           </button>
         </div>
       </div>
-      {wos.length === 0 ? (
-        <p>{sd === undefined ? t('loading') : t('site.none')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table aria-labelledby="h-wo" class="work-orders">
-            <thead>
-              <tr>
-                <th scope="col">{t('col.priority')}</th>
-                <th scope="col">{t('col.title')}</th>
-                <th scope="col">{t('col.status')}</th>
-                <th scope="col">{t('col.assignee')}</th>
-                <th scope="col">{t('col.created')}</th>
-                <th scope="col">{t('col.due')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {wos.map((w) => (
-                <tr class={w.dueAt < now && isOpen(w) ? 'overdue' : ''}>
-                  <td>{w.priority}</td>
-                  <th scope="row">{w.title}</th>
-                  <td>{word(t, 'wo', w.status)}</td>
-                  <td>{w.assignee ?? ''}</td>
-                  <td>{time(w.createdAt, lang)}</td>
-                  <td>{time(w.dueAt, lang)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <SiteTable labelledBy="h-wo" class="work-orders" columns={[t('col.priority'), t('col.title'), t('col.status'), t('col.assignee'), t('col.created'), t('col.due')]} empty={wos.length === 0 ? emptyText : undefined}>
+        {wos.map((w) => (
+          <tr class={w.dueAt < now && isOpen(w) ? 'overdue' : ''}>
+            <td>{w.priority}</td>
+            <th scope="row">{w.title}</th>
+            <td>{word(t, 'wo', w.status)}</td>
+            <td>{w.assignee ?? ''}</td>
+            <td>{time(w.createdAt, lang)}</td>
+            <td>{time(w.dueAt, lang)}</td>
+          </tr>
+        ))}
+      </SiteTable>
       <h2 id="h-events">{t('site.alarmEvents')}</h2>
-      {events.length === 0 ? (
-        <p>{sd === undefined ? t('loading') : t('site.none')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table aria-labelledby="h-events">
-            <thead>
-              <tr>
-                <th scope="col">{t('col.time')}</th>
-                <th scope="col">{t('col.type')}</th>
-                <th scope="col">{t('col.severity')}</th>
-                <th scope="col">{t('col.device')}</th>
-                <th scope="col">{t('col.message')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e) => (
-                <tr>
-                  <td>{time(e.ts, lang)}</td>
-                  <td>{word(t, 'event', e.type)}</td>
-                  <td>{word(t, 'sev', e.severity)}</td>
-                  <td>{e.device ?? ''}</td>
-                  <td>{typeof e.body.message === 'string' ? e.body.message : typeof e.body.rule === 'string' ? e.body.rule : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <SiteTable labelledBy="h-events" columns={[t('col.time'), t('col.type'), t('col.severity'), t('col.device'), t('col.message')]} empty={events.length === 0 ? emptyText : undefined}>
+        {events.map((e) => (
+          <tr>
+            <td>{time(e.ts, lang)}</td>
+            <td>{word(t, 'event', e.type)}</td>
+            <td>{word(t, 'sev', e.severity)}</td>
+            <td>{e.device ?? ''}</td>
+            <td>{typeof e.body.message === 'string' ? e.body.message : typeof e.body.rule === 'string' ? e.body.rule : ''}</td>
+          </tr>
+        ))}
+      </SiteTable>
     </section>
+  );
+}
+
+/** A table of the site page with its column heads, or the line that says why it is empty. */
+function SiteTable(props: { labelledBy: string; class?: string; columns: readonly string[]; empty: string | undefined; children: ComponentChildren }) {
+  if (props.empty !== undefined) return <p>{props.empty}</p>;
+  return (
+    <div class="table-wrap">
+      <table aria-labelledby={props.labelledBy} class={props.class}>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th scope="col">{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
   );
 }
 
