@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N]`
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN]`
  *
  * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
  * mixed points each — 10,000 points — served by the simulator in a child process, polled
@@ -18,6 +18,10 @@
  *    goal could not be measured with them. `saturation_points_per_cpu_s` is what it read
  *    per CPU-second it got: on a shared machine the process may get far less than a core. Node runs the gateway on one thread, so this is one core's worth (SQLite
  *    included, which better-sqlite3 runs on the same thread).
+ *
+ * `--only nominal|dead20|saturation` runs that one alone (e.g. under `node --cpu-prof`, to
+ * profile one phase); the figures of the runs left out are absent from the JSON line, never
+ * made up.
  *
  * CPU is this process only (the simulator is elsewhere) and includes the bench's own
  * lateness sampler (every 25–250 ms), which is small. Of it, the time inside the store (writes and
@@ -44,19 +48,23 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const dead20File = writeSite(dir, 'dead20', ports, intervalMs);
   const satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints);
   const dead = Array.from({ length: devices }, (_, i) => deviceId(i)).filter((_, i) => i % 5 === 4);
+  const runs = ['nominal', 'dead20', 'saturation'] as const;
+  const only = options.args.only;
+  if (only !== undefined && !(runs as readonly string[]).includes(only)) throw new Error(`poll bench: --only takes one of ${runs.join(', ')}, got "${only}"`);
+  const wanted = (name: (typeof runs)[number]) => only === undefined || only === name;
   const load0 = loadavg();
 
   // The simulator serves the saturation map (registers 0…satPoints-1 per device): the
   // nominal and dead20 runs read its first 200 registers, the same map as `poll-mixed.yaml`.
   const sim = await startSimChild(satFile);
-  let nominal: StewardRun;
-  let dead20: StewardRun;
-  let sat: StewardRun;
+  let nominal: StewardRun | undefined;
+  let dead20: StewardRun | undefined;
+  let sat: StewardRun | undefined;
   try {
     // Nominal first: its RSS is that of a process that has run one gateway only.
-    nominal = await runSteward(nominalFile, sim, { warmupMs, seconds });
-    dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead });
-    sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20) });
+    if (wanted('nominal')) nominal = await runSteward(nominalFile, sim, { warmupMs, seconds });
+    if (wanted('dead20')) dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead });
+    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20) });
   } finally {
     await sim.stop();
   }
@@ -84,41 +92,54 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   ];
   const points = devices * POINTS_PER_DEVICE;
   const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after`;
+  const table: (string | number)[][] = [
+    ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'of it store', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB', 'heap used MB', 'ArrayBuffers MB'],
+  ];
+  if (nominal !== undefined) table.push(row(`nominal (${points} points)`, nominal, intervalMs));
+  if (dead20 !== undefined) table.push(row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs));
+  if (sat !== undefined) table.push(row(`saturation (${devices} × ${satPoints} points)`, sat, satIntervalMs));
+  table.push([`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '']);
   return {
-    table: [
-      ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'of it store', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB', 'heap used MB', 'ArrayBuffers MB'],
-      row(`nominal (${points} points)`, nominal, intervalMs),
-      row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs),
-      row(`saturation (${devices} × ${satPoints} points)`, sat, satIntervalMs),
-      [`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '', ''],
-    ],
+    table,
     figures: {
       devices,
       points,
       interval_ms: intervalMs,
       seconds,
-      // The most the gateway reaches (saturation run); the nominal run reads what is asked.
-      points_per_s: pps(sat),
-      points_per_s_nominal: pps(nominal),
-      saturation_interval_ms: satIntervalMs,
-      saturation_points: devices * satPoints,
-      saturation_cores: Number((sat.cpuS / sat.seconds).toFixed(3)),
-      saturation_sim_cores: Number((sat.simCpuS / sat.seconds).toFixed(3)),
-      saturation_points_per_cpu_s: sat.cpuS === 0 ? 0 : Math.round(sat.pointsRead / sat.cpuS),
-      saturation_event_loop_utilisation: Number(sat.elu.toFixed(3)),
-      cpu_s_per_1k_points: cpuPer1k(nominal.cpuS, nominal.pointsRead),
-      cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
-      // Of those, the store's share (writes + maintenance), and the rest: the device layer, broker, alarms, ML feed.
-      cpu_s_per_1k_points_store: cpuPer1k(nominal.storeS, nominal.pointsRead),
-      cpu_s_per_1k_points_saturation_store: cpuPer1k(sat.storeS, sat.pointsRead),
-      stored_per_s_nominal: Math.round(nominal.samplesStored / nominal.seconds),
-      rss_mb_10k_points: Math.round(nominal.rssMb),
-      heap_used_mb_10k_points: Math.round(nominal.heapUsedMb),
-      array_buffers_mb_10k_points: Math.round(nominal.arrayBuffersMb),
-      lateness_p50_ms: percentile(nominal.lateness, 50),
-      lateness_p99_ms: percentile(nominal.lateness, 99),
-      lateness_p99_ms_dead20: percentile(dead20.lateness, 99),
-      lateness_p50_ms_dead20: percentile(dead20.lateness, 50),
+      ...(sat === undefined
+        ? {}
+        : {
+            // The most the gateway reaches (saturation run); the nominal run reads what is asked.
+            points_per_s: pps(sat),
+            saturation_interval_ms: satIntervalMs,
+            saturation_points: devices * satPoints,
+            saturation_cores: Number((sat.cpuS / sat.seconds).toFixed(3)),
+            saturation_sim_cores: Number((sat.simCpuS / sat.seconds).toFixed(3)),
+            saturation_points_per_cpu_s: sat.cpuS === 0 ? 0 : Math.round(sat.pointsRead / sat.cpuS),
+            saturation_event_loop_utilisation: Number(sat.elu.toFixed(3)),
+            cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
+            cpu_s_per_1k_points_saturation_store: cpuPer1k(sat.storeS, sat.pointsRead),
+          }),
+      ...(nominal === undefined
+        ? {}
+        : {
+            points_per_s_nominal: pps(nominal),
+            cpu_s_per_1k_points: cpuPer1k(nominal.cpuS, nominal.pointsRead),
+            // Of those, the store's share (writes + maintenance), and the rest: the device layer, broker, alarms, ML feed.
+            cpu_s_per_1k_points_store: cpuPer1k(nominal.storeS, nominal.pointsRead),
+            stored_per_s_nominal: Math.round(nominal.samplesStored / nominal.seconds),
+            rss_mb_10k_points: Math.round(nominal.rssMb),
+            heap_used_mb_10k_points: Math.round(nominal.heapUsedMb),
+            array_buffers_mb_10k_points: Math.round(nominal.arrayBuffersMb),
+            lateness_p50_ms: percentile(nominal.lateness, 50),
+            lateness_p99_ms: percentile(nominal.lateness, 99),
+          }),
+      ...(dead20 === undefined
+        ? {}
+        : {
+            lateness_p99_ms_dead20: percentile(dead20.lateness, 99),
+            lateness_p50_ms_dead20: percentile(dead20.lateness, 50),
+          }),
       load_avg_1m: Number(load1[0]!.toFixed(2)),
     },
   };

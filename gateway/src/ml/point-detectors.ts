@@ -97,7 +97,15 @@ interface Watched {
   readonly point: string;
   /** Made at the point's first value: a configured point that never reports costs nothing. */
   detector: UnivariateDetector | undefined;
-  queue: { ts: number; v: number }[];
+  /**
+   * Values queued since the last scoring pass: a ring of `maxQueue` (time, value) pairs,
+   * made at the first value — no object per queued value on the polling path. When it is
+   * full the oldest is overwritten (and counted as dropped).
+   */
+  ring: Float64Array | undefined;
+  /** Slot of the oldest queued value, and how many are queued. */
+  head: number;
+  queued: number;
   values: number;
   raised: boolean;
   below: number;
@@ -108,6 +116,8 @@ export class PointDetectors {
   readonly settings: PointDetectorsSettings;
   /** By the reading's id, `<device>.<point>`: the polling path looks it up without building a key. */
   private readonly watched = new Map<string, Watched>();
+  /** Devices with a watched point: the readings of any other device are not looked at. */
+  private readonly devices = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private minuteStart = 0;
   private minuteEvents = 0;
@@ -122,13 +132,15 @@ export class PointDetectors {
     timer = true,
   ) {
     this.settings = { ...POINT_DETECTOR_DEFAULTS, ...settings, detector: { ...POINT_DETECTOR_DEFAULTS.detector, ...settings.detector } };
+    if (!Number.isInteger(this.settings.maxQueue) || this.settings.maxQueue < 1) throw new Error(`point detectors: maxQueue must be a whole number ≥ 1, got ${this.settings.maxQueue}`);
     for (const [device, names] of points) {
       for (const point of names) {
         if (this.watched.size >= this.settings.maxPoints) {
           this.counters.ml_univariate_points_unwatched++;
           continue;
         }
-        this.watched.set(`${device}.${point}`, { device, point, detector: undefined, queue: [], values: 0, raised: false, below: 0, lastEventTs: -Infinity });
+        this.watched.set(`${device}.${point}`, { device, point, detector: undefined, ring: undefined, head: 0, queued: 0, values: 0, raised: false, below: 0, lastEventTs: -Infinity });
+        this.devices.add(device);
       }
     }
     if (timer && this.watched.size > 0) {
@@ -143,26 +155,42 @@ export class PointDetectors {
 
   /** On the polling path: queues the good numeric values of watched points. */
   readings(device: string, readings: readonly Reading[]): void {
+    if (!this.devices.has(device)) return;
     const prefix = `${device}.`;
-    for (const r of readings) {
-      if (r.quality !== 'good' || typeof r.value !== 'number') continue;
+    const max = this.settings.maxQueue;
+    for (let k = 0; k < readings.length; k++) {
+      const r = readings[k]!;
+      const v = r.value;
+      if (r.quality !== 'good' || typeof v !== 'number') continue;
       const w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`);
       if (w === undefined) continue;
-      if (w.queue.length >= this.settings.maxQueue) {
-        w.queue.shift();
+      const ring = (w.ring ??= new Float64Array(2 * max));
+      let slot: number;
+      if (w.queued < max) slot = (w.head + w.queued++) % max;
+      else {
+        slot = w.head;
+        w.head = (w.head + 1) % max;
         this.counters.ml_univariate_dropped_total++;
       }
-      w.queue.push({ ts: r.ts, v: r.value });
+      ring[2 * slot] = r.ts;
+      ring[2 * slot + 1] = v;
     }
   }
 
   /** Scores every queued value, in order, and emits the events due. */
   flush(): void {
+    const max = this.settings.maxQueue;
     for (const w of this.watched.values()) {
-      if (w.queue.length === 0) continue;
-      const q = w.queue;
-      w.queue = [];
-      for (const { ts, v } of q) this.score(w, ts, v);
+      const n = w.queued;
+      if (n === 0) continue;
+      const ring = w.ring!;
+      const head = w.head;
+      w.head = 0;
+      w.queued = 0;
+      for (let k = 0; k < n; k++) {
+        const slot = (head + k) % max;
+        this.score(w, ring[2 * slot]!, ring[2 * slot + 1]!);
+      }
     }
   }
 
