@@ -6,12 +6,16 @@
  * `authenticate` (users from site.yaml), `authorizePublish` / `authorizeSubscribe`
  * (acl.ts), `authorizeForward` (write requests are the gateway's, never forwarded).
  *
- * Retained values live in aedes' memory persistence and are re-published from the
- * store's latest values at start, so they survive a restart without a second database.
+ * A point's retained value is the last value the broker published for it, which it keeps
+ * anyway (publication by exception): a SUBSCRIBE is answered from those (fanout.ts), so a
+ * changed value nobody subscribes to costs a Map look-up and three assignments — no JSON,
+ * no frame, no copy in aedes' persistence. They are re-published from the store's latest
+ * values at start, so they survive a restart without a second database. Device states and
+ * what clients publish retained stay in aedes' memory persistence.
  *
  * Values and device batches (QoS 0, most of the traffic) take the fast path of fanout.ts:
- * serialised once per message, written to every matching subscriber, stored retained in
- * aedes' persistence directly; events and states go through `aedes.publish`.
+ * serialised once per message and only when someone's subscription matches, written to
+ * every matching subscriber; events and states go through `aedes.publish`.
  *
  * Dependencies point one way: this module imports only core/; main.ts hands it the
  * password check, the write path and the store's latest values.
@@ -27,7 +31,7 @@ import type { Logger } from '../core/logger.js';
 import type { DeviceState, GatewayEvent, Reading, Value } from '../core/model.js';
 import { Rights, type Role } from './acl.js';
 import { MqttBridge, type BridgeStats } from './bridge.js';
-import { Fanout, Slot } from './fanout.js';
+import { Fanout, RetainedSlot, Slot } from './fanout.js';
 import { Topics } from './topics.js';
 
 /** A secret to check a password against: a scrypt hash, or a plain password from env/file. */
@@ -76,21 +80,32 @@ export interface BrokerStats {
   valuesDropped: number;
   /** Subscribers disconnected because their socket did not drain within the drain timeout. */
   slowSubscribersDisconnected: number;
+  /** Retained point values sent in answer to SUBSCRIBEs (RETAIN 1). */
+  retainedSent: number;
 }
 
-/** aedes' retained store (its persistence; memory by default): what a SUBSCRIBE is answered from. */
-interface RetainedStore {
-  storeRetained(packet: { cmd: 'publish'; topic: string; payload: Buffer; qos: 0; retain: true; dup: false }): Promise<void>;
-}
+/**
+ * A point's topic and what was last published on it: publication by exception, and the
+ * topic's retained value (its JSON built only when a SUBSCRIBE asks for it).
+ */
+class PointSlot extends RetainedSlot {
+  constructor(
+    topic: string,
+    /** The point's name, the key of `$values`. */
+    readonly name: string,
+    public v: Value | null,
+    public ts: number,
+    public q: Reading['quality'],
+  ) {
+    super(topic);
+  }
 
-/** A point's topic and what was last published on it: publication by exception. */
-interface PointSlot {
-  readonly slot: Slot;
-  /** The point's name, the key of `$values`. */
-  readonly name: string;
-  readonly forward: boolean;
-  v: Value | null;
-  q: string;
+  /** A point named `set` would look like a write request: aedes' authorizeForward would not forward it either. */
+  readonly forward = !this.topic.endsWith('/set');
+
+  retainedPayload(): string {
+    return valueJson(this);
+  }
 }
 
 /** A valid scrypt hash of a random password: an unknown user costs what a known one costs. */
@@ -124,9 +139,9 @@ function urlOf(scheme: string, host: string, port: number): string {
 }
 
 /** The JSON payload of a reading: `{v, ts, q}`. */
-function valueJson(r: Reading): string {
-  const v = r.value;
-  return `{"v":${typeof v === 'number' && Number.isFinite(v) ? String(v) : JSON.stringify(v)},"ts":${r.ts},"q":"${r.quality}"}`;
+function valueJson(r: { readonly v: Value | null; readonly ts: number; readonly q: string }): string {
+  const v = r.v;
+  return `{"v":${typeof v === 'number' && Number.isFinite(v) ? String(v) : JSON.stringify(v)},"ts":${r.ts},"q":"${r.q}"}`;
 }
 
 /** The value of a `…/set` payload: a JSON scalar, `{"v": value, "id": "…"}`, or plain text. */
@@ -161,12 +176,10 @@ export class Broker {
   /** Per device: its `$values` topic. */
   private readonly batches = new Map<string, Slot>();
   private readonly fanout: Fanout;
-  /** undefined: this aedes has no retained store we know of; values then go through aedes.publish. */
-  private readonly retained: RetainedStore | undefined;
   private readonly states = new Map<string, DeviceState>();
   private readonly internal = new Map<string, { password: Buffer; role: Role; acl?: MqttUserConfigAcl }>();
   private readonly failures = new Map<string, number[]>();
-  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'slowSubscribersDisconnected'> = {
+  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'slowSubscribersDisconnected' | 'retainedSent'> = {
     valuesPublished: 0,
     valuesUnchanged: 0,
     eventsPublished: 0,
@@ -194,9 +207,6 @@ export class Broker {
     this.url = url;
     this.tlsUrl = tlsUrl;
     this.fanout = new Fanout(aedes, options.slowSubscriber?.maxBufferedBytes ?? MAX_BUFFERED_BYTES, options.slowSubscriber?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
-    const persistence = (aedes as unknown as { persistence?: Partial<RetainedStore> }).persistence;
-    this.retained = typeof persistence?.storeRetained === 'function' ? (persistence as RetainedStore) : undefined;
-    if (this.retained === undefined) options.log.warn('aedes has no persistence.storeRetained: values take the slower aedes.publish path');
   }
 
   /** Creates the broker and opens its listeners; throws GW_ERR_MQTT_LISTEN / GW_ERR_MQTT_TLS. */
@@ -269,60 +279,50 @@ export class Broker {
   /**
    * Publishes the readings of one device that changed in value or quality since the
    * last publication (the first one always), retained, as `{v, ts, q}` at QoS 0.
-   * Returns how many were published. The hot path: ~one Map look-up per reading.
+   * Returns how many were published. The hot path: ~one Map look-up per reading; a
+   * value's JSON and frame are built only when a subscriber (or the bridge) takes it.
    */
   publishReadings(device: string, readings: readonly Reading[]): number {
     let n = 0;
     const bridge = this.bridge;
     const fanout = this.fanout;
-    const retained = this.retained;
+    const points = this.points;
+    let batchSlot = this.batches.get(device);
+    if (batchSlot === undefined) this.batches.set(device, (batchSlot = new Slot(this.topics.values(device))));
+    // `$values` is built only while someone subscribes to it.
+    const batchWanted = fanout.wanted(batchSlot);
     const now = Date.now();
     let batch = '';
-    for (const r of readings) {
-      let p = this.points.get(r.point);
-      if (p !== undefined && p.v === r.value && p.q === r.quality) {
-        this.counters.valuesUnchanged++;
-        continue;
-      }
-      if (p === undefined) {
-        const name = r.point.slice(r.point.indexOf('.') + 1);
-        const slot = new Slot(this.topics.value(device, name));
-        // A point named `set` would look like a write request: aedes' authorizeForward would not forward it either.
-        p = { slot, name, forward: !slot.topic.endsWith('/set'), v: r.value, q: r.quality };
-        this.points.set(r.point, p);
-      } else {
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
+      let p = points.get(r.point);
+      if (p !== undefined) {
+        if (p.v === r.value && p.q === r.quality) continue;
         p.v = r.value;
+        p.ts = r.ts;
         p.q = r.quality;
-      }
-      const json = valueJson(r);
-      if (retained === undefined) {
-        const payload = Buffer.from(json);
-        this.aedes.publish({ cmd: 'publish', topic: p.slot.topic, payload, qos: 0, retain: true, dup: false }, noop);
-        bridge?.value(p.slot.topic, payload);
       } else {
-        const { frame, payload } = fanout.frame(p.slot, json);
-        retained.storeRetained({ cmd: 'publish', topic: p.slot.topic, payload, qos: 0, retain: true, dup: false }).then(undefined, this.onRetainedError);
-        if (p.forward) fanout.deliver(p.slot, frame, now);
-        bridge?.value(p.slot.topic, payload);
+        p = new PointSlot(this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1)), r.point.slice(r.point.indexOf('.') + 1), r.value, r.ts, r.quality);
+        points.set(r.point, p);
+        fanout.retain(p);
       }
-      batch += `${n === 0 ? '' : ','}"${p.name}":${json}`;
       n++;
+      const live = p.forward && fanout.wanted(p);
+      if (!live && bridge === undefined && !batchWanted) continue;
+      const json = valueJson(p);
+      if (live || bridge !== undefined) {
+        const { frame, payload } = fanout.frame(p, json);
+        if (live) fanout.deliver(p, frame, now);
+        bridge?.value(p.topic, payload);
+      }
+      if (batchWanted) batch += `${batch.length === 0 ? '' : ','}"${p.name}":${json}`;
     }
-    if (n > 0) {
-      // One message per device and poll for bulk consumers: 1 delivery instead of n per subscriber.
-      let slot = this.batches.get(device);
-      if (slot === undefined) this.batches.set(device, (slot = new Slot(this.topics.values(device))));
-      const json = `{"ts":${now},"values":{${batch}}}`;
-      if (retained === undefined) this.aedes.publish({ cmd: 'publish', topic: slot.topic, payload: Buffer.from(json), qos: 0, retain: false, dup: false }, noop);
-      else fanout.deliver(slot, fanout.frame(slot, json).frame, now);
-    }
+    this.counters.valuesUnchanged += readings.length - n;
+    // One message per device and poll for bulk consumers: 1 delivery instead of n per subscriber.
+    if (batch.length > 0) fanout.deliver(batchSlot, fanout.frame(batchSlot, `{"ts":${now},"values":{${batch}}}`).frame, now);
     this.counters.valuesPublished += n;
     return n;
   }
-
-  private readonly onRetainedError = (err: unknown): void => {
-    this.options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'MQTT retained value not stored');
-  };
 
   /**
    * Publishes a recorded event on `…/events/<type>` at QoS 1, not retained; a
@@ -367,6 +367,7 @@ export class Broker {
       valuesDelivered: f.delivered,
       valuesDropped: f.dropped,
       slowSubscribersDisconnected: f.disconnected,
+      retainedSent: f.retainedSent,
       ...(this.bridge === undefined ? {} : { bridge: this.bridge.stats() }),
     };
   }
@@ -380,6 +381,7 @@ export class Broker {
       mqtt_values_delivered_total: s.valuesDelivered,
       mqtt_values_dropped_total: s.valuesDropped,
       mqtt_slow_subscribers_disconnected_total: s.slowSubscribersDisconnected,
+      mqtt_retained_sent_total: s.retainedSent,
       mqtt_events_published_total: s.eventsPublished,
       mqtt_writes_accepted_total: s.writesAccepted,
       mqtt_writes_refused_total: s.writesRefused,

@@ -11,16 +11,27 @@
  * in it) are written as one buffer by a `setImmediate` — one write per turn, not one per
  * value — and subscribers that get the same frames share that buffer.
  *
+ * Nobody subscribed, nothing built: which subscribers match a slot's topic is cached on
+ * the slot until subscriptions change (`wanted`), and the broker builds a value's JSON and
+ * frame only when someone matches. The retained values of these topics are not stored per
+ * message either: a `RetainedSlot` keeps the last value it was given (what the broker keeps
+ * anyway for publication by exception), and a SUBSCRIBE is answered from those slots here,
+ * at the `subscribe` event — the RETAIN 1 frames queued for the new subscriber before any
+ * live value that follows, so it never sees an older value after a newer one.
+ *
  * What stays aedes': CONNECT, SUBSCRIBE (with the ACL hook `authorizeSubscribe`: only
  * granted filters are learned here, from the `subscribe` event, and a persistent session's
- * restored ones at `client`), retained values (stored
- * in aedes' persistence, which aedes reads to answer a SUBSCRIBE), events and states (QoS 1,
- * through `aedes.publish`), and everything clients publish.
+ * restored ones at `client` — which get no retained values, as MQTT-3.1.2.4 and aedes have
+ * it), the retained messages of every other topic (device `$state`s, which the broker
+ * publishes through `aedes.publish`, and what clients publish retained), events (QoS 1),
+ * and everything clients publish.
  *
  * MQTT semantics kept: QoS 0 (a subscription's QoS only caps, so a QoS 1 or 2 subscriber
- * gets these at 0, as from aedes); RETAIN 0 on live delivery (MQTT-3.3.1-9); one delivery
- * per client even when several of its filters match (as aedes dedupes); topics starting
- * with `$` never match a filter starting with a wildcard (MQTT-4.7.2-1); order per topic.
+ * gets these at 0, as from aedes); RETAIN 0 on live delivery (MQTT-3.3.1-9) and RETAIN 1
+ * on the answer to a SUBSCRIBE (MQTT-3.3.1-8), once per topic even when several filters of
+ * the SUBSCRIBE match it; one live delivery per client even when several of its filters
+ * match (as aedes dedupes); topics starting with `$` never match a filter starting with a
+ * wildcard (MQTT-4.7.2-1); order per topic.
  * A subscriber that does not read: QoS 0 messages for it are dropped while more than
  * `maxBufferedBytes` wait in its socket (at most once delivery allows it; counted), and it
  * is disconnected once that has lasted `drainTimeoutMs` — as aedes disconnects a client
@@ -58,6 +69,14 @@ export class Slot {
   }
 }
 
+/**
+ * A slot whose topic has a retained value (a point's latest value): `retainedPayload`
+ * gives it as a JSON text, built when a SUBSCRIBE asks for it; undefined while it has none.
+ */
+export abstract class RetainedSlot extends Slot {
+  abstract retainedPayload(): string | undefined;
+}
+
 /** MQTT-4.7 on pre-split levels (topics.ts `topicMatches` on strings). */
 function matches(filter: readonly string[], topic: readonly string[]): boolean {
   if (topic[0]!.startsWith('$') && (filter[0] === '+' || filter[0] === '#')) return false;
@@ -88,6 +107,8 @@ export interface FanoutStats {
   dropped: number;
   /** Subscribers disconnected for not reading. */
   disconnected: number;
+  /** Retained values sent in answer to a SUBSCRIBE (RETAIN 1). */
+  retainedSent: number;
 }
 
 export class Fanout {
@@ -97,7 +118,9 @@ export class Fanout {
   private scheduled = false;
   /** Bumped on every change of subscriptions: slots re-match lazily. */
   private generation = 0;
-  readonly stats: FanoutStats = { delivered: 0, dropped: 0, disconnected: 0 };
+  readonly stats: FanoutStats = { delivered: 0, dropped: 0, disconnected: 0, retainedSent: 0 };
+  /** The slots with a retained value, by topic: what a SUBSCRIBE is answered from. */
+  private readonly retained = new Map<string, RetainedSlot>();
 
   constructor(
     aedes: Aedes,
@@ -105,7 +128,12 @@ export class Fanout {
     private readonly drainTimeoutMs: number,
   ) {
     // 128: refused by authorizeSubscribe (SUBACK 0x80) — never delivered to.
-    aedes.on('subscribe', (subs, client) => this.learn(client, subs.filter((sub) => (sub.qos as number) <= 2).map((sub) => sub.topic)));
+    // aedes has written the SUBACK (synchronously) when it emits this; the retained values follow it.
+    aedes.on('subscribe', (subs, client) => {
+      const granted = subs.filter((sub) => (sub.qos as number) <= 2).map((sub) => sub.topic);
+      this.learn(client, granted);
+      this.sendRetained(client, granted);
+    });
     // A persistent session (clean session 0) that reconnects gets its stored subscriptions
     // back without a SUBSCRIBE and without a `subscribe` event: aedes has put them in
     // `client.subscriptions` (granted ones only) by the time it registers the client
@@ -128,13 +156,62 @@ export class Fanout {
 
   private learn(client: Client, filters: readonly string[]): void {
     if (filters.length === 0) return;
+    const s = this.subscriberOf(client);
+    for (const f of filters) s.filters.set(f, f.split('/'));
+    this.generation++;
+  }
+
+  private subscriberOf(client: Client): Subscriber {
     let s = this.subscribers.get(client);
     if (s === undefined) {
       s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0 };
       this.subscribers.set(client, s);
     }
-    for (const f of filters) s.filters.set(f, f.split('/'));
-    this.generation++;
+    return s;
+  }
+
+  /** Queues a frame for the subscriber, written at `flush`. */
+  private queue(s: Subscriber, frame: Buffer): void {
+    if (s.pending.length === 0) {
+      this.touched.push(s);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    }
+    s.pending.push(frame);
+  }
+
+  /** Registers a slot whose retained value answers the SUBSCRIBEs that match its topic. */
+  retain(slot: RetainedSlot): void {
+    this.retained.set(slot.topic, slot);
+  }
+
+  /**
+   * The retained values of the topics the granted filters match, as RETAIN 1 frames queued
+   * for the client (once per topic), written with whatever else it gets in this turn.
+   */
+  private sendRetained(client: Client, filters: readonly string[]): void {
+    if (filters.length === 0 || this.retained.size === 0) return;
+    const conn = client.conn as Duplex;
+    if (client.closed || conn.destroyed) return;
+    const split = filters.map((f) => f.split('/'));
+    let s = this.subscribers.get(client);
+    for (const slot of this.retained.values()) {
+      let hit = false;
+      for (let i = 0; i < split.length && !hit; i++) hit = matches(split[i]!, slot.levels);
+      if (!hit) continue;
+      const payload = slot.retainedPayload();
+      if (payload === undefined) continue;
+      s ??= this.subscriberOf(client);
+      this.queue(s, this.frame(slot, payload, true).frame);
+      this.stats.retainedSent++;
+    }
+  }
+
+  /** Is anybody subscribed to the slot's topic? (cached until subscriptions change) */
+  wanted(slot: Slot): boolean {
+    return this.targets(slot).length > 0;
   }
 
   /** The subscribers matching the slot's topic (cached until subscriptions change). */
@@ -155,15 +232,16 @@ export class Fanout {
   }
 
   /**
-   * The PUBLISH frame (QoS 0, RETAIN 0) of `payload` (a JSON text) on the slot's topic, and
-   * the payload as a view into it (for the retained store and the bridge: no second copy).
+   * The PUBLISH frame (QoS 0; RETAIN 0, or 1 for the answer to a SUBSCRIBE) of `payload`
+   * (a JSON text) on the slot's topic, and the payload as a view into it (for the bridge:
+   * no second copy).
    */
-  frame(slot: Slot, payload: string): { frame: Buffer; payload: Buffer } {
+  frame(slot: Slot, payload: string, retain = false): { frame: Buffer; payload: Buffer } {
     const bytes = Buffer.byteLength(payload, 'utf8');
     const remaining = slot.head.length + bytes;
     const start = 1 + varintLength(remaining);
     const frame = Buffer.allocUnsafe(start + remaining);
-    frame[0] = 0x30;
+    frame[0] = retain ? 0x31 : 0x30;
     let n = remaining;
     let i = 1;
     do {
@@ -199,14 +277,7 @@ export class Fanout {
         continue;
       }
       s.congestedSince = 0;
-      if (s.pending.length === 0) {
-        this.touched.push(s);
-        if (!this.scheduled) {
-          this.scheduled = true;
-          setImmediate(this.flush);
-        }
-      }
-      s.pending.push(frame);
+      this.queue(s, frame);
       n++;
     }
     this.stats.delivered += n;

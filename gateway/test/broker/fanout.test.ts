@@ -116,7 +116,7 @@ t.test('live values: matching granted filters only, once each, QoS 0, RETAIN 0; 
     'nothing on the filters given up',
   );
 
-  // A late subscriber gets the latest value retained (RETAIN 1), from aedes' store.
+  // A late subscriber gets the latest value retained (RETAIN 1), from the broker's last values.
   const late = await client(url, { username: 'all', password: 'all-pass' });
   t.teardown(() => late.endAsync());
   const gotLate = collect(late);
@@ -125,6 +125,61 @@ t.test('live values: matching granted filters only, once each, QoS 0, RETAIN 0; 
   t.match(gotLate[0], { topic: 'steward/v1/s1/pump-1/outlet_pressure', body: '{"v":4.4,"ts":3000,"q":"good"}', retain: true });
   t.match(broker.stats(), { valuesPublished: 6 });
   t.ok(broker.stats().valuesDelivered >= 14, 'deliveries counted');
+});
+
+t.test('retained: a SUBSCRIBE gets the last value of every matching point (RETAIN 1, once per topic), published with nobody subscribed, and $state', async (t) => {
+  const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }]);
+  const url = `mqtt://127.0.0.1:${port}`;
+  // Nobody subscribes yet: the values change three times, one goes bad, a device comes online.
+  broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.1, 1000), reading('pump-1.running', true, 1000)]);
+  broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.2, 2000)]);
+  broker.publishReadings('pump-1', [reading('pump-1.outlet_pressure', 4.3, 3000)]);
+  broker.publishReadings('pump-2', [{ point: 'pump-2.mode', ts: 1500, value: 'auto', quality: 'good' }]);
+  broker.publishReadings('pump-2', [{ point: 'pump-2.mode', ts: 2500, value: 'auto', quality: 'stale' }]);
+  broker.setDeviceState('pump-1', 'online');
+  t.match(broker.stats(), { valuesPublished: 6, valuesDelivered: 0 }, 'published (by exception: a quality change too), delivered to nobody');
+
+  const late = await client(url, { username: 'all', password: 'all-pass' });
+  t.teardown(() => late.endAsync());
+  const got = collect(late);
+  // Overlapping filters in one SUBSCRIBE, and one that matches no point.
+  await late.subscribeAsync(['steward/v1/s1/pump-1/+', 'steward/v1/s1/#', 'steward/v1/s1/nothing/+']);
+  // A live value after the SUBSCRIBE comes after its retained values on the connection.
+  broker.publishReadings('sentinel', [reading('sentinel.done', 1)]);
+  await until('the sentinel and pump-1’s $state', () => got.some((m) => m.topic === 'steward/v1/s1/sentinel/done') && got.some((m) => m.topic === 'steward/v1/s1/pump-1/$state'));
+  const sentinelAt = got.findIndex((m) => m.topic === 'steward/v1/s1/sentinel/done');
+  t.same(
+    got
+      .slice(0, sentinelAt)
+      .filter((m) => m.topic !== 'steward/v1/s1/pump-1/$state')
+      .map((m) => [m.topic, m.body, m.retain])
+      .sort(),
+    [
+      ['steward/v1/s1/pump-1/outlet_pressure', '{"v":4.3,"ts":3000,"q":"good"}', true],
+      ['steward/v1/s1/pump-1/running', '{"v":true,"ts":1000,"q":"good"}', true],
+      ['steward/v1/s1/pump-2/mode', '{"v":"auto","ts":2500,"q":"stale"}', true],
+    ],
+    'each point’s last value and quality, once, RETAIN 1; no $values',
+  );
+  t.match(got[sentinelAt], { body: '{"v":1,"ts":1000,"q":"good"}', retain: false }, 'then live: RETAIN 0');
+  t.match(got.find((m) => m.topic === 'steward/v1/s1/pump-1/$state'), { body: 'online', retain: true }, '$state retained (aedes’ store, which answers once per matching filter)');
+
+  // A SUBSCRIBE of a filter it already holds gets the retained values again (MQTT-3.8.4-3).
+  const before = got.length;
+  await late.subscribeAsync('steward/v1/s1/pump-2/mode');
+  broker.publishReadings('sentinel', [reading('sentinel.done', 2)]);
+  await until('the second sentinel', () => got.slice(before).some((m) => m.topic === 'steward/v1/s1/sentinel/done'));
+  t.same(
+    got
+      .slice(before)
+      .filter((m) => !m.topic.endsWith('/$values'))
+      .map((m) => [m.topic, m.retain]),
+    [
+      ['steward/v1/s1/pump-2/mode', true],
+      ['steward/v1/s1/sentinel/done', false],
+    ],
+  );
+  t.match(broker.stats(), { retainedSent: 4 });
 });
 
 t.test('a persistent session that reconnects without subscribing gets the values of its stored subscriptions', async (t) => {
