@@ -336,6 +336,8 @@ export class StoreMaintenance {
     for (;;) {
       const first = this.q.firstBatch.get() as { id: number; last: number } | undefined;
       if (first === undefined || first.last > packed) return n > 0;
+      // The latest values are rebuilt from the log rows after 'latest.through' after a crash: written first.
+      if (first.last > this.store.latestSavedThrough) this.store.saveLatest();
       this.q.deleteBatch.run(first.id);
       n += first.last - first.id + 1;
       if (n >= this.chunk * 2) return true;
@@ -438,6 +440,7 @@ export class StoreMaintenance {
     if (state.boundary > state.watermark || first === undefined) return undefined;
     const next = { watermark: Math.max(first.last, state.watermark), boundary: Math.max(first.last, state.watermark), point: 0 };
     const rows: { ts: number }[] = [];
+    if (first.last > this.store.latestSavedThrough) this.store.saveLatest(); // see deletePackedLog
     this.store.db.transaction(() => {
       decodeBatch(first.id, this.q.batchData.get(first.id) as Buffer, (id, _point, ts) => {
         if (id > state.watermark) rows.push({ ts });

@@ -35,13 +35,17 @@ export interface RawSample {
 
 // One record per sample, concatenated (so that late samples of a packed minute are merged
 // with `data || excluded.data`):
-//   flags u8: bits 0-1 quality code, bits 2-3 kind (0 number, 1 null, 2 text), bit 4 ts is
-//             an f64 (else a u16 offset in ms from the block's minute — integer ms only)
+//   flags u8: bits 0-1 quality code, bits 2-3 kind (0 number, 1 null, 2 text, 3 boolean as
+//             0/1 — log batches only, so that the latest values rebuilt from the log after
+//             a crash keep their type; readers that know only 0-2 read it as a number), bit
+//             4 ts is an f64 (else a u16 offset in ms from the block's minute — integer ms only)
 //   ts:       u16 offset or f64 ms epoch
-//   value:    f64 (number) | u32 byte length + UTF-8 (text) | nothing (null)
+//   value:    f64 (number, boolean) | u32 byte length + UTF-8 (text) | nothing (null)
 // 11 bytes for a numeric sample at an integer millisecond.
 const KIND_NULL = 1 << 2;
 const KIND_TEXT = 2 << 2;
+const KIND_BOOL = 3 << 2;
+const KIND_MASK = 3 << 2;
 const TS_F64 = 1 << 4;
 
 /** Builds one block's bytes, sample by sample. */
@@ -66,8 +70,8 @@ export class BlockBuilder {
     this.buf = next;
   }
 
-  /** `num` null (or NaN) and `txt` null: a null value. */
-  push(ts: number, num: number | null, txt: string | null, quality: number): void {
+  /** `num` null (or NaN) and `txt` null: a null value. `bool`: `num` (0/1) was a boolean. */
+  push(ts: number, num: number | null, txt: string | null, quality: number, bool = false): void {
     const offset = ts - this.minute;
     const small = Number.isInteger(offset) && offset >= 0 && offset < 65_536;
     const text = txt === null ? undefined : Buffer.from(txt, 'utf8');
@@ -77,13 +81,14 @@ export class BlockBuilder {
     if (!small) flags |= TS_F64;
     if (text !== undefined) flags |= KIND_TEXT;
     else if (num === null || Number.isNaN(num)) flags |= KIND_NULL;
+    else if (bool) flags |= KIND_BOOL;
     b[this.len++] = flags;
     if (small) this.len = b.writeUInt16LE(offset, this.len);
     else this.len = b.writeDoubleLE(ts, this.len);
     if (text !== undefined) {
       this.len = b.writeUInt32LE(text.length, this.len);
       this.len += text.copy(b, this.len);
-    } else if ((flags & KIND_NULL) === 0) this.len = b.writeDoubleLE(num!, this.len);
+    } else if ((flags & KIND_MASK) !== KIND_NULL) this.len = b.writeDoubleLE(num!, this.len);
     this.n++;
   }
 
@@ -102,21 +107,21 @@ export class BatchBuilder extends BlockBuilder {
     super(0, Number.NaN, expected * 2);
   }
 
-  add(point: number, ts: number, num: number | null, txt: string | null, quality: number): void {
+  add(point: number, ts: number, num: number | null, txt: string | null, quality: number, bool = false): void {
     this.room(4);
     this.len = this.buf.writeUInt32LE(point, this.len);
-    this.push(ts, num, txt, quality);
+    this.push(ts, num, txt, quality, bool);
   }
 }
 
 /**
  * Calls `fn` with each sample of a log batch (ids from `first` on), in order, until it
- * returns false.
+ * returns false. Booleans come as `num` 0/1 with `bool` true.
  */
 export function decodeBatch(
   first: number,
   data: Uint8Array,
-  fn: (id: number, point: number, ts: number, num: number | null, txt: string | null, quality: number) => boolean | void,
+  fn: (id: number, point: number, ts: number, num: number | null, txt: string | null, quality: number, bool: boolean) => boolean | void,
 ): void {
   const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let i = 0;
@@ -132,7 +137,7 @@ export function decodeBatch(
       ts = b.readDoubleLE(i);
       i += 8;
     }
-    const kind = flags & (3 << 2);
+    const kind = flags & KIND_MASK;
     let num: number | null = null;
     let txt: string | null = null;
     if (kind === KIND_TEXT) {
@@ -143,7 +148,7 @@ export function decodeBatch(
       num = b.readDoubleLE(i);
       i += 8;
     }
-    if (fn(id, point, ts, num, txt, flags & 3) === false) return;
+    if (fn(id, point, ts, num, txt, flags & 3, kind === KIND_BOOL) === false) return;
   }
 }
 
@@ -166,7 +171,7 @@ export function decodeBlock(minute: number, data: Uint8Array, from: number, to: 
       ts = view.getFloat64(i, true);
       i += 8;
     }
-    const kind = flags & (3 << 2);
+    const kind = flags & KIND_MASK;
     let value: Value | null = null;
     if (kind === KIND_TEXT) {
       const len = view.getUint32(i, true);

@@ -7,6 +7,11 @@
  * nothing committed; a power cut may lose the last transactions not yet synced, and a
  * telemetry flush commits with synchronous=FULL once a second (`syncIntervalMs`), so that
  * is at most the last second's telemetry. Each flush of poll cycles is one transaction.
+ *
+ * Latest values are held in memory (latest.ts) and written to the `latest` table in bulk —
+ * the points changed since the last write, every `latestSaveIntervalMs`, with each
+ * telemetry snapshot and at close — with the log id they reflect ('latest.through'); on
+ * open the log rows after that mark are replayed into them (a crash loses none).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -16,17 +21,18 @@ import { uuidv7 } from '../../../protocol/uuid.js';
 import { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, Quality, Reading, Value } from '../core/model.js';
 import { migrations } from './migrations.js';
+import { LatestValues, latestValue } from './latest.js';
 import { BatchBuilder, blockKey, decodeBatch, decodeBlock, MAX_POINT_ID, MINUTE, QUALITY_CODE, QUALITY_NAME, SampleTail, type RawSample } from './sample-blocks.js';
 
 type Db = Database.Database;
 
 /**
- * Rows per multi-row upsert of latest values, largest first (4 parameters a row, well
- * under SQLite's 32766): a flush of thousands takes few statement steps, and what is left
+ * Rows per multi-row upsert of latest values, largest first (5 parameters a row, well
+ * under SQLite's 32766): a write of thousands takes few statement steps, and what is left
  * over goes in the smaller ones.
  */
 const ROWS_PER_STATEMENT = [500, 50, 5, 1] as const;
-const SAMPLES_PER_INSERT = ROWS_PER_STATEMENT[0];
+const LATEST_WIDTH = 5;
 /** Default bound of the in-memory tail of samples not packed yet (~2 minutes of 10,000 points at 1 Hz is 1.2 M). */
 const TAIL_SAMPLES = 2_000_000;
 
@@ -94,23 +100,27 @@ export interface StoreOptions {
    * at checkpoints — many flushes apart with few points.
    */
   readonly syncIntervalMs?: number;
+  /**
+   * The latest values changed since the last write go to the `latest` table at most this
+   * often, ms (default 5000; also with every telemetry snapshot and at close). The API
+   * reads them from memory; after a crash they are rebuilt from the sample log.
+   */
+  readonly latestSaveIntervalMs?: number;
 }
 
 /**
- * Upsert of `n` latest values: only moving forward in time, and marked dirty (for the
- * next telemetry snapshot) only when value or quality changed.
+ * Upsert of `n` latest values as memory holds them (latest.ts: it decided what moves
+ * forward and what is dirty, i.e. changed since the last telemetry snapshot).
  */
 function upsertLatestSql(n: number): string {
-  return `INSERT INTO latest (point, value, quality, ts, dirty) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, 1)').join(', ')}
-    ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts,
-      dirty = CASE WHEN latest.value IS excluded.value AND latest.quality = excluded.quality THEN latest.dirty ELSE 1 END
-    WHERE excluded.ts >= latest.ts`;
+  return `INSERT INTO latest (point, value, quality, ts, dirty) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT(point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts, dirty = excluded.dirty`;
 }
 
 /** Runs the rows left over (fewer than the largest statement takes) through the smaller statements. */
-function runLeftOver(statements: readonly Database.Statement[], rows: readonly unknown[], width: number): void {
+function runRows(statements: readonly Database.Statement[], rows: readonly unknown[], width: number): void {
   let i = 0;
-  for (let s = 1; s < statements.length; s++) {
+  for (let s = 0; s < statements.length; s++) {
     const n = ROWS_PER_STATEMENT[s]! * width;
     for (; rows.length - i >= n; i += n) statements[s]!.run(rows.slice(i, i + n));
   }
@@ -147,11 +157,20 @@ export class GatewayStore {
   private lastSync = 0;
   /** The samples table of schema 1-4 still holds rows (an upgraded gateway; read as before until emptied). */
   private legacySamples = false;
+  /** Latest value of every point (the `latest` table is written from it in bulk). */
+  private readonly latestValues = new LatestValues();
+  private readonly latestSaveIntervalMs: number;
+  /** When the latest values were last written to the table (ms epoch), and the log id they reflected then. */
+  private lastLatestSave = 0;
+  private latestThrough = 0;
+  /** Point id of each reading of the flush being written (applied to the latest values once committed). */
+  private flushIds = new Int32Array(1024);
 
   constructor(options: StoreOptions) {
     this.site = options.site;
     this.snapshotChunk = options.snapshotChunk ?? 2000;
     this.syncIntervalMs = options.syncIntervalMs ?? 1000;
+    this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 5000;
     if (options.dataDir === ':memory:') this.file = ':memory:';
     else {
       mkdirSync(options.dataDir, { recursive: true });
@@ -189,6 +208,68 @@ export class GatewayStore {
     this.tail = new SampleTail(options.tailSamples ?? TAIL_SAMPLES, watermark);
     this.refreshLegacySamples();
     this.extendTail(Infinity);
+    this.loadLatest();
+  }
+
+  /**
+   * Loads the points and the `latest` table into memory, then replays the log rows after
+   * 'latest.through' (written after the table's last write: a crash, or a power cut that
+   * took back that write) — with the same rules as a flush: forward in time only, dirty
+   * when value or quality changed. A database without the mark (written before the table
+   * was kept in memory) had it written with every flush.
+   */
+  private loadLatest(): void {
+    for (const { id, name, device } of this.db.prepare('SELECT id, name, device FROM points').all() as { id: number; name: string; device: string }[]) {
+      this.ids.set(name, id);
+      this.latestValues.named(id, name, device);
+    }
+    const rows = this.db.prepare('SELECT point, value, quality, ts, dirty FROM latest').all() as { point: number; value: string | null; quality: Quality; ts: number; dirty: number }[];
+    for (const r of rows) this.latestValues.load(r.point, r.value === null ? null : (JSON.parse(r.value) as Value), r.quality, r.ts, r.dirty === 1);
+    const mark = this.getState('latest.through');
+    this.latestThrough = mark === undefined ? this.lastLogId : Number(mark);
+    if (this.latestThrough >= this.lastLogId) return;
+    const through = this.latestThrough;
+    for (const [first, data] of this.stmts.batchesFrom.iterate(through + 1) as IterableIterator<[number, Buffer]>) {
+      decodeBatch(first, data, (id, point, ts, num, txt, q, bool) => {
+        if (id <= through) return;
+        const value = txt ?? (num === null ? null : bool ? num !== 0 : num);
+        this.latestValues.set(point, latestValue(value), QUALITY_NAME[q] ?? 'bad', ts);
+      });
+    }
+  }
+
+  /** Writes the latest values changed since the last write to the table, with the log id they reflect. Inside a transaction. */
+  private writeLatestRows(through: number): void {
+    if (this.latestValues.unsavedCount > 0) runRows(this.stmts.upsertLatest, this.latestValues.unsavedRows(), LATEST_WIDTH);
+    this.setState('latest.through', String(through));
+  }
+
+  /** Marks the write of `writeLatestRows` committed. */
+  private latestSaved(through: number, now: number): void {
+    this.latestValues.saved();
+    this.latestThrough = through;
+    this.lastLatestSave = now;
+  }
+
+  /**
+   * Writes the latest values changed since the last write to the `latest` table now (one
+   * transaction). The maintenance loop calls it before deleting log rows the table does
+   * not reflect yet; close() calls it.
+   */
+  saveLatest(): void {
+    if (this.latestThrough >= this.lastLogId && this.latestValues.unsavedCount === 0) return;
+    const through = this.lastLogId;
+    try {
+      this.db.transaction(() => this.writeLatestRows(through))();
+    } catch (cause) {
+      throw storeError(cause, 'writing the latest values');
+    }
+    this.latestSaved(through, Date.now());
+  }
+
+  /** The log id up to which the `latest` table reflects the samples (log rows after it must be kept). */
+  get latestSavedThrough(): number {
+    return this.latestThrough;
   }
 
   /**
@@ -224,8 +305,8 @@ export class GatewayStore {
   private scanAfterTail(fn: (id: number, point: number, ts: number, num: number | null, txt: string | null, quality: number) => void): void {
     const end = this.tail.end;
     for (const [first, data] of this.stmts.batchesFrom.iterate(end + 1) as IterableIterator<[number, Buffer]>) {
-      decodeBatch(first, data, (id, ...rest) => {
-        if (id > end) fn(id, ...rest);
+      decodeBatch(first, data, (id, point, ts, num, txt, quality) => {
+        if (id > end) fn(id, point, ts, num, txt, quality);
       });
     }
   }
@@ -266,9 +347,6 @@ export class GatewayStore {
       ).raw(),
       anyLegacySample: db.prepare('SELECT EXISTS (SELECT 1 FROM samples) AS yes'),
       countLegacy: db.prepare('SELECT COUNT(*) AS n FROM samples'),
-      latestAll: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point ORDER BY p.name'),
-      latestByDevice: db.prepare('SELECT p.name AS point, p.device, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE p.device = ? ORDER BY p.name'),
-      dirty: db.prepare('SELECT p.name AS point, l.value, l.quality, l.ts FROM latest l JOIN points p ON p.id = l.point WHERE l.dirty = 1 ORDER BY p.name'),
       clearDirty: db.prepare('UPDATE latest SET dirty = 0 WHERE dirty = 1'),
       samplesOf: db.prepare('SELECT ts, num, txt, quality FROM samples WHERE point = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
       rollupsOf: db.prepare('SELECT minute, min, max, sum, count, last FROM rollups WHERE point = ? AND minute >= ? AND minute < ? ORDER BY minute LIMIT ?'),
@@ -297,48 +375,55 @@ export class GatewayStore {
       // The raw sample blocks' key has room for 2^24 point ids (sample-blocks.ts blockKey).
       if (id >= MAX_POINT_ID) throw new GatewayError('GW_ERR_STORE_IO', `gateway database: more than ${MAX_POINT_ID - 1} points`);
       this.ids.set(point, id);
+      this.latestValues.named(id, point, device);
     }
     return id;
   }
 
   /**
-   * Stores readings in one transaction: the latest value of each point (only moving
-   * forward in time) and a raw sample of each, appended to the log as one row (`sample_batches`)
-   * (and to the in-memory tail that trend queries read until the minute is packed). One
-   * call per poll cycle — or, through main.ts' write buffer, per flush of many devices' cycles.
+   * Stores readings in one transaction: a raw sample of each, appended to the log as one
+   * row (`sample_batches`) (and to the in-memory tail that trend queries read until the
+   * minute is packed); once committed, the latest value of each point (only moving forward
+   * in time) in memory — every `latestSaveIntervalMs` the transaction first writes those
+   * changed since the last write to the `latest` table. One call per poll cycle — or,
+   * through main.ts' write buffer, per flush of many devices' cycles.
    */
   writeBatch(batch: readonly { readonly device: string; readonly readings: readonly Reading[] }[]): void {
     let n = 0;
     const firstId = this.nextLogId;
+    const now = Date.now();
+    const outer = this.db.inTransaction;
     // Every syncIntervalMs one flush commits with synchronous=FULL (docs/operations.md "Durability").
-    const sync = !this.db.inTransaction && Date.now() - this.lastSync >= this.syncIntervalMs;
+    const sync = !outer && now - this.lastSync >= this.syncIntervalMs;
+    // The latest values as they were before this flush: they reflect the log up to firstId - 1.
+    const save = !outer && now - this.lastLatestSave >= this.latestSaveIntervalMs && (this.latestValues.unsavedCount > 0 || this.latestThrough < firstId - 1);
+    let total = 0;
+    for (const b of batch) total += b.readings.length;
+    if (this.flushIds.length < total) this.flushIds = new Int32Array(Math.max(total, this.flushIds.length * 2));
+    const ids = this.flushIds;
     if (sync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
-        const log = new BatchBuilder(batch.length === 1 ? batch[0]!.readings.length : 1024);
-        const latest: (number | string | null)[] = [];
+        if (save) this.writeLatestRows(firstId - 1);
+        const log = new BatchBuilder(total);
         for (const { device, readings } of batch) {
           for (const r of readings) {
             const point = this.idOf(r.point, device);
-            const json = r.value === null ? null : JSON.stringify(r.value);
-            latest.push(point, json, r.quality, r.ts);
-            if (latest.length === SAMPLES_PER_INSERT * 4) {
-              this.stmts.upsertLatest[0]!.run(latest);
-              latest.length = 0;
-            }
-            const num = typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? (r.value ? 1 : 0) : null;
-            const txt = typeof r.value === 'string' ? r.value : null;
+            ids[n] = point;
+            const value = r.value;
+            const num = typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : null;
+            const txt = typeof value === 'string' ? value : null;
             const q = QUALITY_CODE[r.quality];
             const id = this.nextLogId++;
-            log.add(point, r.ts, num, txt, q);
+            log.add(point, r.ts, num, txt, q, typeof value === 'boolean');
             this.tail.push(id, point, r.ts, num, txt, q);
             n++;
           }
         }
         if (log.n > 0) this.stmts.insertBatch.run(firstId, this.nextLogId - 1, log.bytes());
-        runLeftOver(this.stmts.upsertLatest, latest, 4);
       })();
       if (sync) this.lastSync = Date.now();
+      if (save) this.latestSaved(firstId - 1, now);
     } catch (cause) {
       // The transaction rolled back: ids created in it are gone too, and so are its samples.
       this.ids.clear();
@@ -347,6 +432,12 @@ export class GatewayStore {
       throw storeError(cause, `storing ${n} readings`);
     } finally {
       if (sync) this.db.pragma('synchronous = NORMAL');
+    }
+    // Committed: the latest values (in memory).
+    const latest = this.latestValues;
+    let k = 0;
+    for (const { readings } of batch) {
+      for (const r of readings) latest.set(ids[k++]!, latestValue(r.value), r.quality, r.ts);
     }
   }
 
@@ -406,15 +497,9 @@ export class GatewayStore {
     return rows.map((r) => ({ minute: r.minute, min: r.min, max: r.max, avg: r.sum / r.count, count: r.count, last: r.last }));
   }
 
+  /** Latest values (of `device`), by point name: from memory, as of the last flush. */
   latest(device?: string): LatestRow[] {
-    const rows = (device === undefined ? this.stmts.latestAll.all() : this.stmts.latestByDevice.all(device)) as {
-      point: string;
-      device: string;
-      value: string | null;
-      quality: Quality;
-      ts: number;
-    }[];
-    return rows.map((r) => ({ ...r, value: r.value === null ? null : (JSON.parse(r.value) as Value) }));
+    return this.latestValues.rows(device);
   }
 
   /** Raw samples held: packed, not packed yet, and an upgraded gateway's old rows. */
@@ -576,29 +661,32 @@ export class GatewayStore {
 
   /**
    * Queues the latest value of every point changed since the last snapshot as
-   * `telemetry.latest` items in lane 2, and clears the change marks — one transaction.
-   * Returns how many readings were queued.
+   * `telemetry.latest` items in lane 2, and clears the change marks — one transaction,
+   * which also writes the latest values to the `latest` table. Returns how many readings
+   * were queued.
    */
   queueTelemetrySnapshot(now: number = Date.now()): number {
+    const ids = this.latestValues.changedIds();
+    if (ids.length === 0) return 0;
+    const through = this.lastLogId;
     try {
-      return this.db.transaction(() => {
-        const rows = this.stmts.dirty.all() as { point: string; value: string | null; quality: Quality; ts: number }[];
-        if (rows.length === 0) return 0;
-        for (let i = 0; i < rows.length; i += this.snapshotChunk) {
-          const readings: WireReading[] = rows.slice(i, i + this.snapshotChunk).map((r) => ({
-            id: r.point,
-            v: r.value === null ? null : (JSON.parse(r.value) as Value),
-            ts: r.ts,
-            q: r.quality,
-          }));
+      this.db.transaction(() => {
+        this.writeLatestRows(through);
+        for (let i = 0; i < ids.length; i += this.snapshotChunk) {
+          const readings: WireReading[] = ids.slice(i, i + this.snapshotChunk).map((id) => {
+            const r = this.latestValues.row(id);
+            return { id: r.point, v: r.value, ts: r.ts, q: r.quality };
+          });
           this.appendOutbox(2, 'telemetry.latest', now, { readings });
         }
         this.stmts.clearDirty.run();
-        return rows.length;
       })();
     } catch (cause) {
       throw storeError(cause, 'queueing a telemetry snapshot');
     }
+    this.latestSaved(through, Date.now());
+    this.latestValues.snapshotted(ids);
+    return ids.length;
   }
 
   /** Unacknowledged items of a lane, oldest first. */
@@ -692,10 +780,16 @@ export class GatewayStore {
     this.stmts.setKv.run(key, value);
   }
 
-  /** Checkpoints the WAL and closes the database. Idempotent. */
+  /** Writes the latest values, checkpoints the WAL and closes the database. Idempotent. */
   close(): void {
     if (!this.db.open) return;
     try {
+      // A failure here (a full disk) loses nothing: they are replayed from the log on open.
+      try {
+        this.saveLatest();
+      } catch {
+        // closed anyway
+      }
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.db.close();
