@@ -12,7 +12,7 @@ import type { SiteConfig } from './core/config/load.js';
 import { GatewayError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
 import type { Reading, Value } from './core/model.js';
-import { createDriver } from './drivers/registry.js';
+import { createDriver, loadDrivers } from './drivers/registry.js';
 import { loadSessionKey, Sessions } from './api/auth.js';
 import { buildApi } from './api/server.js';
 import { Broker } from './broker/broker.js';
@@ -107,6 +107,7 @@ export interface Gateway {
 
 export async function startGateway(config: SiteConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger({ level: config.gateway.logLevel, name: 'gateway' });
+  await loadDrivers(config.devices); // only the protocols this site uses (issue 3), before anything opens
   const startedAt = Date.now();
   const counters = { readings_stored_total: 0, events_recorded_total: 0, store_errors_total: 0 };
   /** What is failing to be written right now (by kind of work), with its last error. */

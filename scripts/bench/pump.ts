@@ -21,11 +21,13 @@ import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import { loadSiteConfig } from '../../gateway/src/config.js';
 import { createLogger } from '../../gateway/src/core/logger.js';
-import { createDriver } from '../../gateway/src/drivers/registry.js';
+import { createDriver, loadDrivers } from '../../gateway/src/drivers/registry.js';
 import { startGateway } from '../../gateway/src/main.js';
 import { planReads } from '../../gateway/src/poller/coalesce.js';
 import { freePorts, percentile } from './lib/poll-rig.js';
 import type { BenchOptions, BenchResult } from './run.js';
+
+await loadDrivers(['modbus']); // drivers are loaded on demand (drivers/registry.ts)
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/steward.js');

@@ -13,9 +13,13 @@
  *
  * The upstream sees the gateway's liveness on `<prefix>/$state`: `online` (retained) on
  * connect, `offline` by the will (MQTT-3.1.2-8) when the link dies.
+ *
+ * The MQTT client library (mqtt.js) is imported when a bridge is made, not with the broker:
+ * a gateway without `gateway.mqtt.bridge` does not carry it (issue 3). Until it has loaded,
+ * the bridge is simply not connected yet and queues, as it does while the upstream is away.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { MqttConfig } from '../core/config/mqtt.js';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -34,7 +38,9 @@ export interface BridgeStats {
 }
 
 export class MqttBridge {
-  private readonly client: MqttClient;
+  /** Undefined until mqtt.js has loaded (a moment after the constructor). */
+  private client: MqttClient | undefined;
+  private readonly loading: Promise<void>;
   private readonly events: { topic: string; payload: Buffer; alarm: boolean }[] = [];
   private readonly values = new Map<string, Buffer>();
   private readonly stateTopic: string;
@@ -67,25 +73,36 @@ export class MqttBridge {
       ...(config.password === undefined ? {} : { password: config.password }),
       ...(config.caFile === undefined ? {} : { ca: readFileSync(config.caFile) }),
     };
-    this.client = connect(config.url, options);
-    this.client.on('connect', () => {
-      this.lastError = null;
-      this.log.info({ url: config.url }, 'MQTT bridge connected');
-      this.client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
-      this.drain();
-    });
-    this.client.on('error', (err) => {
-      const e = new GatewayError('GW_ERR_MQTT_BRIDGE', `MQTT bridge to ${config.url}: ${err.message}`, { cause: err });
-      if (this.lastError !== e.message) this.log.warn({ code: e.code, err: err.message }, e.message);
-      this.lastError = e.message;
-    });
-    this.client.on('offline', () => {
-      if (this.lastError === null) this.lastError = `MQTT bridge to ${config.url}: offline`;
-    });
+    this.loading = import('mqtt').then(
+      ({ connect }) => {
+        if (this.closed) return;
+        const client = connect(config.url, options);
+        this.client = client;
+        client.on('connect', () => {
+          this.lastError = null;
+          this.log.info({ url: config.url }, 'MQTT bridge connected');
+          client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+          this.drain();
+        });
+        client.on('error', (err) => {
+          const e = new GatewayError('GW_ERR_MQTT_BRIDGE', `MQTT bridge to ${config.url}: ${err.message}`, { cause: err });
+          if (this.lastError !== e.message) this.log.warn({ code: e.code, err: err.message }, e.message);
+          this.lastError = e.message;
+        });
+        client.on('offline', () => {
+          if (this.lastError === null) this.lastError = `MQTT bridge to ${config.url}: offline`;
+        });
+      },
+      (err: unknown) => {
+        const e = new GatewayError('GW_ERR_MQTT_BRIDGE', `MQTT bridge to ${config.url}: the MQTT client library did not load: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        this.log.warn({ code: e.code }, e.message);
+        this.lastError = e.message;
+      },
+    );
   }
 
   get connected(): boolean {
-    return this.client.connected;
+    return this.client?.connected ?? false;
   }
 
   /** A local topic as the upstream sees it. */
@@ -97,7 +114,7 @@ export class MqttBridge {
   /** An event to bridge (dropped when `bridge.events` is off). */
   event(topic: string, payload: Buffer, alarm: boolean): void {
     if (!this.config.events || this.closed) return;
-    if (this.client.connected && this.events.length === 0) {
+    if (this.connected && this.events.length === 0) {
       this.send(topic, payload, this.config.qos, false);
       this.counters.sentEvents++;
       return;
@@ -113,7 +130,7 @@ export class MqttBridge {
   /** A latest value or device state to bridge (dropped when `bridge.telemetry` is off). */
   value(topic: string, payload: Buffer): void {
     if (!this.config.telemetry || this.closed) return;
-    if (this.client.connected && this.values.size === 0) {
+    if (this.connected && this.values.size === 0) {
       this.send(topic, payload, 0, true);
       this.counters.sentValues++;
       return;
@@ -127,32 +144,35 @@ export class MqttBridge {
   }
 
   stats(): BridgeStats {
-    return { connected: this.client.connected, queuedEvents: this.events.length, queuedValues: this.values.size, ...this.counters, lastError: this.lastError };
+    return { connected: this.connected, queuedEvents: this.events.length, queuedValues: this.values.size, ...this.counters, lastError: this.lastError };
   }
 
   /** Says `offline` upstream, then disconnects (what is still queued is lost: in memory only). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.client.connected) {
-      await new Promise<void>((r) => this.client.publish(this.stateTopic, 'offline', { qos: 1, retain: true }, () => r()));
+    await this.loading;
+    const client = this.client;
+    if (client === undefined) return;
+    if (client.connected) {
+      await new Promise<void>((r) => client.publish(this.stateTopic, 'offline', { qos: 1, retain: true }, () => r()));
     }
-    await this.client.endAsync(false).catch(() => undefined);
+    await client.endAsync(false).catch(() => undefined);
   }
 
   private send(topic: string, payload: Buffer, qos: 0 | 1, retain: boolean): void {
-    this.client.publish(this.upstream(topic), payload, { qos, retain });
+    this.client!.publish(this.upstream(topic), payload, { qos, retain });
   }
 
   /** Sends what waited: events first, in order, then the latest values. */
   private drain(): void {
-    while (this.client.connected && this.events.length > 0) {
+    while (this.connected && this.events.length > 0) {
       const e = this.events.shift()!;
       this.send(e.topic, e.payload, this.config.qos, false);
       this.counters.sentEvents++;
     }
     for (const [topic, payload] of this.values) {
-      if (!this.client.connected) break;
+      if (!this.connected) break;
       this.values.delete(topic);
       this.send(topic, payload, 0, true);
       this.counters.sentValues++;

@@ -3,11 +3,14 @@
  * every file it lists before TF.js sees a byte, loads the network through the file
  * IOHandler, and checks that the network takes what the manifest says. A device is
  * matched against a model's inputs before it is scored.
+ *
+ * TF.js is imported by `loadModel` only (in the inference worker, scripts): the gateway's
+ * main thread reads manifests through this module without loading TF.js (issue 3: ~25 MB of RSS under tsx).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { GatewayError } from '../core/errors.js';
 import { fileLoadHandler } from './file-io.js';
 import { parseManifest, type ModelManifest } from './manifest.js';
@@ -44,7 +47,8 @@ export async function loadModel(modelsDir: string, name: string): Promise<Loaded
     if (got !== want) throw new GatewayError('GW_ERR_ML_CHECKSUM', `${name}/${rel}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…; the model is not loaded. Copy the model folder again or retrain it.`, { details: { model: name, file: rel } });
     return bytes;
   };
-  const model = await tfl.loadLayersModel(fileLoadHandler(dir, verified));
+  const { loadLayersModel } = await import('@tensorflow/tfjs-layers');
+  const model = await loadLayersModel(fileLoadHandler(dir, verified));
   const shape = model.inputs[0]?.shape ?? [];
   const n = manifest.inputs.length;
   const fits = (shape.length === 3 && shape[1] === manifest.window && shape[2] === n) || (shape.length === 2 && shape[1] === manifest.window * n);

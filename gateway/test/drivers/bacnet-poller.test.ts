@@ -6,10 +6,12 @@
 import t from 'tap';
 import { createLogger } from '../../src/core/logger.js';
 import type { Reading } from '../../src/core/model.js';
-import { createDriver } from '../../src/drivers/registry.js';
+import { createDriver, loadDrivers } from '../../src/drivers/registry.js';
 import { Poller } from '../../src/poller/poller.js';
 import { startBacnetSimulator } from '../../../scripts/sim/bacnet/sim.js';
 import { bacnetSite, until } from './bacnet-fixture.js';
+
+await loadDrivers(['bacnet']); // drivers are loaded on demand (drivers/registry.ts)
 
 t.test('AHU and chiller polled and pushed through the poller; a stalled device goes offline and back', async (t) => {
   const specs = [

@@ -14,8 +14,10 @@ import type { DeviceConfig } from '../../src/core/config/load.js';
 import { GatewayError, isRetryable } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { Driver, DriverSink } from '../../src/drivers/driver.js';
-import { createDriver } from '../../src/drivers/registry.js';
+import { createDriver, loadDrivers } from '../../src/drivers/registry.js';
 import { planReads } from '../../src/poller/coalesce.js';
+
+await loadDrivers(['modbus', 'bacnet', 'onvif']); // drivers are loaded on demand (drivers/registry.ts)
 
 interface Case {
   readonly name: string;

@@ -11,8 +11,10 @@ import { startSimulator } from '../../../scripts/sim/sim.js';
 import { loadSiteConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { Reading } from '../../src/core/model.js';
-import { createDriver } from '../../src/drivers/registry.js';
+import { createDriver, loadDrivers } from '../../src/drivers/registry.js';
 import { Poller } from '../../src/poller/poller.js';
+
+await loadDrivers(['modbus']); // drivers are loaded on demand (drivers/registry.ts)
 
 const DEVICES = 50;
 const DEAD = 10;

@@ -9,11 +9,13 @@ import t from 'tap';
 import { loadSiteConfig } from '../../src/config.js';
 import type { SiteConfig } from '../../src/core/config/load.js';
 import type { Driver } from '../../src/drivers/driver.js';
-import { createDriver } from '../../src/drivers/registry.js';
+import { createDriver, loadDrivers } from '../../src/drivers/registry.js';
 import { startSimControl, type SimControl } from '../../../scripts/sim/control.js';
 import { startSimulator, type Simulator } from '../../../scripts/sim/sim.js';
 import { readAll, silentLog } from '../drivers/modbus-fixture.js';
 import { freePort } from '../../../test/support/ports.js';
+
+await loadDrivers(['modbus']); // drivers are loaded on demand (drivers/registry.ts)
 
 
 interface Setup {
