@@ -109,7 +109,9 @@ export class ModbusLink {
   /** Bumped whenever the transport is replaced or dropped, so that stale close events are ignored. */
   private generation = 0;
   private readonly dropWaiters = new Set<(err: GatewayError) => void>();
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Requests waiting for the one in progress, oldest first (a FIFO, not a chain of promises). */
+  private readonly waiting: (() => void)[] = [];
+  private busy = false;
 
   constructor(key: string, connection: ModbusConnection) {
     this.key = key;
@@ -212,59 +214,81 @@ export class ModbusLink {
    * GW_ERR_MODBUS_EXCEPTION (the device refused; link kept).
    */
   request<T>(what: string, unitId: number, timeoutMs: number, op: (client: ModbusClient) => Promise<T>): Promise<T> {
-    const run = () => this.exchange(what, unitId, timeoutMs, op);
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+    return new Promise<T>((resolve, reject) => {
+      const start = (): void => this.exchange(what, unitId, timeoutMs, op, resolve, reject);
+      if (this.busy) this.waiting.push(start);
+      else {
+        this.busy = true;
+        start();
+      }
+    });
   }
 
-  private exchange<T>(what: string, unitId: number, timeoutMs: number, op: (client: ModbusClient) => Promise<T>): Promise<T> {
+  /**
+   * The request in progress settled: the next one starts in a microtask, after whatever
+   * the settling code does next (a timeout drops the link first, so the next request
+   * finds it down, as it would have after a chain of promises).
+   */
+  private done(): void {
+    queueMicrotask(this.next);
+  }
+
+  private readonly next = (): void => {
+    const start = this.waiting.shift();
+    if (start === undefined) this.busy = false;
+    else start();
+  };
+
+  private exchange<T>(what: string, unitId: number, timeoutMs: number, op: (client: ModbusClient) => Promise<T>, resolve: (value: T) => void, reject: (err: unknown) => void): void {
     const client = this.client;
-    if (client === undefined) return Promise.reject(new GatewayError('GW_ERR_MODBUS_CONNECT', `${what}: ${this.key} is not connected`));
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.dropWaiters.delete(onDrop);
-        fn();
-      };
-      const onDrop = (err: GatewayError) => settle(() => reject(new GatewayError(err.code, `${what}: ${err.message}`, { cause: err })));
-      const timer = setTimeout(() => {
-        // Timers run before the I/O of a loop turn: after a long busy stretch (a big store
-        // flush) the answer may be waiting on the socket already. Look again after the next
-        // turn's I/O — two setImmediate hops: a busy stretch in this turn's own I/O phase
-        // may have let answers arrive that only the next turn reads — before calling it a
-        // timeout and dropping a healthy link.
-        setImmediate(() =>
-          setImmediate(() => {
-            if (settled) return;
-            const err = new GatewayError('GW_ERR_MODBUS_TIMEOUT', `${what}: no answer from ${this.key} within ${timeoutMs} ms`, { details: { timeoutMs } });
-            settle(() => reject(err));
-            this.drop(err);
-          }),
-        );
-      }, timeoutMs);
-      this.dropWaiters.add(onDrop);
-      let pending: Promise<T>;
-      try {
-        // The promise API reads the unit id when the call is made, so setting it just before is safe.
-        client.setID(unitId);
-        pending = op(client);
-      } catch (err) {
-        pending = Promise.reject(err);
-      }
-      pending.then(
-        (value) => settle(() => resolve(value)),
-        (err: unknown) => {
+    if (client === undefined) {
+      reject(new GatewayError('GW_ERR_MODBUS_CONNECT', `${what}: ${this.key} is not connected`));
+      this.done();
+      return;
+    }
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.dropWaiters.delete(onDrop);
+      fn();
+      this.done();
+    };
+    const onDrop = (err: GatewayError) => settle(() => reject(new GatewayError(err.code, `${what}: ${err.message}`, { cause: err })));
+    const timer = setTimeout(() => {
+      // Timers run before the I/O of a loop turn: after a long busy stretch (a big store
+      // flush) the answer may be waiting on the socket already. Look again after the next
+      // turn's I/O — two setImmediate hops: a busy stretch in this turn's own I/O phase
+      // may have let answers arrive that only the next turn reads — before calling it a
+      // timeout and dropping a healthy link.
+      setImmediate(() =>
+        setImmediate(() => {
           if (settled) return;
-          const { error, drop } = classify(what, this.key, err);
-          settle(() => reject(error));
-          if (drop && this.client === client) this.drop(error);
-        },
+          const err = new GatewayError('GW_ERR_MODBUS_TIMEOUT', `${what}: no answer from ${this.key} within ${timeoutMs} ms`, { details: { timeoutMs } });
+          settle(() => reject(err));
+          this.drop(err);
+        }),
       );
-    });
+    }, timeoutMs);
+    this.dropWaiters.add(onDrop);
+    let pending: Promise<T>;
+    try {
+      // The promise API reads the unit id when the call is made, so setting it just before is safe.
+      client.setID(unitId);
+      pending = op(client);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (value) => settle(() => resolve(value)),
+      (err: unknown) => {
+        if (settled) return;
+        const { error, drop } = classify(what, this.key, err);
+        settle(() => reject(error));
+        if (drop && this.client === client) this.drop(error);
+      },
+    );
   }
 
   /** Closes the transport politely (TCP FIN) and fails what is pending. */
