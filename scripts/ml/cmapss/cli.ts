@@ -1,11 +1,15 @@
-/** `steward ml train cmapss` and `steward ml eval cmapss`. */
-import { readFileSync } from 'node:fs';
+/**
+ * `steward ml train cmapss` and `steward ml eval cmapss`. `eval cmapss --record` also writes
+ * the test figures into the manifest: for a model trained with `--no-test` (one of several
+ * candidates compared on validation), once it has been chosen.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../../gateway/src/ml/backend.js';
 import { fileLoadHandler } from '../../../gateway/src/ml/file-io.js';
 import { SENSORS, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines } from './data.js';
-import { defaultOptions, predictLast, trainCmapss } from './train.js';
+import { TEST_DESCRIPTION, defaultOptions, predictLast, roundAll, trainCmapss } from './train.js';
 
 export async function run(verb: string, argv: string[]): Promise<number> {
   const log = (l: string): void => void process.stdout.write(`${l}\n`);
@@ -16,12 +20,13 @@ export async function run(verb: string, argv: string[]): Promise<number> {
     return 0;
   }
   await selectBackend(undefined, o.backend);
-  const manifest = JSON.parse(readFileSync(path.join(o.outDir, 'manifest.json'), 'utf8')) as {
+  const manifestFile = path.join(o.outDir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
     window: number;
     output: { scale: number };
     normalisation: { min: number[]; max: number[] };
     training: { seconds: number; backend: string; members?: number; architecture?: string };
-    metrics: { validationRmse?: number; validationCutRmse?: number };
+    metrics: { validationRmse?: number; validationCutRmse?: number; [k: string]: unknown };
     preprocessing?: { ewmaAlpha: number };
   };
   const model = await tfl.loadLayersModel(fileLoadHandler(o.outDir));
@@ -37,5 +42,11 @@ export async function run(verb: string, argv: string[]): Promise<number> {
   if (manifest.metrics.validationRmse !== undefined) log(`validation RMSE      ${manifest.metrics.validationRmse} (out-of-fold training engines, target capped) / ${manifest.metrics.validationCutRmse} (cut like the test set) — what the settings were chosen by`);
   log(`training time        ${manifest.training.seconds} s on ${manifest.training.backend}${manifest.training.members === undefined ? '' : `, ${manifest.training.members} ${manifest.training.architecture ?? ''} networks averaged`} (from the manifest)`);
   log(`inference            ${ms.toFixed(0)} ms for ${test.length} windows`);
+  if (argv.includes('--record')) {
+    const metrics = { rmse: rmse(p, truth), rmseCappedTruth: rmse(p, truth.map((t) => Math.min(t, manifest.output.scale))), saxenaScore: saxenaScore(p, truth), engines: test.length };
+    manifest.metrics = { ...manifest.metrics, test: TEST_DESCRIPTION, ...roundAll(metrics) };
+    writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    log(`recorded in ${manifestFile}`);
+  }
   return 0;
 }

@@ -99,20 +99,26 @@ export function scale(row: readonly number[], s: Scaling): number[] {
 
 /**
  * Every window of `window` cycles of every training engine, with the capped RUL of its last
- * cycle as the target. Flattened [n × window × sensors].
+ * cycle as the target. Flattened [n × window × sensors]. A window longer than
+ * `MIN_HISTORY` cycles also has windows ending from that cycle on, padded in front
+ * with the first cycle the way `lastWindows` pads a short test engine, so the network has
+ * seen such windows.
  */
 export function trainingWindows(engines: readonly Engine[], s: Scaling, window: number, cap: number): { x: Float32Array; y: Float32Array; n: number } {
   const xs: number[] = [];
   const ys: number[] = [];
   for (const e of engines) {
     const scaled = e.rows.map((r) => scale(r, s));
-    for (let end = window; end <= scaled.length; end++) {
-      for (let k = end - window; k < end; k++) xs.push(...scaled[k]!);
+    for (let end = Math.min(window, MIN_HISTORY); end <= scaled.length; end++) {
+      for (let k = end - window; k < end; k++) xs.push(...scaled[Math.max(0, k)]!);
       ys.push(Math.min(cap, scaled.length - end));
     }
   }
   return { x: Float32Array.from(xs), y: Float32Array.from(ys), n: ys.length };
 }
+
+/** The shortest history (cycles) a window is made from when the window is longer: the 30-cycle window most FD001 work uses. */
+export const MIN_HISTORY = 30;
 
 /** The last `window` cycles of each engine (the first cycle repeated in front when shorter). */
 export function lastWindows(engines: readonly Engine[], s: Scaling, window: number): Float32Array {

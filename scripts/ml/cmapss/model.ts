@@ -11,13 +11,17 @@
  *   shared by all sensors, learns `filters` temporal filters (a depthwise convolution whose
  *   kernel spans the window); a second dense layer mixes the sensors per filter; then
  *   flatten → dropout → dense → 1.
+ * - `cnn`: the 1-D CNN of Li, Ding & Sun (RESS 2018, "DCNN"): 4 convolutions along time,
+ *   `filters` (10) filters of kernel 10, 'same' padding, tanh; a fifth with 1 filter of
+ *   kernel 3; flatten → dropout → dense 100 tanh → dense 1. Trained on wasm through the
+ *   Conv2DBackpropFilter kernel registered in `wasm-conv.ts`.
  * - `gru` / `lstm`: recurrent (slow on wasm: minutes per epoch on this machine).
  * Recurrent weights start Glorot-uniform, not orthogonal: tfjs-layers' orthogonal
  * initialiser calls chained ops that only the full @tensorflow/tfjs bundle registers.
  */
 import * as tf from '@tensorflow/tfjs-layers';
 
-export type RulKind = 'mlp' | 'tdense' | 'gru' | 'lstm';
+export type RulKind = 'mlp' | 'tdense' | 'cnn' | 'gru' | 'lstm';
 
 export interface RulModelOptions {
   readonly window: number;
@@ -25,7 +29,7 @@ export interface RulModelOptions {
   readonly seed: number;
   readonly kind: RulKind;
   readonly dropout?: number;
-  /** Width of the main hidden layer (mlp: 256; tdense: temporal filters, 24). */
+  /** Width of the main hidden layer (mlp: 256; tdense: temporal filters, 24; cnn: filters per convolution, 10). */
   readonly width?: number;
 }
 
@@ -41,6 +45,13 @@ export function rulHead(input: tf.SymbolicTensor, o: RulModelOptions): tf.Symbol
     h = rnn({ units: 24, kernelInitializer: init(), recurrentInitializer: init() }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.dropout({ rate: drop, seed: seed++ }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.dense({ units: 32, activation: 'relu', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
+  } else if (o.kind === 'cnn') {
+    h = input;
+    for (let i = 0; i < 4; i++) h = tf.layers.conv1d({ filters: o.width ?? 10, kernelSize: 10, padding: 'same', activation: 'tanh', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.conv1d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'tanh', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+    h = tf.layers.dropout({ rate: drop, seed: seed++ }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.dense({ units: 100, activation: 'tanh', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
   } else if (o.kind === 'tdense') {
     h = tf.layers.permute({ dims: [2, 1] }).apply(input) as tf.SymbolicTensor; // [sensors, window]
     h = tf.layers.dense({ units: o.width ?? 24, activation: 'relu', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor; // temporal filters, shared by sensors
