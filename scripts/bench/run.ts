@@ -44,7 +44,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const a = rest[i]!;
     if (a.startsWith('--') && a !== '--quick') args[a.slice(2)] = rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('--') ? rest[++i]! : 'true';
   }
-  const mod = (await import(`./${name}.ts`)) as { run(options: BenchOptions): Promise<BenchResult> };
+  const mod = (await import(`./${name}.js`)) as { run(options: BenchOptions): Promise<BenchResult> };
   const result = await mod.run({ quick: rest.includes('--quick'), args });
   process.stdout.write(`${formatTable(result.table)}\n`);
   process.stdout.write(`${JSON.stringify({ bench: name, ...result.figures })}\n`);

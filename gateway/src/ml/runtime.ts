@@ -89,12 +89,18 @@ export class MlRuntime {
   backend: string | undefined;
 
   private constructor(private readonly o: MlRuntimeOptions) {
-    const url = new URL('./worker.ts', import.meta.url).href;
-    // The sources are TypeScript run through tsx (bin/steward.js): a worker does not inherit
-    // the loader, so a two-line bootstrap registers it before importing worker.ts.
-    const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-    const bootstrap = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(url)});`;
-    this.worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: { modelsDir: o.modelsDir, backend: o.backend } satisfies WorkerInit });
+    // worker.js beside this module: the compiled worker when the gateway runs compiled
+    // (bin/build.js), else worker.ts as the TypeScript loader in use resolves it.
+    const url = import.meta.resolve('./worker.js');
+    let entry = new URL(url);
+    if (url.endsWith('.ts')) {
+      // Sources run through tsx (bin/steward.js): a worker does not inherit the loader, so a
+      // two-line bootstrap registers it before importing worker.ts.
+      const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+      const bootstrap = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(url)});`;
+      entry = new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
+    }
+    this.worker = new Worker(entry, { workerData: { modelsDir: o.modelsDir, backend: o.backend } satisfies WorkerInit });
     this.worker.on('message', (r: WorkerReply) => {
       this.pending.get(r.id)?.resolve(r);
       this.pending.delete(r.id);
