@@ -18,6 +18,12 @@
  *    period of `refractoryLength` values whose scores are halved, so that one event is one
  *    alert rather than a burst.
  *
+ * Memory: consecutive patterns overlap in all but one of their `window` values, so the
+ * history keeps each value once (a ring of the last `historyLength + window` values) and
+ * only the context means per pattern — 8 kB a detector with the gateway's 250 patterns,
+ * not the 24 kB of whole vectors (issue 3: 2,000 watched points), with the same scores to
+ * the bit.
+ *
  * The defaults were chosen once, globally, on the NAB subset in `../shared/data/nab`
  * (see docs/ml.md: the same values for every file; they are fitted to those files, so the
  * NAB figures are an optimistic estimate).
@@ -65,8 +71,14 @@ export class UnivariateDetector {
   private seen = 0;
   private min = Infinity;
   private max = -Infinity;
-  /** Past pattern vectors, a ring of `historyLength × dim`. */
-  private readonly history: Float64Array;
+  /**
+   * The values of the remembered patterns' windows: value `t` at `t % span` and again at
+   * `t % span + span` (`span = historyLength + window`), so that every window is contiguous.
+   */
+  private readonly values: Float64Array;
+  private readonly span: number;
+  /** The context means of the remembered patterns, a ring of `historyLength × contextScales.length`. */
+  private readonly contexts: Float64Array;
   private historyCount = 0;
   private historyNext = 0;
   private readonly novelty: Float64Array;
@@ -84,7 +96,9 @@ export class UnivariateDetector {
     this.dim = o.window + o.contextScales.length;
     this.warmup = Math.max(o.window, ...o.contextScales);
     this.recent = new Float64Array(this.warmup);
-    this.history = new Float64Array(o.historyLength * this.dim);
+    this.span = o.historyLength + o.window;
+    this.values = new Float64Array(2 * this.span);
+    this.contexts = new Float64Array(o.historyLength * o.contextScales.length);
     this.novelty = new Float64Array(o.longLength);
     this.shortRing = new Float64Array(o.shortLength);
     this.current = new Float64Array(this.dim);
@@ -96,6 +110,8 @@ export class UnivariateDetector {
     const o = this.options;
     const t = this.seen++;
     this.recent[t % this.warmup] = value;
+    this.values[t % this.span] = value;
+    this.values[(t % this.span) + this.span] = value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
     if (t + 1 < this.warmup) return 0;
@@ -107,7 +123,7 @@ export class UnivariateDetector {
       for (let k = 0; k < m; k++) s += this.recent[(t - k) % this.warmup]!;
       e[o.window + i] = s / m;
     });
-    const raw = this.nearest(e, range);
+    const raw = this.nearest(e, range, t);
     this.remember(e);
     const z = this.pushNovelty(raw);
     if (z === null) return 0;
@@ -120,30 +136,50 @@ export class UnivariateDetector {
     return Math.min(1, Math.max(0, score));
   }
 
-  /** RMS distance per dimension to the nearest remembered pattern outside the exclusion zone, over the range. */
-  private nearest(e: Float64Array, range: number): number {
+  /**
+   * RMS distance per dimension to the nearest remembered pattern outside the exclusion zone,
+   * over the range. `t`: the current value's index; the remembered patterns are those of
+   * the `historyCount` values before it, one per value.
+   */
+  private nearest(e: Float64Array, range: number, t: number): number {
     const o = this.options;
     const searchable = this.historyCount - o.window;
     if (this.historyCount <= 10 || searchable <= 0) return 0;
     let best = Infinity;
-    const dim = this.dim;
+    const { dim, span, values, contexts } = this;
+    const w = o.window;
+    const scales = o.contextScales.length;
     // The oldest `searchable` entries of the ring: skip the `window` newest.
     const start = (this.historyNext - this.historyCount + o.historyLength) % o.historyLength;
+    const first = t - this.historyCount; // index of the value of the oldest remembered pattern
     for (let n = 0; n < searchable; n++) {
-      const base = ((start + n) % o.historyLength) * dim;
+      // The pattern's window: the `w` values up to its own, contiguous in `values`.
+      const base = (first + n - w + 1) % span;
+      const ctx = ((start + n) % o.historyLength) * scales;
       let d = 0;
-      for (let k = 0; k < dim; k++) {
-        const dd = this.history[base + k]! - e[k]!;
+      let k = 0;
+      for (; k < w; k++) {
+        const dd = values[base + k]! - e[k]!;
         d += dd * dd;
         if (d >= best) break;
+      }
+      if (k === w) {
+        for (let i = 0; i < scales; i++) {
+          const dd = contexts[ctx + i]! - e[w + i]!;
+          d += dd * dd;
+          if (d >= best) break;
+        }
       }
       if (d < best) best = d;
     }
     return Math.sqrt(best / dim) / range;
   }
 
+  /** Remembers the current pattern: its window is already in `values`; its context means go in the ring. */
   private remember(e: Float64Array): void {
-    this.history.set(e, this.historyNext * this.dim);
+    const w = this.options.window;
+    const scales = this.options.contextScales.length;
+    for (let i = 0; i < scales; i++) this.contexts[this.historyNext * scales + i] = e[w + i]!;
     this.historyNext = (this.historyNext + 1) % this.options.historyLength;
     if (this.historyCount < this.options.historyLength) this.historyCount++;
   }
