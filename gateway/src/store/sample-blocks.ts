@@ -51,6 +51,8 @@ const TS_F64 = 1 << 4;
 /** Builds one block's bytes, sample by sample. */
 export class BlockBuilder {
   protected buf: Buffer;
+  /** Over `buf` (DataView's setters cost less than Buffer's write methods a sample). */
+  protected view: DataView;
   protected len = 0;
   n = 0;
 
@@ -61,6 +63,7 @@ export class BlockBuilder {
     expected = 64,
   ) {
     this.buf = Buffer.allocUnsafe(expected * 11);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   protected room(bytes: number): void {
@@ -68,6 +71,7 @@ export class BlockBuilder {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + bytes));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   /** `num` null (or NaN) and `txt` null: a null value. `bool`: `num` (0/1) was a boolean. */
@@ -76,19 +80,30 @@ export class BlockBuilder {
     const small = Number.isInteger(offset) && offset >= 0 && offset < 65_536;
     const text = txt === null ? undefined : Buffer.from(txt, 'utf8');
     this.room(1 + (small ? 2 : 8) + (text === undefined ? 8 : 4 + text.length));
-    const b = this.buf;
+    const v = this.view;
+    let len = this.len;
     let flags = quality & 3;
     if (!small) flags |= TS_F64;
     if (text !== undefined) flags |= KIND_TEXT;
     else if (num === null || Number.isNaN(num)) flags |= KIND_NULL;
     else if (bool) flags |= KIND_BOOL;
-    b[this.len++] = flags;
-    if (small) this.len = b.writeUInt16LE(offset, this.len);
-    else this.len = b.writeDoubleLE(ts, this.len);
+    v.setUint8(len++, flags);
+    if (small) {
+      v.setUint16(len, offset, true);
+      len += 2;
+    } else {
+      v.setFloat64(len, ts, true);
+      len += 8;
+    }
     if (text !== undefined) {
-      this.len = b.writeUInt32LE(text.length, this.len);
-      this.len += text.copy(b, this.len);
-    } else if ((flags & KIND_MASK) !== KIND_NULL) this.len = b.writeDoubleLE(num!, this.len);
+      v.setUint32(len, text.length, true);
+      len += 4;
+      len += text.copy(this.buf, len);
+    } else if ((flags & KIND_MASK) !== KIND_NULL) {
+      v.setFloat64(len, num!, true);
+      len += 8;
+    }
+    this.len = len;
     this.n++;
   }
 
@@ -109,7 +124,8 @@ export class BatchBuilder extends BlockBuilder {
 
   add(point: number, ts: number, num: number | null, txt: string | null, quality: number, bool = false): void {
     this.room(4);
-    this.len = this.buf.writeUInt32LE(point, this.len);
+    this.view.setUint32(this.len, point, true);
+    this.len += 4;
     this.push(ts, num, txt, quality, bool);
   }
 }
