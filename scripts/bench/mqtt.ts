@@ -7,8 +7,12 @@
  * and S subscribers (mqtt.js, MQTT 3.1.1, QoS 0, each on the site's whole tree) in one
  * child process, so that the broker's thread is measured alone. Runs:
  *
+ * 0. publish-only, as fast as it goes — every point changed once per round, nobody
+ *    subscribed: the most changed values/s the hand-off from the poller takes, and its CPU
+ *    per value (the paced run below carries the bench's own timers and batch building);
  * 1. publish-only — `--rate` values/s (default 10,000) with no subscriber: the cost of
- *    the hot path (dedupe, JSON, aedes' retained store) per value;
+ *    the hot path per value (dedupe and keeping the last value, which is what a SUBSCRIBE
+ *    is answered from: no JSON or frame is built for a topic nobody subscribes to);
  * 2. per-point 1 — the same rate to one subscriber of every point topic;
  * 3. device-batches S — the same rate to S (default 50) subscribers of `+/$values`, one
  *    message per device and poll (the form for bulk consumers);
@@ -20,67 +24,24 @@
  * Each run reports values/s published, messages delivered/s (counted by the subscribers
  * while publishing and one second after), messages the broker wrote to their sockets and
  * dropped for a full socket (its own counters: QoS 0 values beyond 4 MiB waiting), broker
- * CPU per 1,000 values, per 1,000 deliveries and per message written, the share of time
+ * CPU per 1,000 values (the process's, the bench's own driving included), per 1,000
+ * deliveries and per message written, the share of time
  * the event loop was busy, and delivery latency p50/p99 (every 97th message). The
  * retained values sent on subscription are waited out before each run and not counted.
  *
  * Figures are one core's worth at most (Node runs the broker on one thread) and the
  * subscribers' process shares the machine's cores: read them with the load average.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { verifyPassword } from '../../gateway/src/api/auth.js';
 import { Broker } from '../../gateway/src/broker/broker.js';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import type { Reading } from '../../gateway/src/core/model.js';
+import { startSubscribers } from './lib/mqtt-subscribers.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
 const PASSWORD = 'bench-pass';
-
-/** The subscribers: S mqtt.js clients counting messages, sampling latency from the payload's ts. */
-const SUBSCRIBERS = `
-import mqtt from 'mqtt';
-const [url, n, filter] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
-let count = 0; let closed = 0; const lat = [];
-const clients = [];
-for (let i = 0; i < n; i++) {
-  const c = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'bench', password: '${PASSWORD}', clientId: 'sub-' + i, reconnectPeriod: 0 });
-  c.on('message', (topic, payload) => {
-    if (++count % 97 === 0 && !topic.endsWith('$state')) lat.push(Date.now() - JSON.parse(payload.toString()).ts);
-  });
-  c.on('close', () => closed++);
-  await c.subscribeAsync(filter, { qos: 0 });
-  clients.push(c);
-}
-process.stdout.write(JSON.stringify({ ready: true }) + '\\n');
-setInterval(() => { process.stdout.write(JSON.stringify({ count, closed, lat: lat.splice(0) }) + '\\n'); }, 500);
-`;
-
-interface Sample {
-  readonly count: number;
-  /** Subscribers the broker disconnected (a reader too slow past aedes' drainTimeout). */
-  readonly closed: number;
-  readonly lat: number[];
-}
-
-function startSubscribers(url: string, n: number, filter: string): Promise<{ child: ChildProcess; samples: Sample[] }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', SUBSCRIBERS, url, String(n), filter], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-  const samples: Sample[] = [];
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const msg = JSON.parse(buf.slice(0, i)) as { ready?: boolean } & Sample;
-        buf = buf.slice(i + 1);
-        if (msg.ready === true) resolve({ child, samples });
-        else samples.push(msg);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`subscribers exited with ${code}`)));
-  });
-}
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
@@ -116,6 +77,38 @@ async function drive(broker: Broker, points: number, rate: number, seconds: numb
   return { published, cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization(elu0).utilization };
 }
 
+/**
+ * Publication as fast as it goes, nobody subscribed: every point of `points` changed once
+ * per round, one reused batch of 100 readings per device (the poller reuses its point ids
+ * and reading objects), a turn of the event loop after each round. The cost of the hand-off
+ * from the poller to the bus, per changed value, with CPU and wall over the whole run.
+ */
+async function saturate(broker: Broker, points: number, seconds: number): Promise<{ published: number; cpuMs: number; wallMs: number }> {
+  const batches: { device: string; readings: { point: string; ts: number; value: number; quality: 'good' }[] }[] = [];
+  for (let p = 0; p < points; p += 100) {
+    const d = p / 100;
+    batches.push({ device: `dev-${d}`, readings: Array.from({ length: Math.min(100, points - p) }, (_, i) => ({ point: `dev-${d}.p${i}`, ts: 0, value: 0, quality: 'good' as const })) });
+  }
+  let seq = 0;
+  let published = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const now = Date.now();
+    seq++;
+    for (const b of batches) {
+      for (const r of b.readings) {
+        r.ts = now;
+        r.value = seq;
+      }
+      published += broker.publishReadings(b.device, b.readings);
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { published, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 };
+}
+
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const points = Number(options.args.points ?? 10_000);
   const rate = Number(options.args.rate ?? 10_000);
@@ -135,6 +128,13 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'written msg/s', 'dropped msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'broker CPU µs/written', 'event loop busy', 'latency p50 ms', 'latency p99 ms', 'subscribers dropped']];
   const figures: Record<string, number | string | boolean> = { points, rate, fanout_rate: fanoutRate, subscribers, seconds };
   try {
+    // Warm-up (the points' slots made, the code compiled), then the measured run.
+    await saturate(broker, points, 1);
+    const sat = await saturate(broker, points, seconds);
+    rows.push(['publish-only, as fast as it goes', 0, Math.round(sat.published / (sat.wallMs / 1000)), 0, 0, 0, (sat.cpuMs / sat.published) * 1000, 0, 0, 1, 0, 0, 0]);
+    figures.publish_max_values_per_s = Math.round(sat.published / (sat.wallMs / 1000));
+    figures.publish_max_values_per_cpu_s = Math.round(sat.published / (sat.cpuMs / 1000));
+    figures.publish_max_cpu_us_per_value = Number(((sat.cpuMs / sat.published) * 1000).toFixed(3));
     const alone = await drive(broker, points, rate, seconds);
     rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, 0, 0, (alone.cpuMs / alone.published) * 1000, 0, 0, alone.elu, 0, 0, 0]);
     figures.publish_values_per_s = Math.round(alone.published / seconds);
@@ -147,18 +147,14 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       { name: 'per-point-full', n: subscribers, rate, filter: 'steward/v1/bench/+/+' },
     ];
     for (const run of runs) {
-      const { child, samples } = await startSubscribers(broker.url, run.n, run.filter);
+      const subs = await startSubscribers(broker.url, run.n, run.filter, { username: 'bench', password: PASSWORD });
+      const samples = subs.samples;
       try {
         // The retained values delivered on subscription (up to every point to every subscriber)
         // are not counted: wait until they have arrived — the count stands still for a second —
         // at most 60 s, so that a backlog of them does not weigh on the run.
-        for (let last = -1, still = 0, waited = 0; still < 2 && waited < 120; waited++) {
-          await new Promise((res) => setTimeout(res, 500));
-          const c = samples.at(-1)?.count ?? 0;
-          still = c === last ? still + 1 : 0;
-          last = c;
-        }
-        const before = samples.at(-1)?.count ?? 0;
+        await subs.settle();
+        const before = subs.count();
         samples.length = 0;
         const s0 = broker.stats();
         const r = await drive(broker, points, run.rate, seconds);
@@ -196,7 +192,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         figures[`${key}_latency_p99_ms`] = percentile(lat, 99);
         figures[`${key}_cpu_ms_per_1k_deliveries`] = delivered === 0 ? 0 : Number(((r.cpuMs / delivered) * 1000).toFixed(4));
       } finally {
-        child.kill();
+        await subs.stop();
       }
     }
   } finally {

@@ -59,7 +59,7 @@ export interface BrokerOptions {
   readonly port?: number;
   /** Overrides config.tls.port (0 = any free port; tests). */
   readonly tlsPort?: number;
-  /** The fast path's bounds for a subscriber that does not read (tests): bytes waiting (4 MiB), and for how long (10 s). */
+  /** The fast path's bounds for a subscriber that does not read (tests): bytes waiting (1 MiB), and for how long (10 s). */
   readonly slowSubscriber?: { readonly maxBufferedBytes?: number; readonly drainTimeoutMs?: number };
 }
 
@@ -78,6 +78,8 @@ export interface BrokerStats {
   valuesDelivered: number;
   /** Value messages not written to a subscriber whose socket was full (QoS 0: at most once). */
   valuesDropped: number;
+  /** Latest values sent to such a subscriber once its socket drained, one per topic whose values it missed. */
+  valuesCaughtUp: number;
   /** Subscribers disconnected because their socket did not drain within the drain timeout. */
   slowSubscribersDisconnected: number;
   /** Retained point values sent in answer to SUBSCRIBEs (RETAIN 1). */
@@ -114,8 +116,12 @@ const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAA
 const MAX_FAILURES_PER_MINUTE = 10;
 /** A subscriber that stops reading must not stall delivery to the others (aedes' drainTimeout, and the fast path's). */
 const DRAIN_TIMEOUT_MS = 10_000;
-/** Bytes waiting in a subscriber's socket past which its QoS 0 values are dropped (fast path). */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes waiting in a subscriber's socket past which its QoS 0 values are dropped, their
+ * topics' latest values sent when it drains (fast path): ~15,000 values, what a slow
+ * reader may lag behind by, and the memory each can hold up besides one message per topic.
+ */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 function authError(message: string, returnCode: 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -179,7 +185,7 @@ export class Broker {
   private readonly states = new Map<string, DeviceState>();
   private readonly internal = new Map<string, { password: Buffer; role: Role; acl?: MqttUserConfigAcl }>();
   private readonly failures = new Map<string, number[]>();
-  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'slowSubscribersDisconnected' | 'retainedSent'> = {
+  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'valuesCaughtUp' | 'slowSubscribersDisconnected' | 'retainedSent'> = {
     valuesPublished: 0,
     valuesUnchanged: 0,
     eventsPublished: 0,
@@ -301,6 +307,7 @@ export class Broker {
         p.v = r.value;
         p.ts = r.ts;
         p.q = r.quality;
+        p.changes++;
       } else {
         p = new PointSlot(this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1)), r.point.slice(r.point.indexOf('.') + 1), r.value, r.ts, r.quality);
         points.set(r.point, p);
@@ -366,6 +373,7 @@ export class Broker {
       ...this.counters,
       valuesDelivered: f.delivered,
       valuesDropped: f.dropped,
+      valuesCaughtUp: f.caughtUp,
       slowSubscribersDisconnected: f.disconnected,
       retainedSent: f.retainedSent,
       ...(this.bridge === undefined ? {} : { bridge: this.bridge.stats() }),
@@ -380,6 +388,7 @@ export class Broker {
       mqtt_values_published_total: s.valuesPublished,
       mqtt_values_delivered_total: s.valuesDelivered,
       mqtt_values_dropped_total: s.valuesDropped,
+      mqtt_values_caught_up_total: s.valuesCaughtUp,
       mqtt_slow_subscribers_disconnected_total: s.slowSubscribersDisconnected,
       mqtt_retained_sent_total: s.retainedSent,
       mqtt_events_published_total: s.eventsPublished,

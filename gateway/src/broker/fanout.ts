@@ -32,10 +32,15 @@
  * the SUBSCRIBE match it; one live delivery per client even when several of its filters
  * match (as aedes dedupes); topics starting with `$` never match a filter starting with a
  * wildcard (MQTT-4.7.2-1); order per topic.
- * A subscriber that does not read: QoS 0 messages for it are dropped while more than
- * `maxBufferedBytes` wait in its socket (at most once delivery allows it; counted), and it
- * is disconnected once that has lasted `drainTimeoutMs` — as aedes disconnects a client
- * whose socket does not drain.
+ * A subscriber that reads slower than values come (a subscriber of every point while the
+ * device layer runs flat out, a stalled one): its QoS 0 messages are dropped while more
+ * than `maxBufferedBytes` wait in its socket (at most once delivery allows it; counted),
+ * and the topics whose values it missed are remembered — one entry per topic — and sent
+ * with their latest value when its socket drains (conflation): it skips values but never
+ * ends up holding an older value than the gateway's, and the memory it can hold up is the
+ * bound plus one message per topic. `$values` batches are deltas: missed ones are only
+ * counted. A subscriber whose socket stays past the bound for `drainTimeoutMs` is
+ * disconnected — as aedes disconnects a client whose socket does not drain.
  */
 import type { Aedes, Client } from 'aedes';
 import type { Duplex } from 'node:stream';
@@ -49,6 +54,13 @@ interface Subscriber {
   readonly pending: Buffer[];
   /** When its socket went past the bound (0: it is not). */
   congestedSince: number;
+  /**
+   * The slots whose value it missed while its socket was past the bound, in the order
+   * they were missed: their latest values are sent when the socket drains (conflation).
+   */
+  readonly missed: Set<RetainedSlot>;
+  /** A `drain` listener is set to send the missed values. */
+  waiting: boolean;
 }
 
 /** A topic the gateway publishes on, with its frame prefix and its matching subscribers. */
@@ -74,6 +86,8 @@ export class Slot {
  * gives it as a JSON text, built when a SUBSCRIBE asks for it; undefined while it has none.
  */
 export abstract class RetainedSlot extends Slot {
+  /** Bumped by the owner whenever the value changes (what a cached frame of it is checked against). */
+  changes = 0;
   abstract retainedPayload(): string | undefined;
 }
 
@@ -105,6 +119,8 @@ export interface FanoutStats {
   delivered: number;
   /** Messages not written: the subscriber's socket held more than the bound. */
   dropped: number;
+  /** Latest values sent to a subscriber once its socket drained, for the values of those topics it missed. */
+  caughtUp: number;
   /** Subscribers disconnected for not reading. */
   disconnected: number;
   /** Retained values sent in answer to a SUBSCRIBE (RETAIN 1). */
@@ -118,7 +134,9 @@ export class Fanout {
   private scheduled = false;
   /** Bumped on every change of subscriptions: slots re-match lazily. */
   private generation = 0;
-  readonly stats: FanoutStats = { delivered: 0, dropped: 0, disconnected: 0, retainedSent: 0 };
+  readonly stats: FanoutStats = { delivered: 0, dropped: 0, caughtUp: 0, disconnected: 0, retainedSent: 0 };
+  /** RETAIN 1 frames built in this turn, shared by the subscribers that SUBSCRIBE in it (and then their writes). */
+  private readonly retainedFrames = new Map<RetainedSlot, { frame: Buffer; changes: number }>();
   /** The slots with a retained value, by topic: what a SUBSCRIBE is answered from. */
   private readonly retained = new Map<string, RetainedSlot>();
 
@@ -164,7 +182,7 @@ export class Fanout {
   private subscriberOf(client: Client): Subscriber {
     let s = this.subscribers.get(client);
     if (s === undefined) {
-      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0 };
+      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0, missed: new Set(), waiting: false };
       this.subscribers.set(client, s);
     }
     return s;
@@ -201,10 +219,20 @@ export class Fanout {
       let hit = false;
       for (let i = 0; i < split.length && !hit; i++) hit = matches(split[i]!, slot.levels);
       if (!hit) continue;
-      const payload = slot.retainedPayload();
-      if (payload === undefined) continue;
+      let cached = this.retainedFrames.get(slot);
+      if (cached === undefined || cached.changes !== slot.changes) {
+        const payload = slot.retainedPayload();
+        if (payload === undefined) continue;
+        cached = { frame: this.frame(slot, payload, true).frame, changes: slot.changes };
+        this.retainedFrames.set(slot, cached);
+        // Kept for this turn only (cleared at the flush): memory for the SUBSCRIBEs of one turn.
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.flush);
+        }
+      }
       s ??= this.subscriberOf(client);
-      this.queue(s, this.frame(slot, payload, true).frame);
+      this.queue(s, cached.frame);
       this.stats.retainedSent++;
     }
   }
@@ -269,6 +297,14 @@ export class Fanout {
       }
       if (conn.writableLength > this.maxBufferedBytes) {
         this.stats.dropped++;
+        if (slot instanceof RetainedSlot) {
+          // Its latest value goes once the socket drains: a slow reader skips values, never ends up with an old one.
+          s.missed.add(slot);
+          if (!s.waiting) {
+            s.waiting = true;
+            conn.once('drain', () => this.catchUp(s));
+          }
+        }
         if (s.congestedSince === 0) s.congestedSince = now;
         else if (now - s.congestedSince > this.drainTimeoutMs) {
           this.stats.disconnected++;
@@ -277,11 +313,33 @@ export class Fanout {
         continue;
       }
       s.congestedSince = 0;
+      // This value supersedes a missed one of the same topic.
+      if (s.missed.size > 0) s.missed.delete(slot as RetainedSlot);
       this.queue(s, frame);
       n++;
     }
     this.stats.delivered += n;
     return n;
+  }
+
+  /**
+   * The socket of a subscriber that missed values has drained: the latest value of each
+   * topic it missed (RETAIN 0: live delivery of the current value), in the order missed,
+   * at most one per topic — bounded by the number of topics, not by how much it missed.
+   */
+  private catchUp(s: Subscriber): void {
+    s.waiting = false;
+    if (s.client.closed || s.conn.destroyed || this.subscribers.get(s.client) !== s) {
+      s.missed.clear();
+      return;
+    }
+    for (const slot of s.missed) {
+      const payload = slot.retainedPayload();
+      if (payload === undefined) continue;
+      this.queue(s, this.frame(slot, payload).frame);
+      this.stats.caughtUp++;
+    }
+    s.missed.clear();
   }
 
   /** Writes what `deliver` queued: one buffer per subscriber, shared by those that get the same frames. */
@@ -303,5 +361,6 @@ export class Fanout {
     }
     for (let i = 0; i < list.length; i++) list[i]!.pending.length = 0;
     list.length = 0;
+    this.retainedFrames.clear();
   };
 }

@@ -250,3 +250,43 @@ t.test('a subscriber that stops reading loses QoS 0 values, holds up nobody, and
   await until('the slow one sees its connection closed', () => slowClosed);
   t.pass('the slow subscriber was disconnected');
 });
+
+t.test('a subscriber that reads too slowly skips values but catches up with the latest of every topic it missed, in order', async (t) => {
+  const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }], { slowSubscriber: { maxBufferedBytes: 64 * 1024, drainTimeoutMs: 600_000 } });
+  const url = `mqtt://127.0.0.1:${port}`;
+  const slow = await client(url, { username: 'all', password: 'all-pass', keepalive: 0 });
+  t.teardown(() => slow.endAsync());
+  await slow.subscribeAsync('steward/v1/s1/big/+');
+  const got = collect(slow);
+  slow.stream.pause();
+  const big = 'x'.repeat(16 * 1024);
+  let round = 0;
+  const publishRound = (body: string) => {
+    round++;
+    broker.publishReadings(
+      'big',
+      Array.from({ length: 16 }, (_, i) => reading(`big.p${i}`, `${round}:${body}`)),
+    );
+  };
+  await until('values dropped for it', () => {
+    publishRound(big);
+    return broker.stats().valuesDropped > 0;
+  });
+  // More while it does not read, then the last values: missed too, its socket still full.
+  for (let k = 0; k < 5; k++) publishRound(big);
+  publishRound('last');
+  const last = round;
+  t.ok(broker.stats().valuesDropped >= 16, 'the last round was not written either');
+  slow.stream.resume();
+  const lastOf = (i: number) => got.filter((m) => m.topic === `steward/v1/s1/big/p${i}`).at(-1);
+  await until('every topic’s last value', () => Array.from({ length: 16 }, (_, i) => lastOf(i)).every((m) => m !== undefined && m.body.startsWith(`{"v":"${last}:last"`)));
+  t.ok(broker.stats().valuesCaughtUp >= 16, 'the latest values sent when it drained');
+  for (let i = 0; i < 16; i++) {
+    const rounds = got.filter((m) => m.topic === `steward/v1/s1/big/p${i}`).map((m) => Number(/"v":"(\d+):/.exec(m.body)![1]));
+    t.ok(
+      rounds.every((r, k) => k === 0 || r > rounds[k - 1]!),
+      `p${i}: newer values only, never an older one after a newer (${rounds.length} of ${last} rounds)`,
+    );
+  }
+  t.equal(broker.stats().slowSubscribersDisconnected, 0);
+});
