@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN]`
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN] [--mqtt-subscribers N]`
  *
  * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
  * mixed points each — 10,000 points — served by the simulator in a child process, polled
@@ -23,6 +23,13 @@
  * profile one phase); the figures of the runs left out are absent from the JSON line, never
  * made up.
  *
+ * `--mqtt-subscribers N` attaches N MQTT subscribers of the site's whole tree (every point's
+ * value, the `$values` batches; mqtt.js in a child process, lib/mqtt-subscribers.ts) to
+ * every run: the fan-out's cost shows in the gateway's CPU per point and points/s; the
+ * extra columns say what the broker wrote and dropped (QoS 0, a subscriber's socket past
+ * 1 MiB; the latest values of the topics it missed follow when it drains), what the
+ * subscribers read, and their process's cores.
+ *
  * CPU is this process only (the simulator is elsewhere) and includes the bench's own
  * lateness sampler (every 25–250 ms), which is small. Of it, the time inside the store (writes and
  * maintenance, timed on this thread) is also given apart: the device layer's own cost
@@ -33,6 +40,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
+import { SubscribersBeside } from './lib/mqtt-subscribers.js';
 import { cpuPer1k, deviceId, freePorts, percentile, POINTS_PER_DEVICE, startSimChild, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
@@ -52,6 +60,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const only = options.args.only;
   if (only !== undefined && !(runs as readonly string[]).includes(only)) throw new Error(`poll bench: --only takes one of ${runs.join(', ')}, got "${only}"`);
   const wanted = (name: (typeof runs)[number]) => only === undefined || only === name;
+  const bus = new SubscribersBeside(Number(options.args['mqtt-subscribers'] ?? 0));
   const load0 = loadavg();
 
   // The simulator serves the saturation map (registers 0…satPoints-1 per device): the
@@ -62,9 +71,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let sat: StewardRun | undefined;
   try {
     // Nominal first: its RSS is that of a process that has run one gateway only.
-    if (wanted('nominal')) nominal = await runSteward(nominalFile, sim, { warmupMs, seconds });
-    if (wanted('dead20')) dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead });
-    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20) });
+    if (wanted('nominal')) nominal = await runSteward(nominalFile, sim, { warmupMs, seconds, ...bus.options('nominal') });
+    if (wanted('dead20')) dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead, ...bus.options('dead20') });
+    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20), ...bus.options('saturation') });
   } finally {
     await sim.stop();
   }
@@ -72,7 +81,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   rmSync(dir, { recursive: true, force: true });
 
   const pps = (r: StewardRun) => Math.round(r.pointsRead / r.seconds);
-  const row = (name: string, r: StewardRun, interval: number) => [
+  const row = (name: string, r: StewardRun, interval: number, key: string) => [
     name,
     interval,
     pps(r),
@@ -89,16 +98,17 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     Math.round(r.rssMb),
     Math.round(r.heapUsedMb),
     Math.round(r.arrayBuffersMb),
+    ...bus.columns(key),
   ];
   const points = devices * POINTS_PER_DEVICE;
   const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after`;
   const table: (string | number)[][] = [
-    ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'of it store', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB', 'heap used MB', 'ArrayBuffers MB'],
+    ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'of it store', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB', 'heap used MB', 'ArrayBuffers MB', ...bus.header()],
   ];
-  if (nominal !== undefined) table.push(row(`nominal (${points} points)`, nominal, intervalMs));
-  if (dead20 !== undefined) table.push(row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs));
-  if (sat !== undefined) table.push(row(`saturation (${devices} × ${satPoints} points)`, sat, satIntervalMs));
-  table.push([`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '']);
+  if (nominal !== undefined) table.push(row(`nominal (${points} points)`, nominal, intervalMs, 'nominal'));
+  if (dead20 !== undefined) table.push(row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs, 'dead20'));
+  if (sat !== undefined) table.push(row(`saturation (${devices} × ${satPoints} points)`, sat, satIntervalMs, 'saturation'));
+  table.push([`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', ...bus.header().map(() => '')]);
   return {
     table,
     figures: {
@@ -119,6 +129,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
             saturation_event_loop_utilisation: Number(sat.elu.toFixed(3)),
             cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
             cpu_s_per_1k_points_saturation_store: cpuPer1k(sat.storeS, sat.pointsRead),
+            ...bus.figures('saturation', 'saturation_'),
           }),
       ...(nominal === undefined
         ? {}
@@ -133,6 +144,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
             array_buffers_mb_10k_points: Math.round(nominal.arrayBuffersMb),
             lateness_p50_ms: percentile(nominal.lateness, 50),
             lateness_p99_ms: percentile(nominal.lateness, 99),
+            ...bus.figures('nominal', 'nominal_'),
           }),
       ...(dead20 === undefined
         ? {}

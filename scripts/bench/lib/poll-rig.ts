@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadSiteConfig } from '../../../gateway/src/config.js';
 import { createLogger } from '../../../gateway/src/core/logger.js';
-import { startGateway } from '../../../gateway/src/main.js';
+import { startGateway, type Gateway } from '../../../gateway/src/main.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin/steward.js');
@@ -221,6 +221,17 @@ export interface StewardRunOptions {
   readonly seconds: number;
   /** Devices black-holed (`comms-loss`) when the measured window opens; their faults are cleared at the end. */
   readonly dead?: readonly string[];
+  /**
+   * Something run beside the gateway (`poll --mqtt-subscribers`): started once the gateway
+   * is, told when the measured window opens and closes, stopped before the gateway closes.
+   */
+  readonly attach?: (gw: Gateway) => Promise<Attachment>;
+}
+
+export interface Attachment {
+  begin(): void;
+  end(): void;
+  stop(): Promise<void>;
 }
 
 export interface StewardRun {
@@ -282,7 +293,9 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
     };
   gw.store.writeBatch = timed(gw.store.writeBatch.bind(gw.store));
   gw.maintenance.run = timed(gw.maintenance.run.bind(gw.maintenance));
+  let attached: Attachment | undefined;
   try {
+    attached = await options.attach?.(gw);
     await sleep(options.warmupMs);
     await Promise.all([...dead].map((id) => sim.setFault(id, 'comms-loss', true)));
     const req0At = performance.now();
@@ -307,9 +320,11 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
     const cpu0 = process.cpuUsage();
     const store0 = storeMs;
     const elu0 = performance.eventLoopUtilization();
+    attached?.begin();
     const t0 = performance.now();
     await sleep(options.seconds * 1000);
     const cpu = process.cpuUsage(cpu0);
+    attached?.end();
     const storeS = (storeMs - store0) / 1000;
     const elu = performance.eventLoopUtilization(elu0).utilization;
     const simCpuS = procCpuSeconds(simPid) - simCpu0;
@@ -351,6 +366,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
       storeS,
     };
   } finally {
+    await attached?.stop();
     await gw.close();
     await Promise.all([...dead].map((id) => sim.setFault(id, 'comms-loss', false)));
   }

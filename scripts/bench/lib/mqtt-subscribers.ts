@@ -1,0 +1,186 @@
+/**
+ * MQTT subscribers for the benches (`mqtt`, `poll --mqtt-subscribers N`): N mqtt.js
+ * clients (MQTT 3.1.1, QoS 0) in one child process, so that the broker's process is
+ * measured alone. They count the messages they get and sample delivery latency from the
+ * payload's `ts` (every 97th value or batch), and report every 500 ms on stdout.
+ *
+ * Lives under `lib/` because `npm run bench` takes every `.ts` directly in
+ * scripts/bench for a benchmark.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Gateway } from '../../../gateway/src/main.js';
+import { procCpuSeconds, stopChild, type Attachment } from './poll-rig.js';
+
+const SCRIPT = `
+import mqtt from 'mqtt';
+const [url, n, filter, username, password] = [process.argv[1], Number(process.argv[2]), process.argv[3], process.argv[4], process.argv[5]];
+let count = 0; let closed = 0; const lat = [];
+// All connected first, then all subscribed at once: subscribed one by one, the later ones
+// would wait behind the flood the earlier ones already get.
+const clients = await Promise.all(Array.from({ length: n }, (_, i) => mqtt.connectAsync(url, { protocolVersion: 4, username, password, clientId: 'bench-sub-' + process.pid + '-' + i, reconnectPeriod: 0, connectTimeout: 60000 })));
+for (const c of clients) {
+  c.on('message', (topic, payload) => {
+    if (++count % 97 === 0 && !topic.endsWith('$state')) {
+      const ts = JSON.parse(payload.toString()).ts;
+      if (typeof ts === 'number') lat.push(Date.now() - ts);
+    }
+  });
+  c.on('close', () => closed++);
+}
+await Promise.all(clients.map((c) => c.subscribeAsync(filter, { qos: 0 })));
+process.stdout.write(JSON.stringify({ ready: true }) + '\\n');
+setInterval(() => { process.stdout.write(JSON.stringify({ count, closed, lat: lat.splice(0) }) + '\\n'); }, 500);
+`;
+
+export interface SubscriberSample {
+  /** Messages received so far, all clients together. */
+  readonly count: number;
+  /** Clients whose connection closed (the broker disconnects a reader too slow past its drain timeout). */
+  readonly closed: number;
+  /** Latencies sampled since the last report, ms. */
+  readonly lat: number[];
+}
+
+export interface Subscribers {
+  readonly child: ChildProcess;
+  /** The reports so far (every 500 ms); the caller may empty it. */
+  readonly samples: SubscriberSample[];
+  /** Messages received so far (the last report's count). */
+  count(): number;
+  /**
+   * Waits until the count has stood still for a second (at most 60 s): the retained
+   * values sent on subscription have arrived and will not weigh on what follows.
+   */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `n` subscribers of `filter` on `url`; resolves once every one has its SUBACK. */
+export function startSubscribers(url: string, n: number, filter: string, login: { username: string; password: string }): Promise<Subscribers> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, url, String(n), filter, login.username, login.password], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const samples: SubscriberSample[] = [];
+  const subs: Subscribers = {
+    child,
+    samples,
+    count: () => samples.at(-1)?.count ?? 0,
+    async settle() {
+      for (let last = -1, still = 0, waited = 0; still < 2 && waited < 120; waited++) {
+        await new Promise((res) => setTimeout(res, 500));
+        const c = subs.count();
+        still = c === last ? still + 1 : 0;
+        last = c;
+      }
+    },
+    stop: () => stopChild(child),
+  };
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, i)) as { ready?: boolean } & SubscriberSample;
+        buf = buf.slice(i + 1);
+        if (msg.ready === true) resolve(subs);
+        else {
+          // Keep the latest count; the latencies accumulate in the reports kept.
+          samples.push(msg);
+        }
+      }
+    });
+    child.on('exit', (code, signal) => reject(new Error(`MQTT subscribers exited (${code ?? signal}) before all were subscribed`)));
+  });
+}
+
+/** What the bus did over one measured window of a gateway run with subscribers beside it. */
+export interface BusWindow {
+  /** Messages the broker wrote to the subscribers' sockets, and dropped for a full one (QoS 0), per second. */
+  readonly writtenPerS: number;
+  readonly droppedPerS: number;
+  /** Messages the subscribers read, per second (their own count, sampled every 500 ms). */
+  readonly readPerS: number;
+  /** Cores the subscribers' process used. */
+  readonly subscriberCores: number;
+  /** Subscribers the broker disconnected for not reading (drain timeout). */
+  readonly disconnected: number;
+  /** Delivery latency p99 over the window, ms (sampled every 97th message). */
+  readonly latencyP99Ms: number;
+}
+
+/**
+ * `poll --mqtt-subscribers N`: N subscribers of the gateway's whole tree (`steward/v1/<site>/#`:
+ * every point's value, the `$values` batches, states and events), logged in with a viewer
+ * credential the broker issues, attached to each gateway run by name.
+ */
+export class SubscribersBeside {
+  private readonly windows = new Map<string, BusWindow>();
+
+  constructor(readonly n: number) {}
+
+  /** runSteward's options for the run `name` (none when n is 0). */
+  options(name: string): { attach?: (gw: Gateway) => Promise<Attachment> } {
+    if (this.n <= 0) return {};
+    return {
+      attach: async (gw) => {
+        const broker = gw.broker;
+        if (broker === undefined) throw new Error('--mqtt-subscribers: the gateway has no MQTT broker (gateway.mqtt.enabled is false)');
+        const login = broker.issueCredential('bench-subscriber', 'viewer');
+        const subs = await startSubscribers(login.url, this.n, `${broker.topics.prefix}/#`, login);
+        const pid = subs.child.pid!;
+        let s0 = broker.stats();
+        let read0 = 0;
+        let cpu0 = 0;
+        let t0 = 0;
+        return {
+          begin: () => {
+            s0 = broker.stats();
+            read0 = subs.count();
+            subs.samples.length = 0;
+            cpu0 = procCpuSeconds(pid);
+            t0 = performance.now();
+          },
+          end: () => {
+            const seconds = (performance.now() - t0) / 1000;
+            const s1 = broker.stats();
+            const lat = subs.samples.flatMap((x) => x.lat).sort((a, b) => a - b);
+            this.windows.set(name, {
+              writtenPerS: Math.round((s1.valuesDelivered - s0.valuesDelivered) / seconds),
+              droppedPerS: Math.round((s1.valuesDropped - s0.valuesDropped) / seconds),
+              readPerS: Math.round((subs.count() - read0) / seconds),
+              subscriberCores: Number(((procCpuSeconds(pid) - cpu0) / seconds).toFixed(3)),
+              disconnected: s1.slowSubscribersDisconnected - s0.slowSubscribersDisconnected,
+              latencyP99Ms: lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.floor(0.99 * lat.length))]!,
+            });
+          },
+          stop: () => subs.stop(),
+        };
+      },
+    };
+  }
+
+  /** The table's extra columns (none when n is 0). */
+  header(): string[] {
+    return this.n <= 0 ? [] : [`MQTT written msg/s (${this.n} subs)`, 'MQTT dropped msg/s', 'MQTT read msg/s', 'subscribers cores', 'MQTT latency p99 ms', 'subscribers disconnected'];
+  }
+
+  columns(name: string): (string | number)[] {
+    if (this.n <= 0) return [];
+    const w = this.windows.get(name);
+    return w === undefined ? ['', '', '', '', '', ''] : [w.writtenPerS, w.droppedPerS, w.readPerS, w.subscriberCores, w.latencyP99Ms, w.disconnected];
+  }
+
+  /** JSON figures of run `name`, prefixed (`saturation_mqtt_written_msgs_per_s`, …). */
+  figures(name: string, prefix: string): Record<string, number> {
+    const w = this.windows.get(name);
+    if (w === undefined) return {};
+    return {
+      [`${prefix}mqtt_subscribers`]: this.n,
+      [`${prefix}mqtt_written_msgs_per_s`]: w.writtenPerS,
+      [`${prefix}mqtt_dropped_msgs_per_s`]: w.droppedPerS,
+      [`${prefix}mqtt_read_msgs_per_s`]: w.readPerS,
+      [`${prefix}mqtt_subscriber_cores`]: w.subscriberCores,
+      [`${prefix}mqtt_latency_p99_ms`]: w.latencyP99Ms,
+      [`${prefix}mqtt_subscribers_disconnected`]: w.disconnected,
+    };
+  }
+}
