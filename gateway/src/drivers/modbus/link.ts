@@ -72,10 +72,15 @@ function classify(what: string, key: string, err: unknown): { error: GatewayErro
   return { error: new GatewayError('GW_ERR_MODBUS_CONNECT', `${what}: ${key}: ${message}`, { cause: err }), drop: true };
 }
 
-/** Opens a TCP connection within `timeoutMs`. */
-function connectSocket(host: string, port: number, timeoutMs: number, key: string): Promise<net.Socket> {
+/** What a `modbus-tcp` socket reads into (net's `onread`): an answer is at most 260 bytes (MBAP header + 253-byte PDU). */
+const READ_BUFFER_BYTES = 4096;
+
+/** Opens a TCP connection within `timeoutMs`; `onread`: net's option (reads handed to a callback, no 'data' events). */
+function connectSocket(host: string, port: number, timeoutMs: number, key: string, onread?: net.OnReadOpts): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = new net.Socket();
+    // `onread` is taken by the Socket's constructor (net.connect passes its options there), not by
+    // connect(); @types/node lists it under connect's options only, hence the cast.
+    const socket = new net.Socket(onread === undefined ? {} : ({ onread } as net.SocketConstructorOpts));
     const fail = (err: GatewayError) => {
       clearTimeout(timer);
       socket.destroy();
@@ -151,7 +156,20 @@ export class ModbusLink {
       this.abandonIfReleased();
       return;
     }
-    const socket = await connectSocket(conn.host, conn.port, timeoutMs, this.key);
+    // modbus-tcp: the answers are read into one buffer of the link's own and handed to the
+    // MBAP client as they come (nothing arrives before it exists: it sends the first request).
+    let mbap: MbapClient | undefined;
+    const onread: net.OnReadOpts | undefined =
+      conn.protocol === 'modbus-tcp'
+        ? {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, buf: Uint8Array) => {
+              mbap?.feed(buf.subarray(0, n));
+              return true;
+            },
+          }
+        : undefined;
+    const socket = await connectSocket(conn.host, conn.port, timeoutMs, this.key, onread);
     const generation = ++this.generation;
     let lastError: Error | undefined;
     socket.on('error', (err) => {
@@ -162,7 +180,7 @@ export class ModbusLink {
       this.lost(generation, new GatewayError('GW_ERR_MODBUS_CONNECT', `${this.key}: ${why}`, lastError === undefined ? {} : { cause: lastError }));
     });
     let client: ModbusClient;
-    if (conn.protocol === 'modbus-tcp') client = new MbapClient(socket);
+    if (conn.protocol === 'modbus-tcp') client = mbap = new MbapClient(socket, 'fed');
     else {
       const serial = new SerialClient();
       (serial as unknown as NodeJS.EventEmitter).on('error', () => undefined);

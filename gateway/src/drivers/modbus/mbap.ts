@@ -53,9 +53,27 @@ export class MbapClient implements ModbusOps {
   private pending: Pending | undefined;
   private rx: Buffer | undefined;
 
-  constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+  /**
+   * `reads: 'data'` (default): the socket's 'data' events. `reads: 'fed'`: the socket was
+   * opened with net's `onread` option (one buffer of its own, reused for every read: no
+   * Readable stream machinery and no new ArrayBuffer per answer), whose callback hands each
+   * read to `feed`.
+   */
+  constructor(
+    private readonly socket: net.Socket,
+    reads: 'data' | 'fed' = 'data',
+  ) {
+    if (reads === 'data') socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('close', () => this.fail(Object.assign(new Error('Port Not Open'), { name: 'PortNotOpenError' })));
+  }
+
+  /**
+   * Bytes read into a buffer the caller reuses (net's `onread`): valid during this call
+   * only, so they are copied before anything keeps them (answers hold views on them).
+   */
+  feed(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.receive(Buffer.from(bytes));
   }
 
   setID(id: number): void {
