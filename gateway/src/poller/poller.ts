@@ -18,6 +18,13 @@ export interface PollerOptions {
   readonly backoff?: BackoffOptions;
 }
 
+/**
+ * Groups the devices' start is spread over (see Poller.start). 50 devices at 1 s polling
+ * (the poll bench's nominal run, device layer alone): ~2.3 ms of CPU per 1,000 points with
+ * each device on its own moment, ~1.2 with 10 groups, ~1.0 with 5 (load 9–12, 2026-11-27).
+ */
+export const START_GROUPS = 10;
+
 export class Poller {
   private readonly pollers = new Map<string, DevicePoller>();
   private readonly links = new LinkQueues();
@@ -34,10 +41,16 @@ export class Poller {
     }
   }
 
-  /** Starts every device; their cycles are spread evenly over a cycle, not all due at the same moment. */
+  /**
+   * Starts every device; their cycles are spread over a cycle in at most START_GROUPS
+   * groups, not all due at the same moment — nor each at its own: devices of one group
+   * fall due together and share the event loop's wake-ups (one timer turn, answers read
+   * in the same turns), which costs far less CPU than one wake-up per device.
+   */
   start(): void {
     const all = [...this.pollers.values()];
-    all.forEach((p, i) => p.start(i / all.length));
+    const groups = Math.min(all.length, START_GROUPS);
+    all.forEach((p, i) => p.start(Math.floor((i * groups) / all.length) / groups));
   }
 
   async stop(): Promise<void> {
