@@ -17,7 +17,10 @@
  *    200 points at 50 ms offer only 200,000 points/s, less than the issue's goal, so the
  *    goal could not be measured with them. `saturation_points_per_cpu_s` is what it read
  *    per CPU-second it got: on a shared machine the process may get far less than a core. Node runs the gateway on one thread, so this is one core's worth (SQLite
- *    included, which better-sqlite3 runs on the same thread).
+ *    included, which better-sqlite3 runs on the same thread). The event loop's delay is
+ *    sampled in this run only (`saturation_loop_delay_p99_ms`, `_max_ms`): how long an
+ *    answer or a due cycle waited behind synchronous work — what skips cycles while the
+ *    loop is not yet 100 % busy.
  *
  * `--only nominal|dead20|saturation` runs that one alone (e.g. under `node --cpu-prof`, to
  * profile one phase); the figures of the runs left out are absent from the JSON line, never
@@ -73,7 +76,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     // Nominal first: its RSS is that of a process that has run one gateway only.
     if (wanted('nominal')) nominal = await runSteward(nominalFile, sim, { warmupMs, seconds, ...bus.options('nominal') });
     if (wanted('dead20')) dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead, ...bus.options('dead20') });
-    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20), ...bus.options('saturation') });
+    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20), loopDelay: true, ...bus.options('saturation') });
   } finally {
     await sim.stop();
   }
@@ -127,6 +130,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
             saturation_sim_cores: Number((sat.simCpuS / sat.seconds).toFixed(3)),
             saturation_points_per_cpu_s: sat.cpuS === 0 ? 0 : Math.round(sat.pointsRead / sat.cpuS),
             saturation_event_loop_utilisation: Number(sat.elu.toFixed(3)),
+            // How long the loop was held by synchronous work (a timer, an answer waiting behind it), p99 and max, ms.
+            saturation_loop_delay_p99_ms: Number((sat.loopDelayP99Ms ?? 0).toFixed(1)),
+            saturation_loop_delay_max_ms: Number((sat.loopDelayMaxMs ?? 0).toFixed(1)),
             cpu_s_per_1k_points_saturation: cpuPer1k(sat.cpuS, sat.pointsRead),
             cpu_s_per_1k_points_saturation_store: cpuPer1k(sat.storeS, sat.pointsRead),
             ...bus.figures('saturation', 'saturation_'),

@@ -13,7 +13,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadSiteConfig } from '../../../gateway/src/config.js';
 import { createLogger } from '../../../gateway/src/core/logger.js';
@@ -222,6 +222,12 @@ export interface StewardRunOptions {
   /** Devices black-holed (`comms-loss`) when the measured window opens; their faults are cleared at the end. */
   readonly dead?: readonly string[];
   /**
+   * Sample the event loop's delay (perf_hooks.monitorEventLoopDelay, every 20 ms) over the
+   * window: how long a timer or an answer waited behind synchronous work. Its own timer
+   * wakes the loop 50 times a second, so the runs whose CPU per point matters leave it off.
+   */
+  readonly loopDelay?: boolean;
+  /**
    * Something run beside the gateway (`poll --mqtt-subscribers`): started once the gateway
    * is, told when the measured window opens and closes, stopped before the gateway closes.
    */
@@ -263,6 +269,9 @@ export interface StewardRun {
    * would count the moments a loaded machine took the core away): the store's share of `cpuS`.
    */
   readonly storeS: number;
+  /** With `loopDelay`: the event loop's delay over the window, p99 and max, ms (else undefined). */
+  readonly loopDelayP99Ms?: number;
+  readonly loopDelayMaxMs?: number;
 }
 
 /**
@@ -319,10 +328,16 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
     const simCpu0 = procCpuSeconds(simPid);
     const cpu0 = process.cpuUsage();
     const store0 = storeMs;
+    let delay: IntervalHistogram | undefined;
+    if (options.loopDelay === true) {
+      delay = monitorEventLoopDelay({ resolution: 20 });
+      delay.enable();
+    }
     const elu0 = performance.eventLoopUtilization();
     attached?.begin();
     const t0 = performance.now();
     await sleep(options.seconds * 1000);
+    delay?.disable();
     const cpu = process.cpuUsage(cpu0);
     attached?.end();
     const storeS = (storeMs - store0) / 1000;
@@ -364,6 +379,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
       heapUsedMb: mem.heapUsed / 2 ** 20,
       arrayBuffersMb: mem.arrayBuffers / 2 ** 20,
       storeS,
+      ...(delay === undefined ? {} : { loopDelayP99Ms: delay.percentile(99) / 1e6, loopDelayMaxMs: delay.max / 1e6 }),
     };
   } finally {
     await attached?.stop();
