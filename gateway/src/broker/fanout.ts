@@ -57,8 +57,13 @@ interface Subscriber {
   /**
    * The slots whose value it missed while its socket was past the bound, in the order
    * they were missed: their latest values are sent when the socket drains (conflation).
+   * `missedFlags[slot.index]` is 1 while a slot's value is owed (0: sent, or superseded by
+   * a later live value); `missed` may hold a slot again after that, skipped unless owed.
    */
-  readonly missed: Set<RetainedSlot>;
+  missed: RetainedSlot[];
+  missedFlags: Uint8Array;
+  /** Where catching up goes on in `missed`. */
+  missedAt: number;
   /** A `drain` listener is set to send the missed values. */
   waiting: boolean;
 }
@@ -70,6 +75,8 @@ export class Slot {
   readonly levels: readonly string[];
   /** The subscribers matching it, as of `generation`. */
   targets: Subscriber[] = [];
+  /** A retained slot's number in the fan-out (`Fanout.retain`), the index of the subscribers' flags of missed values; -1 for the others (`$values`). */
+  index = -1;
   generation = -1;
 
   constructor(readonly topic: string) {
@@ -137,6 +144,8 @@ export class Fanout {
   readonly stats: FanoutStats = { delivered: 0, dropped: 0, caughtUp: 0, disconnected: 0, retainedSent: 0 };
   /** RETAIN 1 frames built in this turn, shared by the subscribers that SUBSCRIBE in it (and then their writes). */
   private readonly retainedFrames = new Map<RetainedSlot, { frame: Buffer; changes: number }>();
+  /** Likewise the RETAIN 0 frames of the values sent to subscribers catching up in this turn. */
+  private readonly caughtUpFrames = new Map<RetainedSlot, { frame: Buffer; changes: number }>();
   /** The slots with a retained value, by topic: what a SUBSCRIBE is answered from. */
   private readonly retained = new Map<string, RetainedSlot>();
 
@@ -182,7 +191,7 @@ export class Fanout {
   private subscriberOf(client: Client): Subscriber {
     let s = this.subscribers.get(client);
     if (s === undefined) {
-      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0, missed: new Set(), waiting: false };
+      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0, missed: [], missedFlags: new Uint8Array(0), missedAt: 0, waiting: false };
       this.subscribers.set(client, s);
     }
     return s;
@@ -202,7 +211,41 @@ export class Fanout {
 
   /** Registers a slot whose retained value answers the SUBSCRIBEs that match its topic. */
   retain(slot: RetainedSlot): void {
+    if (slot.index < 0) slot.index = this.retained.size;
     this.retained.set(slot.topic, slot);
+  }
+
+  /** Notes that the subscriber missed the slot's value; its latest goes when the socket drains. */
+  private miss(s: Subscriber, slot: RetainedSlot): void {
+    const i = slot.index;
+    if (i >= s.missedFlags.length) {
+      const grown = new Uint8Array(Math.max(i + 1, this.retained.size, 2 * s.missedFlags.length));
+      grown.set(s.missedFlags);
+      s.missedFlags = grown;
+    }
+    if (s.missedFlags[i] === 1) return;
+    s.missedFlags[i] = 1;
+    s.missed.push(slot);
+    // A slot missed, superseded and missed again is listed twice: keep the list within bounds.
+    if (s.missed.length > 2 * s.missedFlags.length + 1024) this.compactMissed(s);
+    if (!s.waiting) {
+      s.waiting = true;
+      s.conn.once('drain', () => this.catchUp(s));
+    }
+  }
+
+  private compactMissed(s: Subscriber): void {
+    const flags = s.missedFlags;
+    const kept: RetainedSlot[] = [];
+    for (let k = s.missedAt; k < s.missed.length; k++) {
+      const slot = s.missed[k]!;
+      if (flags[slot.index] !== 1) continue;
+      flags[slot.index] = 2; // listed once
+      kept.push(slot);
+    }
+    for (const slot of kept) flags[slot.index] = 1;
+    s.missed = kept;
+    s.missedAt = 0;
   }
 
   /**
@@ -297,14 +340,8 @@ export class Fanout {
       }
       if (conn.writableLength > this.maxBufferedBytes) {
         this.stats.dropped++;
-        if (slot instanceof RetainedSlot) {
-          // Its latest value goes once the socket drains: a slow reader skips values, never ends up with an old one.
-          s.missed.add(slot);
-          if (!s.waiting) {
-            s.waiting = true;
-            conn.once('drain', () => this.catchUp(s));
-          }
-        }
+        // Its latest value goes once the socket drains: a slow reader skips values, never ends up with an old one.
+        if (slot.index >= 0) this.miss(s, slot as RetainedSlot);
         if (s.congestedSince === 0) s.congestedSince = now;
         else if (now - s.congestedSince > this.drainTimeoutMs) {
           this.stats.disconnected++;
@@ -314,7 +351,7 @@ export class Fanout {
       }
       s.congestedSince = 0;
       // This value supersedes a missed one of the same topic.
-      if (s.missed.size > 0) s.missed.delete(slot as RetainedSlot);
+      if (s.missed.length > 0 && slot.index >= 0 && slot.index < s.missedFlags.length) s.missedFlags[slot.index] = 0;
       this.queue(s, frame);
       n++;
     }
@@ -330,16 +367,43 @@ export class Fanout {
   private catchUp(s: Subscriber): void {
     s.waiting = false;
     if (s.client.closed || s.conn.destroyed || this.subscribers.get(s.client) !== s) {
-      s.missed.clear();
+      s.missed = [];
+      s.missedAt = 0;
+      s.missedFlags.fill(0);
       return;
     }
-    for (const slot of s.missed) {
-      const payload = slot.retainedPayload();
-      if (payload === undefined) continue;
-      this.queue(s, this.frame(slot, payload).frame);
+    // It drained: it reads, so it is not the subscriber that stopped reading.
+    s.congestedSince = 0;
+    // A quarter of the bound per drain: what it costs follows what the subscriber reads.
+    const budget = this.maxBufferedBytes / 4;
+    const flags = s.missedFlags;
+    let bytes = 0;
+    let k = s.missedAt;
+    for (; k < s.missed.length && bytes < budget; k++) {
+      const slot = s.missed[k]!;
+      if (flags[slot.index] !== 1) continue;
+      flags[slot.index] = 0;
+      // One frame per topic and turn, shared by the subscribers catching up in it.
+      let cached = this.caughtUpFrames.get(slot);
+      if (cached === undefined || cached.changes !== slot.changes) {
+        const payload = slot.retainedPayload();
+        if (payload === undefined) continue;
+        cached = { frame: this.frame(slot, payload).frame, changes: slot.changes };
+        this.caughtUpFrames.set(slot, cached);
+      }
+      this.queue(s, cached.frame);
       this.stats.caughtUp++;
+      bytes += cached.frame.length;
     }
-    s.missed.clear();
+    if (k >= s.missed.length) {
+      s.missed = [];
+      s.missedAt = 0;
+    } else {
+      // The rest at the next drain (the write of ≥ a quarter of the bound fills the socket's buffer).
+      s.missedAt = k;
+      s.waiting = true;
+      s.conn.once('drain', () => this.catchUp(s));
+    }
   }
 
   /** Writes what `deliver` queued: one buffer per subscriber, shared by those that get the same frames. */
@@ -362,5 +426,6 @@ export class Fanout {
     for (let i = 0; i < list.length; i++) list[i]!.pending.length = 0;
     list.length = 0;
     this.retainedFrames.clear();
+    this.caughtUpFrames.clear();
   };
 }

@@ -97,6 +97,8 @@ export interface BusWindow {
   /** Messages the broker wrote to the subscribers' sockets, and dropped for a full one (QoS 0), per second. */
   readonly writtenPerS: number;
   readonly droppedPerS: number;
+  /** Latest values sent to subscribers catching up after a drain (one per topic they missed), per second. */
+  readonly caughtUpPerS: number;
   /** Messages the subscribers read, per second (their own count, sampled every 500 ms). */
   readonly readPerS: number;
   /** Cores the subscribers' process used. */
@@ -146,6 +148,7 @@ export class SubscribersBeside {
             this.windows.set(name, {
               writtenPerS: Math.round((s1.valuesDelivered - s0.valuesDelivered) / seconds),
               droppedPerS: Math.round((s1.valuesDropped - s0.valuesDropped) / seconds),
+              caughtUpPerS: Math.round((s1.valuesCaughtUp - s0.valuesCaughtUp) / seconds),
               readPerS: Math.round((subs.count() - read0) / seconds),
               subscriberCores: Number(((procCpuSeconds(pid) - cpu0) / seconds).toFixed(3)),
               disconnected: s1.slowSubscribersDisconnected - s0.slowSubscribersDisconnected,
@@ -160,13 +163,13 @@ export class SubscribersBeside {
 
   /** The table's extra columns (none when n is 0). */
   header(): string[] {
-    return this.n <= 0 ? [] : [`MQTT written msg/s (${this.n} subs)`, 'MQTT dropped msg/s', 'MQTT read msg/s', 'subscribers cores', 'MQTT latency p99 ms', 'subscribers disconnected'];
+    return this.n <= 0 ? [] : [`MQTT written msg/s (${this.n} subs)`, 'MQTT dropped msg/s', 'MQTT caught up msg/s', 'MQTT read msg/s', 'subscribers cores', 'MQTT latency p99 ms', 'subscribers disconnected'];
   }
 
   columns(name: string): (string | number)[] {
     if (this.n <= 0) return [];
     const w = this.windows.get(name);
-    return w === undefined ? ['', '', '', '', '', ''] : [w.writtenPerS, w.droppedPerS, w.readPerS, w.subscriberCores, w.latencyP99Ms, w.disconnected];
+    return w === undefined ? ['', '', '', '', '', '', ''] : [w.writtenPerS, w.droppedPerS, w.caughtUpPerS, w.readPerS, w.subscriberCores, w.latencyP99Ms, w.disconnected];
   }
 
   /** JSON figures of run `name`, prefixed (`saturation_mqtt_written_msgs_per_s`, …). */
@@ -177,6 +180,7 @@ export class SubscribersBeside {
       [`${prefix}mqtt_subscribers`]: this.n,
       [`${prefix}mqtt_written_msgs_per_s`]: w.writtenPerS,
       [`${prefix}mqtt_dropped_msgs_per_s`]: w.droppedPerS,
+      [`${prefix}mqtt_caught_up_msgs_per_s`]: w.caughtUpPerS,
       [`${prefix}mqtt_read_msgs_per_s`]: w.readPerS,
       [`${prefix}mqtt_subscriber_cores`]: w.subscriberCores,
       [`${prefix}mqtt_latency_p99_ms`]: w.latencyP99Ms,
