@@ -29,6 +29,8 @@ export class LatestValues {
   private unsavedIds: number[] = [];
   /** Ids with a value, sorted by point name; undefined when a point got its first value since. */
   private order: number[] | undefined;
+  /** The same by device (built as asked; dropped with `order`). */
+  private byDevice = new Map<string, number[]>();
 
   /** Names a point id (every id the store hands out is named before it gets a value). */
   named(id: number, name: string, device: string): void {
@@ -103,13 +105,21 @@ export class LatestValues {
 
   /** Every point with a value (of `device`), by name. */
   rows(device?: string): { point: string; device: string; value: Value | null; quality: Quality; ts: number }[] {
-    const out = [];
-    for (const id of this.sorted()) if (device === undefined || this.device[id] === device) out.push(this.row(id));
-    return out;
+    let ids = this.sorted();
+    if (device !== undefined) {
+      let of = this.byDevice.get(device);
+      if (of === undefined) {
+        of = ids.filter((id) => this.device[id] === device);
+        this.byDevice.set(device, of);
+      }
+      ids = of;
+    }
+    return ids.map((id) => this.row(id));
   }
 
   private sorted(): number[] {
     if (this.order === undefined) {
+      this.byDevice = new Map();
       const ids: number[] = [];
       this.ts.forEach((ts, id) => {
         if (ts !== undefined) ids.push(id);
