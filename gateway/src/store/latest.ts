@@ -7,6 +7,13 @@
  * records how far the log is reflected ('latest.through'). After a crash the values of
  * the log rows past that mark are replayed from the log (store.ts), so nothing a flush
  * committed is lost from the latest values either.
+ *
+ * A periodic write is a *round*: the points changed so far are set apart and written a
+ * bounded number per flush (30,000 rows at once would hold the poll thread ~40 ms); the
+ * mark moves to where the log stood when the round began once the round's last rows are
+ * committed. Points changed again meanwhile wait for the next round (or are written with
+ * their newer value when the round reaches them). A table row newer than the mark is
+ * harmless: replay keeps only what moves forward in time.
  */
 import type { Quality, Value } from '../core/model.js';
 
@@ -24,9 +31,12 @@ export class LatestValues {
   private readonly device: string[] = [];
   /** Changed (value or quality) since the last telemetry snapshot: the table's `dirty`. */
   private readonly changed: boolean[] = [];
-  /** Set since the last write to the table, and the same as a list. */
+  /** Set since the last write of the point to the table (in the round under way or the list after it). */
   private readonly unsavedFlag: boolean[] = [];
   private unsavedIds: number[] = [];
+  /** The round being written, and how far. */
+  private round: number[] = [];
+  private roundPos = 0;
   /** Ids with a value, sorted by point name; undefined when a point got its first value since. */
   private order: number[] | undefined;
   /** The same by device (built as asked; dropped with `order`). */
@@ -68,25 +78,62 @@ export class LatestValues {
     }
   }
 
-  /** How many points changed since the last write to the table. */
+  /** How many points changed since their last write to the table. */
   get unsavedCount(): number {
-    return this.unsavedIds.length;
+    return this.unsavedIds.length + this.round.length - this.roundPos;
   }
 
-  /** The rows to write to the table — point, value as JSON text, quality, ts, dirty — flat. */
-  unsavedRows(): (number | string | null)[] {
-    const rows: (number | string | null)[] = [];
-    for (const id of this.unsavedIds) {
+  /** The table rows of `ids` — point, value as JSON text, quality, ts, dirty — flat. */
+  private rowsOf(ids: readonly number[], from: number, to: number, rows: (number | string | null)[] = []): (number | string | null)[] {
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
       const v = this.value[id]!;
       rows.push(id, v === null ? null : JSON.stringify(v), this.quality[id]!, this.ts[id]!, this.changed[id] === true ? 1 : 0);
     }
     return rows;
   }
 
-  /** The rows of `unsavedRows` are committed. */
+  /** Every unsaved row (the round's rest and what changed after it began): for a write of them all. */
+  unsavedRows(): (number | string | null)[] {
+    return this.rowsOf(this.unsavedIds, 0, this.unsavedIds.length, this.rowsOf(this.round, this.roundPos, this.round.length));
+  }
+
+  /** The rows of `unsavedRows` are committed: no round under way, nothing unsaved. */
   saved(): void {
+    for (let i = this.roundPos; i < this.round.length; i++) this.unsavedFlag[this.round[i]!] = false;
     for (const id of this.unsavedIds) this.unsavedFlag[id] = false;
     this.unsavedIds = [];
+    this.round = [];
+    this.roundPos = 0;
+  }
+
+  /** Begins a round with the points changed so far. */
+  startRound(): void {
+    this.round = this.unsavedIds;
+    this.roundPos = 0;
+    this.unsavedIds = [];
+  }
+
+  /** Rows left in the round. */
+  get roundLeft(): number {
+    return this.round.length - this.roundPos;
+  }
+
+  /** The round's next `max` rows (flat, as `unsavedRows`), and how many. */
+  roundRows(max: number): { rows: (number | string | null)[]; n: number } {
+    const to = Math.min(this.round.length, this.roundPos + max);
+    return { rows: this.rowsOf(this.round, this.roundPos, to), n: to - this.roundPos };
+  }
+
+  /** The next `n` rows of the round are committed. */
+  roundWritten(n: number): void {
+    const to = this.roundPos + n;
+    for (let i = this.roundPos; i < to; i++) this.unsavedFlag[this.round[i]!] = false;
+    this.roundPos = to;
+    if (to >= this.round.length) {
+      this.round = [];
+      this.roundPos = 0;
+    }
   }
 
   /** Points changed since the last snapshot, by name. */

@@ -106,6 +106,8 @@ export interface StoreOptions {
    * reads them from memory; after a crash they are rebuilt from the sample log.
    */
   readonly latestSaveIntervalMs?: number;
+  /** Most latest values a flush writes to the table (a periodic write is spread over flushes; default 4000, ~5 ms). */
+  readonly latestRowsPerFlush?: number;
 }
 
 /**
@@ -163,6 +165,9 @@ export class GatewayStore {
   /** When the latest values were last written to the table (ms epoch), and the log id they reflected then. */
   private lastLatestSave = 0;
   private latestThrough = 0;
+  private readonly latestRowsPerFlush: number;
+  /** A periodic write of the table under way (latest.ts rounds): the mark it moves to once done. */
+  private latestRound: { through: number } | undefined;
   /** Point id of each reading of the flush being written (applied to the latest values once committed). */
   private flushIds = new Int32Array(1024);
 
@@ -171,6 +176,7 @@ export class GatewayStore {
     this.snapshotChunk = options.snapshotChunk ?? 2000;
     this.syncIntervalMs = options.syncIntervalMs ?? 1000;
     this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 5000;
+    this.latestRowsPerFlush = Math.max(1, options.latestRowsPerFlush ?? 4000);
     if (options.dataDir === ':memory:') this.file = ':memory:';
     else {
       mkdirSync(options.dataDir, { recursive: true });
@@ -227,6 +233,15 @@ export class GatewayStore {
     for (const r of rows) this.latestValues.load(r.point, r.value === null ? null : (JSON.parse(r.value) as Value), r.quality, r.ts, r.dirty === 1);
     const mark = this.getState('latest.through');
     this.latestThrough = mark === undefined ? this.lastLogId : Number(mark);
+    // Recorded at once: from here on the table lags the log until the first write is done.
+    if (mark === undefined) {
+      try {
+        this.setState('latest.through', String(this.latestThrough));
+      } catch (cause) {
+        this.db.close();
+        throw storeError(cause, 'recording where the latest values stand');
+      }
+    }
     if (this.latestThrough >= this.lastLogId) return;
     const through = this.latestThrough;
     for (const [first, data] of this.stmts.batchesFrom.iterate(through + 1) as IterableIterator<[number, Buffer]>) {
@@ -247,6 +262,7 @@ export class GatewayStore {
   /** Marks the write of `writeLatestRows` committed. */
   private latestSaved(through: number, now: number): void {
     this.latestValues.saved();
+    this.latestRound = undefined;
     this.latestThrough = through;
     this.lastLatestSave = now;
   }
@@ -395,8 +411,17 @@ export class GatewayStore {
     const outer = this.db.inTransaction;
     // Every syncIntervalMs one flush commits with synchronous=FULL (docs/operations.md "Durability").
     const sync = !outer && now - this.lastSync >= this.syncIntervalMs;
-    // The latest values as they were before this flush: they reflect the log up to firstId - 1.
-    const save = !outer && now - this.lastLatestSave >= this.latestSaveIntervalMs && (this.latestValues.unsavedCount > 0 || this.latestThrough < firstId - 1);
+    // Every latestSaveIntervalMs a round of writing the latest values changed so far (as
+    // they are before this flush: they reflect the log up to firstId - 1), a bounded
+    // number of rows per flush; the mark moves when the round's last rows commit.
+    const latestValues = this.latestValues;
+    if (!outer && this.latestRound === undefined && now - this.lastLatestSave >= this.latestSaveIntervalMs && (latestValues.unsavedCount > 0 || this.latestThrough < firstId - 1)) {
+      latestValues.startRound();
+      this.latestRound = { through: firstId - 1 };
+    }
+    const round = outer ? undefined : this.latestRound;
+    const step = round === undefined ? undefined : latestValues.roundRows(this.latestRowsPerFlush);
+    const roundDone = step !== undefined && step.n >= latestValues.roundLeft;
     let total = 0;
     for (const b of batch) total += b.readings.length;
     if (this.flushIds.length < total) this.flushIds = new Int32Array(Math.max(total, this.flushIds.length * 2));
@@ -404,7 +429,10 @@ export class GatewayStore {
     if (sync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
-        if (save) this.writeLatestRows(firstId - 1);
+        if (step !== undefined) {
+          runRows(this.stmts.upsertLatest, step.rows, LATEST_WIDTH);
+          if (roundDone) this.setState('latest.through', String(round!.through));
+        }
         const log = new BatchBuilder(total);
         for (const { device, readings } of batch) {
           for (const r of readings) {
@@ -423,7 +451,14 @@ export class GatewayStore {
         if (log.n > 0) this.stmts.insertBatch.run(firstId, this.nextLogId - 1, log.bytes());
       })();
       if (sync) this.lastSync = Date.now();
-      if (save) this.latestSaved(firstId - 1, now);
+      if (step !== undefined) {
+        latestValues.roundWritten(step.n);
+        if (roundDone) {
+          this.latestRound = undefined;
+          this.latestThrough = round!.through;
+          this.lastLatestSave = now;
+        }
+      }
     } catch (cause) {
       // The transaction rolled back: ids created in it are gone too, and so are its samples.
       this.ids.clear();
@@ -434,10 +469,9 @@ export class GatewayStore {
       if (sync) this.db.pragma('synchronous = NORMAL');
     }
     // Committed: the latest values (in memory).
-    const latest = this.latestValues;
     let k = 0;
     for (const { readings } of batch) {
-      for (const r of readings) latest.set(ids[k++]!, latestValue(r.value), r.quality, r.ts);
+      for (const r of readings) latestValues.set(ids[k++]!, latestValue(r.value), r.quality, r.ts);
     }
   }
 

@@ -135,3 +135,29 @@ t.test('the maintenance loop writes the table before it deletes log rows it does
   t.same(store.latest().map((x) => [x.point, x.value, x.ts]), [['d.a', 1000, T0 + 180_000], ['d.b', before[1]!.value, before[1]!.ts]]);
   t.equal(before[1]!.value, false);
 });
+
+t.test('a periodic write of the table is spread over flushes; the mark moves once it is done; a crash midway loses nothing', async (t) => {
+  const dir = tmp();
+  let store = new GatewayStore({ dataDir: dir, site: 's', latestSaveIntervalMs: 0, latestRowsPerFlush: 2 });
+  const five = (ts: number, v: number) => ['a', 'b', 'c', 'd', 'e'].map((p) => r(p, ts, v));
+  store.writeReadings('d', five(T0, 1)); // nothing to write yet: the mark only
+  const mark0 = store.latestSavedThrough;
+  t.equal(mark0, 0);
+  store.writeReadings('d', [r('f', T0 + 1000, 1)]); // the round of a-e begins: a, b
+  t.same(tableRows(dir).map((x) => x.point), ['d.a', 'd.b'], 'two rows a flush');
+  t.equal(store.latestSavedThrough, 0, 'the mark waits for the round');
+  store.writeReadings('d', [r('a', T0 + 2000, 2)]); // c, d; a changed again: the next round
+  t.same(tableRows(dir).map((x) => x.point), ['d.a', 'd.b', 'd.c', 'd.d']);
+  t.equal(store.latestSavedThrough, 0);
+  const before = store.latest();
+  crash(store);
+  store = new GatewayStore({ dataDir: dir, site: 's', latestSaveIntervalMs: 0, latestRowsPerFlush: 2 });
+  t.same(store.latest(), before, 'replayed from the mark: every value as it was');
+  t.equal(store.queueTelemetrySnapshot(T0 + 3000), 6);
+  store.writeReadings('d', [r('b', T0 + 4000, 3)]);
+  store.writeReadings('d', [r('b', T0 + 5000, 4)]);
+  store.writeReadings('d', [r('b', T0 + 6000, 5)]);
+  t.equal(store.latestSavedThrough, store.lastLogId - 1, 'rounds of one row each keep the mark one flush behind');
+  store.close();
+  t.same(tableRows(dir).map((x) => [x.point, x.value]), [['d.a', '2'], ['d.b', '5'], ['d.c', '1'], ['d.d', '1'], ['d.e', '1'], ['d.f', '1']], 'close writes the rest');
+});
