@@ -38,7 +38,7 @@ export interface PointDetectorsSettings {
   readonly maxEventsPerMinute: number;
   /**
    * Points watched at most (default 2,000; the rest are counted, not watched). A point's
-   * detector is made at its first value and holds ~14 kB (250 patterns: each value kept once, 2 context means a pattern; detectors/univariate-detector.ts).
+   * detector is made at its first value and holds ~12 kB (250 patterns: each value kept once, 2 context means a pattern; detectors/univariate-detector.ts).
    */
   readonly maxPoints: number;
   /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */

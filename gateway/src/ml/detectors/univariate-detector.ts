@@ -19,10 +19,10 @@
  *    alert rather than a burst.
  *
  * Memory: consecutive patterns overlap in all but one of their `window` values, so the
- * history keeps each value once (a ring of the last `historyLength + window` values) and
- * only the context means per pattern — 8 kB a detector with the gateway's 250 patterns,
- * not the 24 kB of whole vectors (issue 3: 2,000 watched points), with the same scores to
- * the bit.
+ * history keeps each value once (one ring of the last `historyLength + window` values,
+ * which also gives the context means of the current pattern) and only the context means
+ * per pattern — ~12 kB a detector with the gateway's 250 patterns and 500 novelties, not
+ * ~31 kB with whole vectors (issue 3: 2,000 watched points), with the same scores to the bit.
  *
  * The defaults were chosen once, globally, on the NAB subset in `../shared/data/nab`
  * (see docs/ml.md: the same values for every file; they are fitted to those files, so the
@@ -66,14 +66,13 @@ export class UnivariateDetector {
   readonly options: UnivariateDetectorOptions;
   private readonly dim: number;
   private readonly warmup: number;
-  /** The last `warmup` values, as a ring, and their running prefix sums per scale. */
-  private readonly recent: Float64Array;
   private seen = 0;
   private min = Infinity;
   private max = -Infinity;
   /**
-   * The values of the remembered patterns' windows: value `t` at `t % span` and again at
-   * `t % span + span` (`span = historyLength + window`), so that every window is contiguous.
+   * The last `span` values — the windows of the remembered patterns and the context of the
+   * current one (`span = max(historyLength + window, warmup)`): value `t` at `t % span` and
+   * again at `t % span + span`, so that every window is contiguous.
    */
   private readonly values: Float64Array;
   private readonly span: number;
@@ -95,8 +94,7 @@ export class UnivariateDetector {
     const o = this.options;
     this.dim = o.window + o.contextScales.length;
     this.warmup = Math.max(o.window, ...o.contextScales);
-    this.recent = new Float64Array(this.warmup);
-    this.span = o.historyLength + o.window;
+    this.span = Math.max(o.historyLength + o.window, this.warmup);
     this.values = new Float64Array(2 * this.span);
     this.contexts = new Float64Array(o.historyLength * o.contextScales.length);
     this.novelty = new Float64Array(o.longLength);
@@ -109,7 +107,6 @@ export class UnivariateDetector {
     if (!Number.isFinite(value)) return 0;
     const o = this.options;
     const t = this.seen++;
-    this.recent[t % this.warmup] = value;
     this.values[t % this.span] = value;
     this.values[(t % this.span) + this.span] = value;
     if (value < this.min) this.min = value;
@@ -117,10 +114,10 @@ export class UnivariateDetector {
     if (t + 1 < this.warmup) return 0;
     const range = this.max - this.min || 1;
     const e = this.current;
-    for (let k = 0; k < o.window; k++) e[k] = this.recent[(t - o.window + 1 + k) % this.warmup]!;
+    for (let k = 0; k < o.window; k++) e[k] = this.values[(t - o.window + 1 + k) % this.span]!;
     o.contextScales.forEach((m, i) => {
       let s = 0;
-      for (let k = 0; k < m; k++) s += this.recent[(t - k) % this.warmup]!;
+      for (let k = 0; k < m; k++) s += this.values[(t - k) % this.span]!;
       e[o.window + i] = s / m;
     });
     const raw = this.nearest(e, range, t);
