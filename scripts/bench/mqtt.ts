@@ -147,13 +147,14 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       { name: 'per-point-full', n: subscribers, rate, filter: 'steward/v1/bench/+/+' },
     ];
     for (const run of runs) {
+      const retained0 = broker.stats().retainedSent;
       const subs = await startSubscribers(broker.url, run.n, run.filter, { username: 'bench', password: PASSWORD });
       const samples = subs.samples;
       try {
         // The retained values delivered on subscription (up to every point to every subscriber)
-        // are not counted: wait until they have arrived — the count stands still for a second —
-        // at most 60 s, so that a backlog of them does not weigh on the run.
-        await subs.settle();
+        // are not counted: wait until as many as the broker sent have arrived and the count
+        // stands still for a second — at most 60 s — so that a backlog does not weigh on the run.
+        await subs.settle(broker.stats().retainedSent - retained0);
         const before = subs.count();
         samples.length = 0;
         const s0 = broker.stats();

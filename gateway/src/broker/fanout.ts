@@ -43,7 +43,11 @@
  * disconnected — as aedes disconnects a client whose socket does not drain.
  */
 import type { Aedes, Client } from 'aedes';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+
+/** The shortest time between two writes of queued frames (see `schedule`), ms. */
+const FLUSH_INTERVAL_MS = 10;
 
 interface Subscriber {
   readonly client: Client;
@@ -139,6 +143,8 @@ export class Fanout {
   /** Subscribers with frames pending, in the order they got their first. */
   private readonly touched: Subscriber[] = [];
   private scheduled = false;
+  /** When the last flush ran (performance.now()). */
+  private flushedAt = -Infinity;
   /** Bumped on every change of subscriptions: slots re-match lazily. */
   private generation = 0;
   readonly stats: FanoutStats = { delivered: 0, dropped: 0, caughtUp: 0, disconnected: 0, retainedSent: 0 };
@@ -197,14 +203,25 @@ export class Fanout {
     return s;
   }
 
+  /**
+   * Writes at the next turn of the event loop, or — when the last flush was less than
+   * FLUSH_INTERVAL_MS ago — once that interval has passed: a socket write costs far more
+   * than the bytes it carries (on loopback the kernel's receive path runs in the writer's
+   * system call), so at a high rate of small turns the frames of several turns go in one
+   * write per subscriber. At low rates a value still goes out at the next turn.
+   */
+  private schedule(): void {
+    this.scheduled = true;
+    const wait = this.flushedAt + FLUSH_INTERVAL_MS - performance.now();
+    if (wait <= 0) setImmediate(this.flush);
+    else setTimeout(this.flush, Math.ceil(wait));
+  }
+
   /** Queues a frame for the subscriber, written at `flush`. */
   private queue(s: Subscriber, frame: Buffer): void {
     if (s.pending.length === 0) {
       this.touched.push(s);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flush);
-      }
+      if (!this.scheduled) this.schedule();
     }
     s.pending.push(frame);
   }
@@ -269,10 +286,7 @@ export class Fanout {
         cached = { frame: this.frame(slot, payload, true).frame, changes: slot.changes };
         this.retainedFrames.set(slot, cached);
         // Kept for this turn only (cleared at the flush): memory for the SUBSCRIBEs of one turn.
-        if (!this.scheduled) {
-          this.scheduled = true;
-          setImmediate(this.flush);
-        }
+        if (!this.scheduled) this.schedule();
       }
       s ??= this.subscriberOf(client);
       this.queue(s, cached.frame);
@@ -409,6 +423,7 @@ export class Fanout {
   /** Writes what `deliver` queued: one buffer per subscriber, shared by those that get the same frames. */
   readonly flush = (): void => {
     this.scheduled = false;
+    this.flushedAt = performance.now();
     const list = this.touched;
     let prev: Buffer[] | undefined;
     let joined: Buffer | undefined;

@@ -49,10 +49,11 @@ export interface Subscribers {
   /** Messages received so far (the last report's count). */
   count(): number;
   /**
-   * Waits until the count has stood still for a second (at most 60 s): the retained
-   * values sent on subscription have arrived and will not weigh on what follows.
+   * Waits until `atLeast` messages have arrived (the retained values the broker says it
+   * sent on subscription) and the count has stood still for a second, at most 60 s: the
+   * retained values will not weigh on what follows.
    */
-  settle(): Promise<void>;
+  settle(atLeast?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,8 +65,8 @@ export function startSubscribers(url: string, n: number, filter: string, login: 
     child,
     samples,
     count: () => samples.at(-1)?.count ?? 0,
-    async settle() {
-      for (let last = -1, still = 0, waited = 0; still < 2 && waited < 120; waited++) {
+    async settle(atLeast = 0) {
+      for (let last = -1, still = 0, waited = 0; (still < 2 || last < atLeast) && waited < 120; waited++) {
         await new Promise((res) => setTimeout(res, 500));
         const c = subs.count();
         still = c === last ? still + 1 : 0;
