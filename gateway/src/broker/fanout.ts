@@ -397,6 +397,8 @@ export class Fanout {
       const slot = s.missed[k]!;
       if (flags[slot.index] !== 1) continue;
       flags[slot.index] = 0;
+      // Not if it has unsubscribed from the topic since (an UNSUBSCRIBE of some of its filters).
+      if (!this.targets(slot).includes(s)) continue;
       // One frame per topic and turn, shared by the subscribers catching up in it.
       let cached = this.caughtUpFrames.get(slot);
       if (cached === undefined || cached.changes !== slot.changes) {
