@@ -154,3 +154,33 @@ t.test('an answer that arrived while the event loop was busy past the timeout is
   t.same(await pending, [{ ok: true, value: 0x2a }]);
   t.ok(driver.isConnected());
 });
+
+t.test('bytes fed from a reused read buffer (net onread): what the client keeps is its own copy', async (t) => {
+  // A socket stand-in: the client writes requests to it and listens for 'close'.
+  const { EventEmitter } = await import('node:events');
+  const { MbapClient } = await import('../../../src/drivers/modbus/mbap.js');
+  const sent: Buffer[] = [];
+  const fake = Object.assign(new EventEmitter(), { destroyed: false, write: (b: Buffer) => void sent.push(Buffer.from(b)), destroy: () => undefined });
+  const client = new MbapClient(fake as unknown as net.Socket, 'fed');
+  const pending = client.readHoldingRegisters(0, 3);
+  const answer = registers(sent[0]!);
+  // One buffer, as net reuses it: the first part of the answer, then the rest written over it.
+  const shared = Buffer.alloc(64, 0xee);
+  answer.copy(shared, 0, 0, 7);
+  client.feed(shared.subarray(0, 7));
+  shared.fill(0xee);
+  answer.copy(shared, 0, 7);
+  client.feed(shared.subarray(0, answer.length - 7));
+  shared.fill(0xee);
+  const { data, buffer } = await pending;
+  t.same(data, [0x0101, 0x0202, 0x0303]);
+  t.same([...buffer], [1, 1, 2, 2, 3, 3], 'the answer bytes are not the reused buffer (overwritten since)');
+  // A second answer in the same buffer does not change the first one's bytes.
+  const second = client.readHoldingRegisters(0, 3);
+  const again = registers(sent[1]!);
+  again.copy(shared);
+  shared[9] = 0x7f;
+  client.feed(shared.subarray(0, again.length));
+  t.same((await second).data[0], 0x7f01);
+  t.same([...buffer], [1, 1, 2, 2, 3, 3]);
+});
