@@ -25,7 +25,7 @@ export async function run(verb: string, argv: string[]): Promise<number> {
     window: number;
     output: { scale: number };
     normalisation: { min: number[]; max: number[] };
-    training: { seconds: number; backend: string; members?: number; architecture?: string };
+    training: { seconds: number; backend: string; members?: number; networks?: number; architecture?: string };
     metrics: { validationRmse?: number; validationCutRmse?: number; [k: string]: unknown };
     preprocessing?: { ewmaAlpha: number };
   };
@@ -40,7 +40,7 @@ export async function run(verb: string, argv: string[]): Promise<number> {
   log(`RMSE, truth ≤ ${manifest.output.scale}      ${rmse(p, truth.map((t) => Math.min(t, manifest.output.scale))).toFixed(2)} cycles`);
   log(`Saxena score         ${saxenaScore(p, truth).toFixed(1)}`);
   if (manifest.metrics.validationRmse !== undefined) log(`validation RMSE      ${manifest.metrics.validationRmse} (out-of-fold training engines, target capped) / ${manifest.metrics.validationCutRmse} (cut like the test set) — what the settings were chosen by`);
-  log(`training time        ${manifest.training.seconds} s on ${manifest.training.backend}${manifest.training.members === undefined ? '' : `, ${manifest.training.members} ${manifest.training.architecture ?? ''} networks averaged`} (from the manifest)`);
+  log(`training time        ${manifest.training.seconds} s on ${manifest.training.backend}${manifest.training.members === undefined ? '' : `, ${manifest.training.networks ?? manifest.training.members} ${manifest.training.architecture ?? ''} networks averaged`} (from the manifest)`);
   log(`inference            ${ms.toFixed(0)} ms for ${test.length} windows`);
   if (argv.includes('--record')) {
     const metrics = { rmse: rmse(p, truth), rmseCappedTruth: rmse(p, truth.map((t) => Math.min(t, manifest.output.scale))), saxenaScore: saxenaScore(p, truth), engines: test.length };
