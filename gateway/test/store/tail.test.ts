@@ -1,0 +1,73 @@
+/**
+ * The in-memory tail of unpacked samples (typed arrays per point, entries dropped by
+ * moving the start, compacted or doubled when full): against a plain model through many
+ * appends, packed prefixes, rolled-back suffixes and text values.
+ */
+import t from 'tap';
+import type { RawSample } from '../../src/store/sample-blocks.js';
+import { SampleTail } from '../../src/store/sample-blocks.js';
+
+interface Row {
+  id: number;
+  point: number;
+  ts: number;
+  num: number | null;
+  txt: string | null;
+  q: number;
+}
+
+t.test('appends, packed prefixes and rolled-back suffixes keep every point’s rows as a plain list would', async (t) => {
+  const tail = new SampleTail(1e9, 0);
+  let model: Row[] = [];
+  let id = 0;
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const check = (what: string): void => {
+    for (let point = 1; point <= 3; point++) {
+      const out: RawSample[] = [];
+      tail.collect(point, -Infinity, Infinity, out);
+      const want = model.filter((r) => r.point === point).map((r) => ({ ts: r.ts, value: r.txt ?? r.num, quality: (['good', 'bad', 'stale'] as const)[r.q] }));
+      t.same(out, want, `${what}: point ${point}`);
+      const pt = tail.of(point);
+      t.equal(pt?.length ?? 0, want.length);
+    }
+    t.equal(tail.size, model.length, `${what}: size`);
+  };
+  for (let round = 0; round < 80; round++) {
+    const n = 1 + rand(120);
+    for (let i = 0; i < n; i++) {
+      const point = 1 + rand(3);
+      const kind = rand(10);
+      const row: Row = { id: ++id, point, ts: id * 10, num: kind === 0 ? null : kind === 1 ? null : id / 3, txt: kind === 1 ? `s${id}` : null, q: rand(3) };
+      t.ok(tail.push(row.id, row.point, row.ts, row.num, row.txt, row.q));
+      model.push(row);
+    }
+    if (round % 2 === 0) {
+      // Packing: a point's first k rows (mostly all but a few: the arrays then fill up with
+      // most of their front dropped, and are compacted rather than doubled).
+      const point = 1 + rand(3);
+      const rows = model.filter((r) => r.point === point);
+      const k = round % 4 === 0 ? rand(rows.length + 1) : Math.max(0, rows.length - rand(8));
+      tail.dropPrefix(point, k);
+      const gone = new Set(rows.slice(0, k).map((r) => r.id));
+      model = model.filter((r) => !gone.has(r.id));
+    }
+    if (round % 7 === 6) {
+      // A write that rolled back: the last rows.
+      const from = id - rand(20);
+      tail.dropFrom(from);
+      model = model.filter((r) => r.id < from);
+      id = from - 1;
+      tail.end = id;
+    }
+    check(`round ${round}`);
+  }
+  // Every point packed up to the last id but a few.
+  const upTo = id - 5;
+  for (let point = 1; point <= 3; point++) tail.dropPrefix(point, tail.of(point)?.countUpTo(upTo) ?? 0);
+  model = model.filter((r) => r.id > upTo);
+  check('packed up to the end');
+});
