@@ -25,9 +25,27 @@ export interface PollerOptions {
  */
 export const START_GROUPS = 10;
 
+/**
+ * The start phase (0…1 of a cycle) of each device, given each device's link key, in
+ * order: a device with a link of its own goes into one of at most `groups` groups spread
+ * evenly over the cycle (the devices of a group fall due together and share the event
+ * loop's wake-ups); a device sharing its link (an RS-485 bus, one TCP gateway for several
+ * units) keeps a moment of its own, i / n, as before — its requests queue behind the
+ * others' on that link, so starting them together would only make the later ones wait.
+ */
+export function startPhases(links: readonly string[], groups = START_GROUPS): number[] {
+  const n = links.length;
+  const perLink = new Map<string, number>();
+  for (const key of links) perLink.set(key, (perLink.get(key) ?? 0) + 1);
+  const g = Math.max(1, Math.min(n, groups));
+  return links.map((key, i) => (perLink.get(key)! > 1 ? i / n : Math.floor((i * g) / n) / g));
+}
+
 export class Poller {
   private readonly pollers = new Map<string, DevicePoller>();
   private readonly links = new LinkQueues();
+  /** Each device's link key, in the order of the site. */
+  private readonly linkKeys = new Map<string, string>();
 
   constructor(options: PollerOptions) {
     for (const device of options.devices) {
@@ -36,21 +54,22 @@ export class Poller {
       const baud = typeof device.connection.baudRate === 'number' ? device.connection.baudRate : undefined;
       const gapMs = baud === undefined ? 0 : Math.max(1.75, Math.ceil((3.5 * 11 * 1000) / baud));
       const link = this.links.get(driver.linkKey, gapMs);
+      this.linkKeys.set(device.id, driver.linkKey);
       const log = options.log.child({ device: device.id });
       this.pollers.set(device.id, new DevicePoller(device, driver, link, options.sink, log, options.backoff));
     }
   }
 
   /**
-   * Starts every device; their cycles are spread over a cycle in at most START_GROUPS
-   * groups, not all due at the same moment — nor each at its own: devices of one group
-   * fall due together and share the event loop's wake-ups (one timer turn, answers read
-   * in the same turns), which costs far less CPU than one wake-up per device.
+   * Starts every device, spread over a cycle (startPhases): not all due at the same
+   * moment — nor, for devices with a link of their own, each at its own: at most
+   * START_GROUPS groups, which share the event loop's wake-ups (one timer turn, answers
+   * read in the same turns) and cost far less CPU than one wake-up per device.
    */
   start(): void {
-    const all = [...this.pollers.values()];
-    const groups = Math.min(all.length, START_GROUPS);
-    all.forEach((p, i) => p.start(Math.floor((i * groups) / all.length) / groups));
+    const ids = [...this.pollers.keys()];
+    const phases = startPhases(ids.map((id) => this.linkKeys.get(id)!));
+    ids.forEach((id, i) => this.pollers.get(id)!.start(phases[i]));
   }
 
   async stop(): Promise<void> {
