@@ -38,7 +38,7 @@ export interface PointDetectorsSettings {
   readonly maxEventsPerMinute: number;
   /**
    * Points watched at most (default 2,000; the rest are counted, not watched). A point's
-   * detector is made at its first value and holds ~12 kB (250 patterns: each value kept once, 2 context means a pattern; detectors/univariate-detector.ts).
+   * detector is made at its first value and holds ~10 kB (250 patterns: each value kept once, 2 context means a pattern; detectors/univariate-detector.ts).
    */
   readonly maxPoints: number;
   /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */
@@ -74,6 +74,9 @@ export interface WatchableDevice {
   readonly profile: { readonly id: string; readonly points: readonly WatchablePoint[]; readonly anomalyDetection?: boolean };
 }
 
+/** Room for queued values a point's ring starts with (doubled as needed, up to `maxQueue`). */
+const QUEUE_START = 4;
+
 const NUMERIC = new Set(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'int64', 'uint64']);
 
 /**
@@ -98,9 +101,11 @@ interface Watched {
   /** Made at the point's first value: a configured point that never reports costs nothing. */
   detector: UnivariateDetector | undefined;
   /**
-   * Values queued since the last scoring pass: a ring of `maxQueue` (time, value) pairs,
-   * made at the first value — no object per queued value on the polling path. When it is
-   * full the oldest is overwritten (and counted as dropped).
+   * Values queued since the last scoring pass: a ring of (time, value) pairs, made at the
+   * first value with room for `QUEUE_START` and doubled when full up to `maxQueue` (a point
+   * polled once a second queues one or two values between passes: 64 bytes, not 3.2 kB, a
+   * point) — no object per queued value on the polling path. When it holds `maxQueue` the
+   * oldest is overwritten (and counted as dropped).
    */
   ring: Float64Array | undefined;
   /** Slot of the oldest queued value, and how many are queued. */
@@ -164,12 +169,25 @@ export class PointDetectors {
       if (r.quality !== 'good' || typeof v !== 'number') continue;
       const w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`);
       if (w === undefined) continue;
-      const ring = (w.ring ??= new Float64Array(2 * max));
+      let ring = (w.ring ??= new Float64Array(2 * Math.min(QUEUE_START, max)));
+      let room = ring.length >> 1;
+      if (w.queued === room && room < max) {
+        // Full but allowed more: double it, the queued values in order from slot 0.
+        const grown = new Float64Array(2 * Math.min(2 * room, max));
+        for (let q = 0; q < w.queued; q++) {
+          const from = (w.head + q) % room;
+          grown[2 * q] = ring[2 * from]!;
+          grown[2 * q + 1] = ring[2 * from + 1]!;
+        }
+        w.ring = ring = grown;
+        w.head = 0;
+        room = ring.length >> 1;
+      }
       let slot: number;
-      if (w.queued < max) slot = (w.head + w.queued++) % max;
+      if (w.queued < room) slot = (w.head + w.queued++) % room;
       else {
         slot = w.head;
-        w.head = (w.head + 1) % max;
+        w.head = (w.head + 1) % room;
         this.counters.ml_univariate_dropped_total++;
       }
       ring[2 * slot] = r.ts;
@@ -179,16 +197,16 @@ export class PointDetectors {
 
   /** Scores every queued value, in order, and emits the events due. */
   flush(): void {
-    const max = this.settings.maxQueue;
     for (const w of this.watched.values()) {
       const n = w.queued;
       if (n === 0) continue;
       const ring = w.ring!;
+      const room = ring.length >> 1;
       const head = w.head;
       w.head = 0;
       w.queued = 0;
       for (let k = 0; k < n; k++) {
-        const slot = (head + k) % max;
+        const slot = (head + k) % room;
         this.score(w, ring[2 * slot]!, ring[2 * slot + 1]!);
       }
     }

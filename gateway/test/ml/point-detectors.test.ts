@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import type { Reading } from '../../src/core/model.js';
-import { PointDetectors, pointsWithoutModel, type WatchableDevice } from '../../src/ml/point-detectors.js';
+import { POINT_DETECTOR_DEFAULTS, PointDetectors, pointsWithoutModel, type WatchableDevice } from '../../src/ml/point-detectors.js';
+import { UnivariateDetector } from '../../src/ml/detectors/univariate-detector.js';
 import type { MlEvent } from '../../src/ml/runtime.js';
 import { createRng } from '../../../scripts/sim/models/prng.js';
 
@@ -119,4 +120,33 @@ t.test('bad quality and non-numbers are not fed; the queue is bounded', async (t
   for (let i = 0; i < 25; i++) d.readings('p1', [{ point: 'p1.x', ts: i, value: i, quality: 'good' }]);
   d.flush();
   t.match(d.metrics(), { ml_univariate_values_total: 10, ml_univariate_dropped_total: 15 });
+});
+
+t.test('a point\'s queue grows as needed and keeps the newest maxQueue values in order', async (t) => {
+  const options = { window: 3, contextScales: [5], historyLength: 20, longLength: 60 };
+  const d = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { maxQueue: 37, detector: options }, false);
+  const reference = new UnivariateDetector({ ...POINT_DETECTOR_DEFAULTS.detector, ...options });
+  let seed = 3;
+  const next = (): number => (seed = (seed * 16807) % 2147483647);
+  let ts = 0;
+  let kept = 0;
+  let sent = 0;
+  for (let batch = 0; batch < 60; batch++) {
+    // Batches of 1 to 90 values between two passes: under, at and over the bound, so the
+    // ring grows (4, 8, 16, 32, 37), wraps and drops.
+    const size = 1 + (next() % 90);
+    const values = Array.from({ length: size }, () => Math.sin(ts / 7) * 10 + (next() % 100) / 50 + (batch % 13 === 0 ? 25 : 0));
+    for (let i = 0; i < size; i += 1 + (i % 3)) d.readings('p1', values.slice(i, i + 1 + (i % 3)).map((value, k) => ({ point: 'p1.x', ts: ts + i + k, value, quality: 'good' })));
+    for (const v of values.slice(-37)) reference.update(v);
+    kept += Math.min(size, 37);
+    sent += size;
+    ts += size;
+    d.flush();
+  }
+  t.match(d.metrics(), { ml_univariate_values_total: kept, ml_univariate_dropped_total: sent - kept });
+  // The same values in the same order leave the same state: the next scores agree to the bit.
+  const detector = (d as unknown as { watched: Map<string, { detector: UnivariateDetector }> }).watched.get('p1.x')!.detector;
+  const probes = Array.from({ length: 40 }, (_, i) => Math.cos(i) * 12);
+  t.same(probes.map((v) => detector.update(v)), probes.map((v) => reference.update(v)));
+  t.ok(probes.some((v) => reference.update(v) > 0), 'the probes score (past warm-up)');
 });

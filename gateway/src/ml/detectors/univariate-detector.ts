@@ -20,9 +20,9 @@
  *
  * Memory: consecutive patterns overlap in all but one of their `window` values, so the
  * history keeps each value once (one ring of the last `historyLength + window` values,
- * which also gives the context means of the current pattern) and only the context means
- * per pattern — ~12 kB a detector with the gateway's 250 patterns and 500 novelties, not
- * ~31 kB with whole vectors (issue 3: 2,000 watched points), with the same scores to the bit.
+ * which also gives the context means of the current pattern, with its first `window − 1`
+ * slots repeated after the end) and only the context means per pattern — ~10 kB a detector
+ * with the gateway's 250 patterns and 500 novelties, not ~31 kB with whole vectors (issue 3: 2,000 watched points), with the same scores to the bit.
  *
  * The defaults were chosen once, globally, on the NAB subset in `../shared/data/nab`
  * (see docs/ml.md: the same values for every file; they are fitted to those files, so the
@@ -71,8 +71,9 @@ export class UnivariateDetector {
   private max = -Infinity;
   /**
    * The last `span` values — the windows of the remembered patterns and the context of the
-   * current one (`span = max(historyLength + window, warmup)`): value `t` at `t % span` and
-   * again at `t % span + span`, so that every window is contiguous.
+   * current one (`span = max(historyLength + window, warmup)`): value `t` at `t % span`, and
+   * the first `window − 1` slots again after the last (at `t % span + span`), so that every
+   * window is contiguous: `span + window − 1` values, not two copies of the ring.
    */
   private readonly values: Float64Array;
   private readonly span: number;
@@ -95,7 +96,7 @@ export class UnivariateDetector {
     this.dim = o.window + o.contextScales.length;
     this.warmup = Math.max(o.window, ...o.contextScales);
     this.span = Math.max(o.historyLength + o.window, this.warmup);
-    this.values = new Float64Array(2 * this.span);
+    this.values = new Float64Array(this.span + o.window - 1);
     this.contexts = new Float64Array(o.historyLength * o.contextScales.length);
     this.novelty = new Float64Array(o.longLength);
     this.shortRing = new Float64Array(o.shortLength);
@@ -107,8 +108,9 @@ export class UnivariateDetector {
     if (!Number.isFinite(value)) return 0;
     const o = this.options;
     const t = this.seen++;
-    this.values[t % this.span] = value;
-    this.values[(t % this.span) + this.span] = value;
+    const at = t % this.span;
+    this.values[at] = value;
+    if (at < o.window - 1) this.values[at + this.span] = value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
     if (t + 1 < this.warmup) return 0;
