@@ -45,7 +45,7 @@ import {
   procCpuSeconds,
   runSteward,
   sleep,
-  startSimChild,
+  startSimOnFreePorts,
   stopChild,
   sumRequests,
   writeSite,
@@ -318,16 +318,16 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const versions = ensureNodeRed(nodeRedDir);
 
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-pvn-'));
-  const ports = await freePorts(devices);
-  const ids = ports.map((_, i) => deviceId(i));
-  const siteFile = writeSite(dir, 'steward', ports, 1000);
   const typicalFlows = path.join(dir, 'flows-typical.json');
   const tunedFlows = path.join(dir, 'flows-tuned.json');
-  writeFileSync(typicalFlows, JSON.stringify(flows(ports, 10, false)));
-  writeFileSync(tunedFlows, JSON.stringify(flows(ports, MAX_REGISTERS_PER_READ, true)));
   const load0 = loadavg();
-
-  const sim = await startSimChild(siteFile);
+  let siteFile = '';
+  const { sim, ports } = await startSimOnFreePorts(devices, (p) => {
+    writeFileSync(typicalFlows, JSON.stringify(flows(p, 10, false)));
+    writeFileSync(tunedFlows, JSON.stringify(flows(p, MAX_REGISTERS_PER_READ, true)));
+    return (siteFile = writeSite(dir, 'steward', p, 1000));
+  });
+  const ids = ports.map((_, i) => deviceId(i));
   let steward: SideResult;
   let typical: SideResult;
   let tuned: SideResult;

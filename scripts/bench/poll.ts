@@ -44,7 +44,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
 import { SubscribersBeside } from './lib/mqtt-subscribers.js';
-import { cpuPer1k, deviceId, freePorts, percentile, POINTS_PER_DEVICE, startSimChild, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
+import { cpuPer1k, deviceId, percentile, POINTS_PER_DEVICE, startSimOnFreePorts, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const devices = Number(options.args.devices ?? 50);
@@ -54,10 +54,6 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const satPoints = Number(options.args['saturation-points'] ?? 600);
   const warmupMs = options.quick ? 2500 : 4000;
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-poll-'));
-  const ports = await freePorts(devices);
-  const nominalFile = writeSite(dir, 'nominal', ports, intervalMs);
-  const dead20File = writeSite(dir, 'dead20', ports, intervalMs);
-  const satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints);
   const dead = Array.from({ length: devices }, (_, i) => deviceId(i)).filter((_, i) => i % 5 === 4);
   const runs = ['nominal', 'dead20', 'saturation'] as const;
   const only = options.args.only;
@@ -68,7 +64,14 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
 
   // The simulator serves the saturation map (registers 0…satPoints-1 per device): the
   // nominal and dead20 runs read its first 200 registers, the same map as `poll-mixed.yaml`.
-  const sim = await startSimChild(satFile);
+  let nominalFile = '';
+  let dead20File = '';
+  let satFile = '';
+  const { sim } = await startSimOnFreePorts(devices, (ports) => {
+    nominalFile = writeSite(dir, 'nominal', ports, intervalMs);
+    dead20File = writeSite(dir, 'dead20', ports, intervalMs);
+    return (satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints));
+  });
   let nominal: StewardRun | undefined;
   let dead20: StewardRun | undefined;
   let sat: StewardRun | undefined;

@@ -195,6 +195,24 @@ export function startSimChild(file: string, tickMs = 1000): Promise<SimChild> {
   });
 }
 
+/**
+ * Ports for `devices` simulated devices and the simulator started on them: `write(ports)`
+ * writes the site files and returns the one the simulator serves. `freePorts` closes the
+ * ports it found before the simulator listens on them, so another process may take one
+ * meanwhile (EADDRINUSE): then new ports and new files, up to `attempts` times in all.
+ */
+export async function startSimOnFreePorts(devices: number, write: (ports: readonly number[]) => string, attempts = 3): Promise<{ sim: SimChild; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await freePorts(devices);
+    const file = write(ports);
+    try {
+      return { sim: await startSimChild(file), ports };
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
 /** SIGTERM, then SIGKILL after 5 s; resolves when the process is gone. */
 export function stopChild(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
