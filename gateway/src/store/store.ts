@@ -108,6 +108,12 @@ export interface StoreOptions {
   readonly latestSaveIntervalMs?: number;
   /** Most latest values a flush writes to the table (a periodic write is spread over flushes; default 4000, ~5 ms). */
   readonly latestRowsPerFlush?: number;
+  /**
+   * SQLite's page cache, MiB (default 8; SQLite's own default is 2). It fills as pages are
+   * read and stays resident (64 MiB before: most of it in a gateway running for days); in
+   * `bench store` 8 and 64 MiB were within the noise (docs/benchmarks.md, memory).
+   */
+  readonly cacheMiB?: number;
 }
 
 /**
@@ -177,6 +183,7 @@ export class GatewayStore {
     this.syncIntervalMs = options.syncIntervalMs ?? 1000;
     this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 5000;
     this.latestRowsPerFlush = Math.max(1, options.latestRowsPerFlush ?? 4000);
+    if (options.cacheMiB !== undefined && !(options.cacheMiB > 0 && Number.isFinite(options.cacheMiB))) throw new Error(`store: cacheMiB must be a number of MiB > 0, got ${options.cacheMiB}`);
     if (options.dataDir === ':memory:') this.file = ':memory:';
     else {
       mkdirSync(options.dataDir, { recursive: true });
@@ -187,9 +194,9 @@ export class GatewayStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
-      // 64 MiB of page cache (SQLite's default is 2 MiB): the samples index of thousands of
-      // points is written all over; with a small cache every flush rereads its pages.
-      this.db.pragma('cache_size = -65536');
+      // Page cache (SQLite's default is 2 MiB): resident once filled, so sized to what the
+      // store's writes and trend reads use, not more (StoreOptions.cacheMiB, issue 3).
+      this.db.pragma(`cache_size = ${-Math.max(1, Math.round((options.cacheMiB ?? 8) * 1024))}`);
       this.db.pragma('foreign_keys = ON');
       // A truncated or damaged file fails here or in the header check below, before anything is written.
       const check = this.db.pragma('quick_check(1)', { simple: true }) as string;
