@@ -17,12 +17,15 @@
  *    heap used and allocated (new space apart: the young generation grows under a high
  *    allocation rate), ArrayBuffers, threads.
  *
+ * Every child runs with the node flags of bin/steward.js's shebang line (the young
+ * generation's size), as `steward` and the npm scripts start.
+ *
  * Stages 2–4 run twice: as `bin/steward.js` runs when its build is up to date (compiled)
  * and with STEWARD_FROM_SOURCES=1 (tsx). The `poll` bench's `rss_mb_10k_points` is the
  * same gateway measured without forced collections (so with whatever garbage it holds).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +34,8 @@ import type { BenchOptions, BenchResult } from './run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/steward.js');
+/** Node's flags on bin/steward.js's shebang line (`env -S node --max-semi-space-size=8`): the children run with them, as `steward` does. */
+const NODE_FLAGS = (readFileSync(bin, 'utf8').split('\n', 1)[0]!.match(/\snode\s+(.*)$/)?.[1] ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
 const MB = 2 ** 20;
 
 /** The gateway's modules in the order main.ts takes them (the heavy npm packages first, as they load). */
@@ -125,7 +130,7 @@ function runChild(args: readonly string[], fromSources: boolean): Promise<Record
     const env = { ...process.env };
     if (fromSources) env.STEWARD_FROM_SOURCES = '1';
     else delete env.STEWARD_FROM_SOURCES;
-    const proc = spawn(process.execPath, ['--expose-gc', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--expose-gc', ...NODE_FLAGS, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -179,13 +184,14 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   for (const [key, label] of [['imported', 'running: imported, simulator up'], ['started', 'running: gateway started'], ['polling', `running: after polling (${n(compiledRunning.points)} points read)`]] as const) {
     row(label, compiledRunning, tsxRunning, key, key === 'imported' ? undefined : key === 'started' ? 'imported' : 'started');
   }
-  const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after; compiled = ${compiledModules.mode === 'compiled' ? 'the build of bin/build.js' : 'NOT AVAILABLE (no up-to-date build: both columns ran through tsx)'}`;
+  const load = `load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after; node flags (bin/steward.js's shebang): ${NODE_FLAGS.join(' ') || 'none'}; compiled = ${compiledModules.mode === 'compiled' ? 'the build of bin/build.js' : 'NOT AVAILABLE (no up-to-date build: both columns ran through tsx)'}`;
   rows.push([load, ...Array.from({ length: rows[0]!.length - 1 }, () => '')]);
   const modulesEnd = GATEWAY_MODULES[GATEWAY_MODULES.length - 1]![0];
   return {
     table: rows,
     figures: {
       compiled: compiledModules.mode === 'compiled',
+      node_flags: NODE_FLAGS.join(' '),
       node_rss_mb: Math.round(n(bare['start.rss'])),
       cli_rss_mb: Math.round(n(compiledModules['start.rss'])),
       cli_rss_mb_tsx: Math.round(n(tsxModules['start.rss'])),
