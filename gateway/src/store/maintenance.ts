@@ -222,7 +222,7 @@ export class StoreMaintenance {
       const byMinute = new Map<number, Pending>();
       let cur: Pending | undefined;
       for (let i = 0; i < k; i++) {
-        const ts = t.ts(i);
+        const ts = t.ts[i]!;
         const minute = Math.floor(ts / MINUTE) * MINUTE;
         if (cur?.block.minute !== minute) {
           cur = byMinute.get(minute);
@@ -232,9 +232,9 @@ export class StoreMaintenance {
             pending.push({ key: blockKey(minute, point), p: cur });
           }
         }
-        const num = t.num(i);
-        const txt = t.txt(i);
-        const q = t.q(i);
+        const num = t.num[i]!;
+        const txt = t.txt?.[i] ?? null;
+        const q = t.q[i]!;
         cur.block.push(ts, Number.isNaN(num) ? null : num, txt, q);
         if (q === 0 && txt === null && !Number.isNaN(num)) addToRollup(cur, ts, num);
       }

@@ -202,103 +202,20 @@ export function decodeBlock(minute: number, data: Uint8Array, from: number, to: 
   return out.length - n0;
 }
 
-/**
- * The samples of one point not packed yet, in log order: parallel typed arrays, entries
- * [start, end) live (`k` below counts from the first live one). Typed arrays, not JS
- * arrays: their contents live outside the V8 heap, so the young-generation GC does not
- * copy every sample kept (scavenges of 20–100 ms at saturation with `number[]`, issue 3);
- * packed entries are dropped by moving `start`, and the arrays compacted or doubled when
- * full.
- */
+/** The samples of one point not packed yet, in log order (parallel arrays). */
 export class PointTail {
-  private idA = new Float64Array(16);
-  private tsA = new Float64Array(16);
+  readonly ids: number[] = [];
+  readonly ts: number[] = [];
   /** NaN for null (SQLite stores NaN as NULL too). */
-  private numA = new Float64Array(16);
-  private qA = new Uint8Array(16);
-  /** Only once the point has had a text value (same indices). */
-  private txtA: (string | null)[] | undefined;
-  private start = 0;
-  private end = 0;
-
-  get length(): number {
-    return this.end - this.start;
-  }
-
-  id(k: number): number {
-    return this.idA[this.start + k]!;
-  }
-
-  ts(k: number): number {
-    return this.tsA[this.start + k]!;
-  }
-
-  num(k: number): number {
-    return this.numA[this.start + k]!;
-  }
-
-  q(k: number): number {
-    return this.qA[this.start + k]!;
-  }
-
-  txt(k: number): string | null {
-    return this.txtA === undefined ? null : (this.txtA[this.start + k] ?? null);
-  }
-
-  push(id: number, ts: number, num: number, q: number, txt: string | null): void {
-    if (this.end === this.idA.length) this.room();
-    const i = this.end++;
-    this.idA[i] = id;
-    this.tsA[i] = ts;
-    this.numA[i] = num;
-    this.qA[i] = q;
-    if (txt !== null && this.txtA === undefined) this.txtA = [];
-    if (this.txtA !== undefined) this.txtA[i] = txt;
-  }
-
-  /** Full: moves the live entries to the front when at least half is dropped, else doubles. */
-  private room(): void {
-    const n = this.end - this.start;
-    if (this.start >= this.idA.length / 2) {
-      this.idA.copyWithin(0, this.start, this.end);
-      this.tsA.copyWithin(0, this.start, this.end);
-      this.numA.copyWithin(0, this.start, this.end);
-      this.qA.copyWithin(0, this.start, this.end);
-      if (this.txtA !== undefined) this.txtA = this.txtA.slice(this.start, this.end);
-    } else {
-      const grow = <A extends Float64Array | Uint8Array>(a: A, make: (n: number) => A): A => {
-        const next = make(a.length * 2);
-        next.set(a.subarray(this.start, this.end));
-        return next;
-      };
-      this.idA = grow(this.idA, (len) => new Float64Array(len));
-      this.tsA = grow(this.tsA, (len) => new Float64Array(len));
-      this.numA = grow(this.numA, (len) => new Float64Array(len));
-      this.qA = grow(this.qA, (len) => new Uint8Array(len));
-      if (this.txtA !== undefined) this.txtA = this.txtA.slice(this.start, this.end);
-    }
-    this.start = 0;
-    this.end = n;
-  }
-
-  /** Forgets the first `k` entries. */
-  dropFirst(k: number): void {
-    if (this.txtA !== undefined) for (let i = this.start; i < this.start + k; i++) this.txtA[i] = null;
-    this.start += k;
-    if (this.start >= this.end) this.start = this.end = 0;
-  }
-
-  /** Keeps the first `k` entries only. */
-  keepFirst(k: number): void {
-    this.end = this.start + k;
-    if (this.txtA !== undefined) this.txtA.length = this.end;
-  }
+  readonly num: number[] = [];
+  readonly q: number[] = [];
+  /** Only once the point has had a text value. */
+  txt: (string | null)[] | undefined;
 
   /** How many of the first entries have an id ≤ `id`. */
   countUpTo(id: number): number {
     let k = 0;
-    const n = this.end - this.start;
-    while (k < n && this.idA[this.start + k]! <= id) k++;
+    while (k < this.ids.length && this.ids[k]! <= id) k++;
     return k;
   }
 }
@@ -334,7 +251,12 @@ export class SampleTail {
       t = new PointTail();
       this.points.set(point, t);
     }
-    t.push(id, ts, num ?? Number.NaN, quality, txt);
+    if (txt !== null && t.txt === undefined) t.txt = t.ids.map(() => null);
+    t.ids.push(id);
+    t.ts.push(ts);
+    t.num.push(num ?? Number.NaN);
+    t.q.push(quality);
+    t.txt?.push(txt);
     this.size++;
     this.end = id;
     return true;
@@ -348,11 +270,12 @@ export class SampleTail {
   /** Forgets rows with id ≥ `id` (a write that rolled back). */
   dropFrom(id: number): void {
     for (const [point, t] of this.points) {
-      let k = t.length;
-      while (k > 0 && t.id(k - 1) >= id) k--;
-      const n = t.length - k;
+      let k = t.ids.length;
+      while (k > 0 && t.ids[k - 1]! >= id) k--;
+      const n = t.ids.length - k;
       if (n === 0) continue;
-      t.keepFirst(k);
+      for (const a of [t.ids, t.ts, t.num, t.q]) a.length = k;
+      if (t.txt !== undefined) t.txt.length = k;
       this.size -= n;
       if (k === 0) this.points.delete(point);
     }
@@ -381,12 +304,16 @@ export class SampleTail {
   dropPrefix(point: number, k: number): void {
     const t = this.points.get(point);
     if (t === undefined || k === 0) return;
-    if (k >= t.length) {
-      this.size -= t.length;
+    if (k >= t.ids.length) {
+      this.size -= t.ids.length;
       this.points.delete(point);
       return;
     }
-    t.dropFirst(k);
+    t.ids.splice(0, k);
+    t.ts.splice(0, k);
+    t.num.splice(0, k);
+    t.q.splice(0, k);
+    t.txt?.splice(0, k);
     this.size -= k;
   }
 
@@ -403,12 +330,12 @@ export class SampleTail {
     let late: number | null = null;
     for (const t of this.points.values()) {
       // Rows after `from` are at the end of each point's arrays.
-      let k = t.length;
-      while (k > 0 && t.id(k - 1) > from) k--;
-      for (; k < t.length; k++) {
-        const ts = t.ts(k);
+      let k = t.ids.length;
+      while (k > 0 && t.ids[k - 1]! > from) k--;
+      for (; k < t.ids.length; k++) {
+        const ts = t.ts[k]!;
         if (ts >= cutoff && ts < far) {
-          if (late === null || t.id(k) < late) late = t.id(k);
+          if (late === null || t.ids[k]! < late) late = t.ids[k]!;
           break;
         }
       }
@@ -421,13 +348,12 @@ export class SampleTail {
   collect(point: number, from: number, to: number, out: RawSample[]): void {
     const t = this.points.get(point);
     if (t === undefined) return;
-    const n = t.length;
-    for (let k = 0; k < n; k++) {
-      const ts = t.ts(k);
+    for (let k = 0; k < t.ids.length; k++) {
+      const ts = t.ts[k]!;
       if (ts < from || ts >= to) continue;
-      const txt = t.txt(k);
-      const num = t.num(k);
-      out.push({ ts, value: txt ?? (Number.isNaN(num) ? null : num), quality: QUALITY_NAME[t.q(k)] ?? 'bad' });
+      const txt = t.txt?.[k] ?? null;
+      const num = t.num[k]!;
+      out.push({ ts, value: txt ?? (Number.isNaN(num) ? null : num), quality: QUALITY_NAME[t.q[k]!] ?? 'bad' });
     }
   }
 }

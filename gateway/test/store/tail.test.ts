@@ -1,7 +1,6 @@
 /**
- * The in-memory tail of unpacked samples (typed arrays per point, entries dropped by
- * moving the start, compacted or doubled when full): against a plain model through many
- * appends, packed prefixes, rolled-back suffixes and text values.
+ * The in-memory tail of unpacked samples (parallel arrays per point): against a plain
+ * model through many appends, packed prefixes, rolled-back suffixes and text values.
  */
 import t from 'tap';
 import type { RawSample } from '../../src/store/sample-blocks.js';
@@ -32,7 +31,7 @@ t.test('appends, packed prefixes and rolled-back suffixes keep every point’s r
       const want = model.filter((r) => r.point === point).map((r) => ({ ts: r.ts, value: r.txt ?? r.num, quality: (['good', 'bad', 'stale'] as const)[r.q] }));
       t.same(out, want, `${what}: point ${point}`);
       const pt = tail.of(point);
-      t.equal(pt?.length ?? 0, want.length);
+      t.equal(pt?.ids.length ?? 0, want.length);
     }
     t.equal(tail.size, model.length, `${what}: size`);
   };
@@ -46,8 +45,7 @@ t.test('appends, packed prefixes and rolled-back suffixes keep every point’s r
       model.push(row);
     }
     if (round % 2 === 0) {
-      // Packing: a point's first k rows (mostly all but a few: the arrays then fill up with
-      // most of their front dropped, and are compacted rather than doubled).
+      // Packing: a point's first k rows (often all but a few).
       const point = 1 + rand(3);
       const rows = model.filter((r) => r.point === point);
       const k = round % 4 === 0 ? rand(rows.length + 1) : Math.max(0, rows.length - rand(8));
