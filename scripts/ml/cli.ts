@@ -8,7 +8,10 @@ Usage:
   steward ml score --model univariate --csv FILE   score a timestamp,value CSV online; prints timestamp,anomaly_score
   steward ml eval nab [--data DIR]                 NAB scores: Steward's detector beside HTM, ARTime, windowed Gaussian
   steward ml train cmapss [--data DIR] [--out DIR] train the C-MAPSS FD001 RUL model (models/cmapss-rul)
-  steward ml eval cmapss [--data DIR]              RMSE and Saxena score of models/cmapss-rul on the 100 test engines
+        [--validate-only] [--no-test]              cross-validate only / write a candidate without reading the test set
+        [--kind K] [--window N] [--repeats R] …   settings to compare by validation (docs/ml.md)
+  steward ml eval cmapss [--data DIR] [--out DIR]  RMSE and Saxena score of a model on the 100 test engines
+        [--record]                                 and write them into its manifest (the chosen candidate, once)
   steward ml train pump                            train the pump anomaly and failure models from the simulator
   steward ml eval pump                             detection rate, false alarms per device-day, lead time on injected faults
 `;
