@@ -1,13 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 // The `steward` command; `bin/cli.ts` dispatches the sub-commands.
 //
-// --max-semi-space-size=8 (MiB): V8's young generation at most 2 × 8 MiB instead of Node 20's
-// 2 × 16 MiB, which a gateway polling 10,000 points a second fills and keeps — ~16 MB less
-// RSS, CPU per point at 1 s polling and at saturation within the noise (issue 3,
-// docs/benchmarks.md "memory"). A V8 heap size is fixed when the process starts (not
-// settable from here with v8.setFlagsFromString), so it is on this line and in the npm
-// scripts; `node bin/steward.js …` without it runs with Node's default. `env -S` needs GNU
-// coreutils ≥ 8.30 or a BSD env (not BusyBox: there, start `node --max-semi-space-size=8 bin/steward.js`).
+// Not set here: --max-semi-space-size=8 (V8's young generation at most 2 × 8 MiB instead of
+// Node 20's 2 × 16) saves ~16 MB of RSS polling 10,000 points, but cost 0.9–2.3 ms more CPU per
+// 1,000 points at the nominal 1 s poll in a quiet window (docs/benchmarks.md "memory,
+// continued"). It is a V8 heap size, fixed at process start (v8.setFlagsFromString from
+// here does not resize it): to trade CPU for memory, start `node --max-semi-space-size=8
+// bin/steward.js …` or set it in NODE_OPTIONS. `bench memory` passes this line's node flags
+// (`#!/usr/bin/env -S node --flag …`) to its children, if any are ever put here.
 //
 // The sources are TypeScript. `npm ci` (prepare) and `npm run build` compile them with
 // bin/build.js; while that build matches the sources it is what runs, in plain Node — the
