@@ -34,14 +34,20 @@ function expectObjects(t: Test, objects: Found, profileObjects: number): void {
   );
 }
 
-t.test('a device that segments: the object-list comes in one segmented answer', async (t) => {
-  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1801 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA, segmentation: true } } });
+/**
+ * One controller with EXTRA objects beyond its profile, discovered: what it answered, its
+ * simulated device (segmenter stats) and how many objects its profile has.
+ */
+async function discoverExtended(t: Test, deviceInstance: number, behaviour: Record<string, unknown>) {
+  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA, ...behaviour } } });
   const dev = rig.sim.devices[0]!.device;
-  const profileObjects = dev.objects.size - 1 - EXTRA;
-  const driver = rig.driver('dut', { timeoutMs: 2000 });
-  const found = await driver.discover();
+  const found = await rig.driver('dut', { timeoutMs: 2000 }).discover();
+  return { found, details: found[0]!.details as { objects: Found; segmentation: number }, dev, profileObjects: dev.objects.size - 1 - EXTRA };
+}
+
+t.test('a device that segments: the object-list comes in one segmented answer', async (t) => {
+  const { found, details, dev, profileObjects } = await discoverExtended(t, 1801, { segmentation: true });
   t.equal(found.length, 1);
-  const details = found[0]!.details as { objects: Found; segmentation: number };
   t.equal(details.segmentation, 1, 'the I-Am says segmented-transmit');
   expectObjects(t, details.objects, profileObjects);
   t.equal(dev.segmenter.stats.segmented, 1, 'the object-list was sent in segments, once');
@@ -51,35 +57,24 @@ t.test('a device that segments: the object-list comes in one segmented answer', 
 
 t.test('a lost segment: the driver asks again from the gap (negative SegmentACK)', async (t) => {
   // About 3 kB in 1476-octet segments: 0, 1, 2. Losing 1 leaves a gap when 2 comes.
-  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1806 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA, segmentation: true, dropSegments: [1] } } });
-  const dev = rig.sim.devices[0]!.device;
-  const driver = rig.driver('dut', { timeoutMs: 2000 });
-  const found = await driver.discover();
-  expectObjects(t, (found[0]!.details as { objects: Found }).objects, dev.objects.size - 1 - EXTRA);
+  const { details, dev, profileObjects } = await discoverExtended(t, 1806, { segmentation: true, dropSegments: [1] });
+  expectObjects(t, details.objects, profileObjects);
   t.equal(dev.segmenter.stats.dropped, 1, 'segment 1 was lost once');
   t.ok(dev.segmenter.stats.negativeAcks >= 1, 'the driver sent a negative SegmentACK');
   t.equal(dev.segmenter.stats.segmented, 1, 'and the answer still came in one segmented answer, not a new request');
 });
 
 t.test('the last segment lost: the device sends its window again, and duplicates are dropped', async (t) => {
-  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1807 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA, segmentation: true, dropSegments: [2] } } });
-  const dev = rig.sim.devices[0]!.device;
-  const driver = rig.driver('dut', { timeoutMs: 2000 });
-  const found = await driver.discover();
-  expectObjects(t, (found[0]!.details as { objects: Found }).objects, dev.objects.size - 1 - EXTRA);
+  const { details, dev, profileObjects } = await discoverExtended(t, 1807, { segmentation: true, dropSegments: [2] });
+  expectObjects(t, details.objects, profileObjects);
   t.equal(dev.segmenter.stats.dropped, 1);
   t.ok(dev.segmenter.stats.resentWindows >= 1, 'the window 1–2 was sent again after Tseg');
   t.equal(dev.segmenter.stats.segmented, 1);
 });
 
 t.test('a device without segmentation aborts: the object-list is read element by element', async (t) => {
-  const rig = await startRig(t, [{ id: 'dut', profile: ALL_TYPES, deviceInstance: 1802 }], { ...STILL, behaviour: { dut: { extraObjects: EXTRA } } });
-  const dev = rig.sim.devices[0]!.device;
-  const profileObjects = dev.objects.size - 1 - EXTRA;
-  const driver = rig.driver('dut', { timeoutMs: 2000 });
-  const found = await driver.discover();
+  const { found, details, dev, profileObjects } = await discoverExtended(t, 1802, {});
   t.equal(found.length, 1);
-  const details = found[0]!.details as { objects: Found; segmentation: number };
   t.equal(details.segmentation, 3, 'the I-Am says no-segmentation');
   expectObjects(t, details.objects, profileObjects);
   t.equal(dev.segmenter.stats.aborted, 1, 'the whole list was refused once (segmentation-not-supported)');
