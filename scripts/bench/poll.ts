@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN] [--mqtt-subscribers N]`
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN[,RUN…]] [--mqtt-subscribers N]`
  *
  * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
  * mixed points each — 10,000 points — served by the simulator in a child process, polled
  * by Steward's real path in this process (`startGateway`: Poller, Modbus driver, decode
- * and scale, deadband, the write buffer, SQLite). Three runs, each on a fresh database:
+ * and scale, deadband, the write buffer, SQLite). Three runs, each on a fresh database,
+ * and two of the baseline beside them:
  *
  * 1. nominal — every device every `--interval` ms (default 1000): CPU per point, RSS
  *    with 10,000 points, poll-cycle lateness p50/p99;
@@ -22,7 +23,15 @@
  *    answer or a due cycle waited behind synchronous work — what skips cycles while the
  *    loop is not yet 100 % busy.
  *
- * `--only nominal|dead20|saturation` runs that one alone (e.g. under `node --cpu-prof`, to
+ * The baseline (`bare` before nominal, `bare-saturation` before saturation; lib/bare-client.ts):
+ * the bare `modbus-serial` client in a child process reading the same registers of the same
+ * simulated devices at the same interval, with the same start groups, and nothing behind
+ * it. The issue's goal for CPU per point is "within 3× of the bare client":
+ * `cpu_per_point_ratio_bare` (nominal) and `cpu_per_point_ratio_bare_saturation` are
+ * Steward's CPU per point ÷ the client's, measured in the same run.
+ *
+ * `--only bare,nominal,dead20,bare-saturation,saturation` (any of them, comma-separated) runs
+ * those alone (e.g. `--only bare,nominal` for CPU per point beside its baseline; one under `node --cpu-prof`, to
  * profile one phase); the figures of the runs left out are absent from the JSON line, never
  * made up.
  *
@@ -43,8 +52,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
+import { readsOf, runBareClient, type BareRun } from './lib/bare-client.js';
 import { SubscribersBeside } from './lib/mqtt-subscribers.js';
-import { cpuPer1k, deviceId, percentile, POINTS_PER_DEVICE, startSimOnFreePorts, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
+import { cpuPer1k, deviceId, MAX_REGISTERS_PER_READ, percentile, POINTS_PER_DEVICE, startSimOnFreePorts, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
+
+/** a ÷ b, 3 significant digits. */
+const ratio = (a: number, b: number): number => Number((a / b).toPrecision(3));
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const devices = Number(options.args.devices ?? 50);
@@ -55,10 +68,11 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const warmupMs = options.quick ? 2500 : 4000;
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-bench-poll-'));
   const dead = Array.from({ length: devices }, (_, i) => deviceId(i)).filter((_, i) => i % 5 === 4);
-  const runs = ['nominal', 'dead20', 'saturation'] as const;
-  const only = options.args.only;
-  if (only !== undefined && !(runs as readonly string[]).includes(only)) throw new Error(`poll bench: --only takes one of ${runs.join(', ')}, got "${only}"`);
-  const wanted = (name: (typeof runs)[number]) => only === undefined || only === name;
+  const runs = ['bare', 'nominal', 'dead20', 'bare-saturation', 'saturation'] as const;
+  const only = options.args.only?.split(',');
+  const unknown = only?.filter((r) => !(runs as readonly string[]).includes(r)) ?? [];
+  if (unknown.length > 0) throw new Error(`poll bench: --only takes runs among ${runs.join(', ')} (comma-separated), got "${unknown.join(', ')}"`);
+  const wanted = (name: (typeof runs)[number]) => only === undefined || only.includes(name);
   const bus = new SubscribersBeside(Number(options.args['mqtt-subscribers'] ?? 0));
   const load0 = loadavg();
 
@@ -67,7 +81,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let nominalFile = '';
   let dead20File = '';
   let satFile = '';
-  const { sim } = await startSimOnFreePorts(devices, (ports) => {
+  const { sim, ports } = await startSimOnFreePorts(devices, (ports) => {
     nominalFile = writeSite(dir, 'nominal', ports, intervalMs);
     dead20File = writeSite(dir, 'dead20', ports, intervalMs);
     return (satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints));
@@ -75,11 +89,17 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let nominal: StewardRun | undefined;
   let dead20: StewardRun | undefined;
   let sat: StewardRun | undefined;
+  let bare: BareRun | undefined;
+  let bareSat: BareRun | undefined;
+  const satSeconds = options.quick ? 5 : Math.min(seconds, 20);
   try {
-    // Nominal first: its RSS is that of a process that has run one gateway only.
+    // The baseline (a child process of its own) just before the run it is compared with, on the same simulator.
+    if (wanted('bare')) bare = await runBareClient(ports, intervalMs, readsOf(POINTS_PER_DEVICE, MAX_REGISTERS_PER_READ), { warmupMs, seconds });
+    // Nominal first of the gateway's runs: its RSS is that of a process that has run one gateway only.
     if (wanted('nominal')) nominal = await runSteward(nominalFile, sim, { warmupMs, seconds, ...bus.options('nominal') });
     if (wanted('dead20')) dead20 = await runSteward(dead20File, sim, { warmupMs, seconds, dead, ...bus.options('dead20') });
-    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: options.quick ? 5 : Math.min(seconds, 20), loopDelay: true, ...bus.options('saturation') });
+    if (wanted('bare-saturation')) bareSat = await runBareClient(ports, satIntervalMs, readsOf(satPoints, MAX_REGISTERS_PER_READ), { warmupMs: Math.min(warmupMs, 2000), seconds: satSeconds });
+    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: satSeconds, loopDelay: true, ...bus.options('saturation') });
   } finally {
     await sim.stop();
   }
@@ -111,8 +131,29 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const table: (string | number)[][] = [
     ['run', 'interval ms', 'points read/s', 'stored/s', 'requests/s', 'CPU ms / 1k points', 'of it store', 'cores', 'sim cores', 'event loop busy', 'lateness p50 ms', 'lateness p99 ms', 'skipped cycles', 'RSS MB', 'heap used MB', 'ArrayBuffers MB', ...bus.header()],
   ];
+  const bareRow = (name: string, r: BareRun, interval: number) => [
+    name,
+    interval,
+    Math.round(r.pointsRead / r.seconds),
+    '',
+    '',
+    Number((cpuPer1k(r.cpuS, r.pointsRead) * 1000).toFixed(2)),
+    '',
+    Number((r.cpuS / r.seconds).toFixed(3)),
+    '',
+    '',
+    '',
+    '',
+    r.failedReads === 0 ? '' : `${r.failedReads} failed reads`,
+    Math.round(r.rssMb),
+    '',
+    '',
+    ...bus.header().map(() => ''),
+  ];
+  if (bare !== undefined) table.push(bareRow(`baseline: bare modbus-serial client, same reads (${points} points)`, bare, intervalMs));
   if (nominal !== undefined) table.push(row(`nominal (${points} points)`, nominal, intervalMs, 'nominal'));
   if (dead20 !== undefined) table.push(row(`dead20 (${dead.length} of ${devices} devices silent; lateness of the rest)`, dead20, intervalMs, 'dead20'));
+  if (bareSat !== undefined) table.push(bareRow(`baseline: bare modbus-serial client at saturation (${devices} × ${satPoints} points)`, bareSat, satIntervalMs));
   if (sat !== undefined) table.push(row(`saturation (${devices} × ${satPoints} points)`, sat, satIntervalMs, 'saturation'));
   table.push([`${devices} devices × ${POINTS_PER_DEVICE} points, ${seconds} s per run; ${load}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', ...bus.header().map(() => '')]);
   return {
@@ -160,6 +201,21 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         : {
             lateness_p99_ms_dead20: percentile(dead20.lateness, 99),
             lateness_p50_ms_dead20: percentile(dead20.lateness, 50),
+          }),
+      // The baseline, same reads on the same simulator in this run (lib/bare-client.ts), and
+      // Steward's CPU per point over it (Steward ÷ bare: the issue's goal is ≤ 3).
+      ...(bare === undefined
+        ? {}
+        : {
+            cpu_s_per_1k_points_bare: cpuPer1k(bare.cpuS, bare.pointsRead),
+            ...(nominal === undefined || bare.cpuS === 0 ? {} : { cpu_per_point_ratio_bare: ratio(nominal.cpuS / nominal.pointsRead, bare.cpuS / bare.pointsRead) }),
+          }),
+      ...(bareSat === undefined
+        ? {}
+        : {
+            points_per_s_bare_saturation: Math.round(bareSat.pointsRead / bareSat.seconds),
+            cpu_s_per_1k_points_bare_saturation: cpuPer1k(bareSat.cpuS, bareSat.pointsRead),
+            ...(sat === undefined || bareSat.cpuS === 0 ? {} : { cpu_per_point_ratio_bare_saturation: ratio(sat.cpuS / sat.pointsRead, bareSat.cpuS / bareSat.pointsRead) }),
           }),
       load_avg_1m: Number(load1[0]!.toFixed(2)),
     },
