@@ -216,12 +216,15 @@ export class StoreMaintenance {
       const point = round.points[round.next++]!;
       if (point <= state.point) continue; // packed by another instance
       lastPoint = point;
-      let byMinute: Map<number, Pending> | undefined;
+      const t = tail.of(point);
+      const k = t?.countUpTo(B) ?? 0;
+      if (t === undefined || k === 0) continue;
+      const byMinute = new Map<number, Pending>();
       let cur: Pending | undefined;
-      const k = tail.eachUpTo(point, B, (ts, num, txt, q) => {
+      for (let i = 0; i < k; i++) {
+        const ts = t.ts[i]!;
         const minute = Math.floor(ts / MINUTE) * MINUTE;
         if (cur?.block.minute !== minute) {
-          byMinute ??= new Map();
           cur = byMinute.get(minute);
           if (cur === undefined) {
             cur = { block: new BlockBuilder(point, minute), min: 0, max: 0, sum: 0, count: 0, last: 0, lastTs: 0 };
@@ -229,10 +232,12 @@ export class StoreMaintenance {
             pending.push({ key: blockKey(minute, point), p: cur });
           }
         }
+        const num = t.num[i]!;
+        const txt = t.txt?.[i] ?? null;
+        const q = t.q[i]!;
         cur.block.push(ts, Number.isNaN(num) ? null : num, txt, q);
         if (q === 0 && txt === null && !Number.isNaN(num)) addToRollup(cur, ts, num);
-      });
-      if (k === 0) continue;
+      }
       taken.push([point, k]);
       samples += k;
     }
@@ -324,23 +329,15 @@ export class StoreMaintenance {
     })();
   }
 
-  /**
-   * Deletes log batches already packed, from the start of the log (about 2 chunks of
-   * samples); true when it did. The latest values are rebuilt from the log rows after
-   * 'latest.through' after a crash, so a batch past it waits for the store's next periodic
-   * write of the table (at most latestSaveIntervalMs) — written here at once only when
-   * `force`d (the size budget) or when those writes are overdue.
-   */
-  private deletePackedLog(force: boolean): boolean {
+  /** Deletes log batches already packed, from the start of the log (about 2 chunks of samples); true when it did. */
+  private deletePackedLog(): boolean {
     const packed = this.store.packState.watermark;
     let n = 0;
     for (;;) {
       const first = this.q.firstBatch.get() as { id: number; last: number } | undefined;
       if (first === undefined || first.last > packed) return n > 0;
-      if (first.last > this.store.latestSavedThrough) {
-        if (!force && !this.store.latestSaveOverdue) return n > 0;
-        this.store.saveLatest();
-      }
+      // The latest values are rebuilt from the log rows after 'latest.through' after a crash: written first.
+      if (first.last > this.store.latestSavedThrough) this.store.saveLatest();
       this.q.deleteBatch.run(first.id);
       n += first.last - first.id + 1;
       if (n >= this.chunk * 2) return true;
@@ -362,7 +359,7 @@ export class StoreMaintenance {
    * ones only: blocks always are), of roll-ups or of events; true while more.
    */
   retentionStep(now: number = Date.now()): boolean {
-    if (this.deletePackedLog(false)) return true;
+    if (this.deletePackedLog()) return true;
     const rawCut = now - this.options.rawRetentionDays * DAY;
     // Blocks of the minutes that ended before rawCut.
     const cutKey = blockKey(Math.floor(rawCut / MINUTE) * MINUTE, 0);
@@ -408,7 +405,7 @@ export class StoreMaintenance {
    */
   budgetStep(now: number = Date.now()): boolean {
     if (this.usedBytes() <= this.options.maxBytes) return false;
-    if (this.deletePackedLog(true)) return this.usedBytes() > this.options.maxBytes;
+    if (this.deletePackedLog()) return this.usedBytes() > this.options.maxBytes;
     const dropped = this.evictSamples() ?? this.evictItems() ?? this.evictRollups();
     if (dropped === undefined) return false; // nothing evictable left: lanes 0/1 stay
     const severity: Severity = 'warning';

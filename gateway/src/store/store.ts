@@ -102,11 +102,8 @@ export interface StoreOptions {
   readonly syncIntervalMs?: number;
   /**
    * The latest values changed since the last write go to the `latest` table at most this
-   * often, ms (default 60,000; also with every telemetry snapshot and at close). The API
-   * reads them from memory; after a crash they are rebuilt from the sample log, whose rows
-   * are kept until the table reflects them. Every point polled at 1 s changes within a few
-   * seconds, so each write is nearly every point: at 5 s (before, issue 3) those upserts
-   * were a third of the poll path's store CPU; at 60 s the log keeps up to a minute more.
+   * often, ms (default 5000; also with every telemetry snapshot and at close). The API
+   * reads them from memory; after a crash they are rebuilt from the sample log.
    */
   readonly latestSaveIntervalMs?: number;
   /** Most latest values a flush writes to the table (a periodic write is spread over flushes; default 4000, ~5 ms). */
@@ -184,7 +181,7 @@ export class GatewayStore {
     this.site = options.site;
     this.snapshotChunk = options.snapshotChunk ?? 2000;
     this.syncIntervalMs = options.syncIntervalMs ?? 1000;
-    this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 60_000;
+    this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 5000;
     this.latestRowsPerFlush = Math.max(1, options.latestRowsPerFlush ?? 4000);
     if (options.cacheMiB !== undefined && !(options.cacheMiB > 0 && Number.isFinite(options.cacheMiB))) throw new Error(`store: cacheMiB must be a number of MiB > 0, got ${options.cacheMiB}`);
     if (options.dataDir === ':memory:') this.file = ':memory:';
@@ -296,15 +293,6 @@ export class GatewayStore {
   /** The log id up to which the `latest` table reflects the samples (log rows after it must be kept). */
   get latestSavedThrough(): number {
     return this.latestThrough;
-  }
-
-  /**
-   * Whether the periodic writes of the latest values are overdue (no flush for twice the
-   * interval, e.g. polling stopped): the maintenance loop then writes them itself rather
-   * than keep packed log rows the table does not reflect.
-   */
-  get latestSaveOverdue(): boolean {
-    return Date.now() - this.lastLatestSave >= 2 * this.latestSaveIntervalMs;
   }
 
   /**

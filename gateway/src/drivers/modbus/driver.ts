@@ -34,6 +34,8 @@ function resolveOptions(raw: Readonly<Record<string, unknown>>): ModbusOptions {
 
 const TABLES: readonly ModbusTable[] = ['holding', 'input', 'coil', 'discrete'];
 const isBitTable = (table: ModbusTable) => table === 'coil' || table === 'discrete';
+/** The registers as numbers, for a block that needs none (decodeNumbers reads them only for 64-bit types). */
+const NO_WORDS: readonly number[] = [];
 
 function addressOf(point: PointSpec): ModbusAddress {
   const address = point.address as Partial<ModbusAddress> | undefined;
@@ -181,11 +183,15 @@ class ModbusDriver implements Driver {
     );
     if (ops === undefined) return undefined;
     const readRegisters = table === 'holding' ? (c: ModbusClient) => c.readHoldingRegisters(start, count) : (c: ModbusClient) => c.readInputRegisters(start, count);
+    // The registers as numbers only for points decoded the general way (64-bit types): the
+    // Modbus TCP client makes that array only when it is asked for (mbap.ts).
+    const needsWords = ops.layouts.some((l) => l !== undefined);
     return {
       read: async (out: Float64Array): Promise<void> => {
-        const { data, buffer } = await this.request(what, unitId, readRegisters);
-        if (buffer.length < count * 2 || data.length < count) throw this.shortAnswer(what, data.length, count);
-        decodeNumbers(ops, buffer, data, out);
+        const answer = await this.request(what, unitId, readRegisters);
+        const { buffer } = answer;
+        if (buffer.length < count * 2) throw this.shortAnswer(what, buffer.length >> 1, count);
+        decodeNumbers(ops, buffer, needsWords ? answer.data : NO_WORDS, out);
       },
     };
   }
