@@ -38,12 +38,13 @@ export interface PointDetectorsSettings {
   readonly maxEventsPerMinute: number;
   /**
    * Points watched at most (default 2,000; the rest are counted, not watched). A point's
-   * detector is made at its first value and holds ~10 kB (250 patterns: each value kept once, 2 context means a pattern; detectors/univariate-detector.ts).
+   * detector is made at its first value and holds ~6 kB (250 patterns: each value kept once
+   * as float64, 2 context means a pattern and 500 novelties as float32; detectors/univariate-detector.ts).
    */
   readonly maxPoints: number;
   /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */
   readonly maxQueue: number;
-  /** The detector's options; the gateway keeps a shorter history than NAB's (250 patterns, not 3,000). */
+  /** The detector's options; the gateway keeps a shorter history than NAB's (250 patterns, not 3,000), at precision 32. */
   readonly detector: Partial<UnivariateDetectorOptions>;
 }
 
@@ -56,7 +57,7 @@ export const POINT_DETECTOR_DEFAULTS: PointDetectorsSettings = Object.freeze({
   maxEventsPerMinute: 20,
   maxPoints: 2000,
   maxQueue: 200,
-  detector: Object.freeze({ historyLength: 250, longLength: 500 }),
+  detector: Object.freeze({ historyLength: 250, longLength: 500, precision: 32 as const }),
 });
 
 /** A point as the selection sees it (a profile's point spec has these keys). */

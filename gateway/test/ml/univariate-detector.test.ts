@@ -61,3 +61,19 @@ t.test('steward ml score prints timestamp,anomaly_score for every input row, in 
   t.same(lines.slice(1).map((l) => l.split(',')[0]), v.map((_, i) => `2024-01-01 00:${String(i).padStart(4, '0')}`));
   t.same(lines.slice(1).map((l) => Number(l.split(',')[1])), run(v));
 });
+
+t.test('precision 32 (the gateway point detectors’) scores as 64 does, within 1e-4, even on a series far from zero', async (t) => {
+  const gateway = { historyLength: 250, longLength: 500 } as const;
+  const base = pattern(3000).map((x, i) => (i >= 2200 ? x + 1.5 : x)); // with a level shift to flag
+  for (const offset of [0, 1e4, 1e7]) {
+    const v = base.map((x) => x + offset);
+    const d64 = new UnivariateDetector({ ...gateway, precision: 64 });
+    const d32 = new UnivariateDetector({ ...gateway, precision: 32 });
+    const s64 = v.map((x) => d64.update(x));
+    const s32 = v.map((x) => d32.update(x));
+    const worst = Math.max(...s64.map((s, i) => Math.abs(s - s32[i]!)));
+    t.ok(worst < 1e-4, `offset ${offset}: largest difference ${worst.toExponential(2)}`);
+    t.same(s32.map((s) => s >= 0.99), s64.map((s) => s >= 0.99), `offset ${offset}: the same values alert`);
+    t.ok(maxIn(s32, 2200, 2210) >= 0.99, `offset ${offset}: the shift is flagged at precision 32`);
+  }
+});

@@ -22,7 +22,8 @@
  * history keeps each value once (one ring of the last `historyLength + window` values,
  * which also gives the context means of the current pattern, with its first `window − 1`
  * slots repeated after the end) and only the context means per pattern — ~10 kB a detector
- * with the gateway's 250 patterns and 500 novelties, not ~31 kB with whole vectors (issue 3: 2,000 watched points), with the same scores to the bit.
+ * with the gateway's 250 patterns and 500 novelties, not ~31 kB with whole vectors (issue 3: 2,000 watched points), with the same scores to the bit;
+ * ~6 kB with `precision: 32` (the gateway's), whose scores differ in the last digits.
  *
  * The defaults were chosen once, globally, on the NAB subset in `../shared/data/nab`
  * (see docs/ml.md: the same values for every file; they are fitted to those files, so the
@@ -46,6 +47,16 @@ export interface UnivariateDetectorOptions {
   readonly trigger: number;
   /** Values in the refractory period (default 200). */
   readonly refractoryLength: number;
+  /**
+   * Bits per remembered context mean and novelty (default 64). 32 halves what a detector
+   * keeps besides its values (the gateway's 2,000 watched points: ~8 MB less): the context
+   * means are kept as float32 differences from the series' first value (so their precision
+   * follows how far the series moved, which is what the range normalises by, not its
+   * magnitude: a counter at 10⁷ still keeps its small steps), and each novelty is rounded to
+   * float32 before it is used. Scores then differ from 64's in the last digits (the
+   * equivalence is tested within 1e-4); the NAB figures are for 64.
+   */
+  readonly precision: 32 | 64;
 }
 
 export const UNIVARIATE_DEFAULTS: UnivariateDetectorOptions = Object.freeze({
@@ -57,6 +68,7 @@ export const UNIVARIATE_DEFAULTS: UnivariateDetectorOptions = Object.freeze({
   minNovelty: 0.04,
   trigger: 0.99,
   refractoryLength: 200,
+  precision: 64,
 });
 
 import { gaussianTail } from './gaussian-tail.js';
@@ -77,11 +89,14 @@ export class UnivariateDetector {
    */
   private readonly values: Float64Array;
   private readonly span: number;
-  /** The context means of the remembered patterns, a ring of `historyLength × contextScales.length`. */
-  private readonly contexts: Float64Array;
+  /** The context means of the remembered patterns, a ring of `historyLength × contextScales.length`, less `ref`. */
+  private readonly contexts: Float64Array | Float32Array;
+  /** Subtracted from the context means kept (precision 32: the series' first value; 64: 0). */
+  private ref = 0;
   private historyCount = 0;
   private historyNext = 0;
-  private readonly novelty: Float64Array;
+  private readonly novelty: Float64Array | Float32Array;
+  private readonly narrow: boolean;
   private noveltyCount = 0;
   private noveltySum = 0;
   private noveltySq = 0;
@@ -97,8 +112,9 @@ export class UnivariateDetector {
     this.warmup = Math.max(o.window, ...o.contextScales);
     this.span = Math.max(o.historyLength + o.window, this.warmup);
     this.values = new Float64Array(this.span + o.window - 1);
-    this.contexts = new Float64Array(o.historyLength * o.contextScales.length);
-    this.novelty = new Float64Array(o.longLength);
+    this.narrow = o.precision === 32;
+    this.contexts = this.narrow ? new Float32Array(o.historyLength * o.contextScales.length) : new Float64Array(o.historyLength * o.contextScales.length);
+    this.novelty = this.narrow ? new Float32Array(o.longLength) : new Float64Array(o.longLength);
     this.shortRing = new Float64Array(o.shortLength);
     this.current = new Float64Array(this.dim);
   }
@@ -108,6 +124,7 @@ export class UnivariateDetector {
     if (!Number.isFinite(value)) return 0;
     const o = this.options;
     const t = this.seen++;
+    if (t === 0 && this.narrow) this.ref = value;
     const at = t % this.span;
     this.values[at] = value;
     if (at < o.window - 1) this.values[at + this.span] = value;
@@ -120,9 +137,9 @@ export class UnivariateDetector {
     o.contextScales.forEach((m, i) => {
       let s = 0;
       for (let k = 0; k < m; k++) s += this.values[(t - k) % this.span]!;
-      e[o.window + i] = s / m;
+      e[o.window + i] = s / m - this.ref;
     });
-    const raw = this.nearest(e, range, t);
+    const raw = this.narrow ? Math.fround(this.nearest(e, range, t)) : this.nearest(e, range, t);
     this.remember(e);
     const z = this.pushNovelty(raw);
     if (z === null) return 0;
