@@ -11,7 +11,10 @@
  *   `modbus-read` node per 10-register block per device (20 per device), as users build
  *   them, client settings at their defaults;
  * - the same, "tuned" flow: reads of up to 120 registers (the same two per device as
- *   Steward's), and the client's `parallelUnitIdsAllowed` off (measured to cut its CPU).
+ *   Steward's), and the client's `parallelUnitIdsAllowed` off (measured to cut its CPU);
+ * - the baseline: the bare `modbus-serial` client (the library under node-red-contrib-modbus)
+ *   making the same two reads per device every second with nothing behind it, in a child
+ *   process (lib/bare-client.ts) — what neither side can go below with that library.
  *
  * Every Node-RED reading goes into one function node that counts messages and registers
  * — no decoding and no storage. Steward also decodes every point and stores it (by
@@ -36,6 +39,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchOptions, BenchResult } from './run.js';
+import { readsOf, runBareClient } from './lib/bare-client.js';
 import {
   cpuPer1k,
   deviceId,
@@ -331,7 +335,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let steward: SideResult;
   let typical: SideResult;
   let tuned: SideResult;
+  let bare: SideResult;
   try {
+    const b = await runBareClient(ports, 1000, readsOf(POINTS_PER_DEVICE, MAX_REGISTERS_PER_READ), { warmupMs, seconds });
+    bare = { name: 'bare', seconds: b.seconds, points: b.pointsRead, requests: (b.pointsRead / POINTS_PER_DEVICE) * Math.ceil(POINTS_PER_DEVICE / MAX_REGISTERS_PER_READ), cpuS: b.cpuS, rssMb: b.rssMb, errors: b.failedReads };
     const s = await runSteward(siteFile, sim, { warmupMs, seconds });
     steward = { name: 'Steward', seconds: s.seconds, points: s.pointsRead, requests: s.requests, cpuS: s.cpuS, rssMb: s.rssMb, errors: s.failedCycles };
     typical = await runNodeRed('typical', nodeRedDir, typicalFlows, sim, ids, warmupMs, seconds);
@@ -361,6 +368,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       row('Steward (read, decode, deadband, SQLite)', steward),
       row(`Node-RED ${versions.nodeRed} typical (10-register reads, count only)`, typical),
       row(`Node-RED ${versions.nodeRed} tuned (120-register reads, count only)`, tuned),
+      row('baseline: bare modbus-serial client (the same two reads a device, nothing behind)', bare),
       [`${devices} devices × ${POINTS_PER_DEVICE} points every 1 s, ${seconds} s each; node-red-contrib-modbus ${versions.contrib}; ${load}`, '', '', '', '', '', ''],
     ],
     figures: {
@@ -379,6 +387,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       nodered_typical_cpu_s_per_1k_points: perK(typical),
       nodered_tuned_points_per_s: Math.round(tuned.points / tuned.seconds),
       nodered_tuned_cpu_s_per_1k_points: perK(tuned),
+      bare_cpu_s_per_1k_points: perK(bare),
+      // Steward ÷ the bare client (the poll bench's goal: ≤ 3), and Node-RED tuned ÷ the bare client.
+      cpu_per_point_ratio_bare: ratio(perK(steward), perK(bare)),
+      nodered_tuned_over_bare: ratio(perK(tuned), perK(bare)),
       load_avg_1m: Number(load1[0]!.toFixed(2)),
     },
   };
