@@ -10,6 +10,10 @@
  * 0. publish-only, as fast as it goes — every point changed once per round, nobody
  *    subscribed: the most changed values/s the hand-off from the poller takes, and its CPU
  *    per value (the paced run below carries the bench's own timers and batch building);
+ * 0b. publish-only, saturation shape — 50 devices × 600 points per batch, every point
+ *    reported and ~4.5 % changed, as fast as it goes: the cost of publication by exception
+ *    per point *read* (`publish_saturation_cpu_ms_per_1k_readings`), what the poller's thread
+ *    pays at the device layer's saturation with nobody subscribed;
  * 1. publish-only — `--rate` values/s (default 10,000) with no subscriber: the cost of
  *    the hot path per value (dedupe and keeping the last value, which is what a SUBSCRIBE
  *    is answered from: no JSON or frame is built for a topic nobody subscribes to);
@@ -109,6 +113,42 @@ async function saturate(broker: Broker, points: number, seconds: number): Promis
   return { published, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 };
 }
 
+/**
+ * The hand-off at the device layer's saturation shape, nobody subscribed: 50 devices of 600
+ * points, each batch with every point of the device (as the poller reports them: the same
+ * reading objects and point ids, in the same order) and ~4.5 % of them changed (what the
+ * simulator's values do), batches as fast as they go, a turn of the event loop after each
+ * round. Most readings are unchanged: this is the cost of publication by exception per
+ * point read, which the poller's thread pays for every reading.
+ */
+async function saturateMostlyUnchanged(broker: Broker, seconds: number): Promise<{ readings: number; published: number; cpuMs: number; wallMs: number }> {
+  const devices = 50;
+  const size = 600;
+  const changed = Math.round(0.045 * size);
+  const batches = Array.from({ length: devices }, (_, d) => ({
+    device: `sat-${d}`,
+    readings: Array.from({ length: size }, (_, i) => ({ point: `sat-${d}.p${i}`, ts: 0, value: 0, quality: 'good' as const })),
+  }));
+  let readings = 0;
+  let published = 0;
+  let k = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const now = Date.now();
+    for (const b of batches) {
+      for (const r of b.readings) r.ts = now;
+      // A fixed stride, not Math.random(): the same changes in every run.
+      for (let c = 0; c < changed; c++) b.readings[(k = (k + 7919) % size)]!.value++;
+      published += broker.publishReadings(b.device, b.readings);
+      readings += size;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { readings, published, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 };
+}
+
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const points = Number(options.args.points ?? 10_000);
   const rate = Number(options.args.rate ?? 10_000);
@@ -135,6 +175,13 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     figures.publish_max_values_per_s = Math.round(sat.published / (sat.wallMs / 1000));
     figures.publish_max_values_per_cpu_s = Math.round(sat.published / (sat.cpuMs / 1000));
     figures.publish_max_cpu_us_per_value = Number(((sat.cpuMs / sat.published) * 1000).toFixed(3));
+    // Nobody subscribed either: the poller's hand-off at saturation, mostly unchanged readings.
+    await saturateMostlyUnchanged(broker, 1);
+    const shape = await saturateMostlyUnchanged(broker, seconds);
+    rows.push(['publish-only, saturation shape (4.5 % changed)', 0, Math.round(shape.published / (shape.wallMs / 1000)), 0, 0, 0, (shape.cpuMs / shape.published) * 1000, 0, 0, 1, 0, 0, 0]);
+    figures.publish_saturation_readings_per_s = Math.round(shape.readings / (shape.wallMs / 1000));
+    figures.publish_saturation_readings_per_cpu_s = Math.round(shape.readings / (shape.cpuMs / 1000));
+    figures.publish_saturation_cpu_ms_per_1k_readings = Number(((shape.cpuMs / shape.readings) * 1000).toFixed(4));
     const alone = await drive(broker, points, rate, seconds);
     rows.push(['publish-only', 0, Math.round(alone.published / seconds), 0, 0, 0, (alone.cpuMs / alone.published) * 1000, 0, 0, alone.elu, 0, 0, 0]);
     figures.publish_values_per_s = Math.round(alone.published / seconds);

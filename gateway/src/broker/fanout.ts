@@ -48,6 +48,11 @@ import type { Duplex } from 'node:stream';
 
 /** The shortest time between two writes of queued frames (see `schedule`), ms. */
 const FLUSH_INTERVAL_MS = 10;
+/**
+ * How long the frames of missed values stay on their slots for catching up (`RetainedSlot.frame`),
+ * ms, at least: the memory they hold is the frames of the values missed in that time.
+ */
+const FRAME_CACHE_MS = 2000;
 
 interface Subscriber {
   readonly client: Client;
@@ -99,6 +104,14 @@ export class Slot {
 export abstract class RetainedSlot extends Slot {
   /** Bumped by the owner whenever the value changes (what a cached frame of it is checked against). */
   changes = 0;
+  /**
+   * Its latest live (RETAIN 0) frame, kept while a subscriber may be owed it (it missed the
+   * value): what catching up sends, the very frame that was built for the live delivery —
+   * no JSON or frame built again per subscriber. Valid while `frameChanges === changes`;
+   * dropped by `Fanout`'s sweep (`FRAME_CACHE_MS`).
+   */
+  frame: Buffer | undefined = undefined;
+  frameChanges = -1;
   abstract retainedPayload(): string | undefined;
 }
 
@@ -150,8 +163,9 @@ export class Fanout {
   readonly stats: FanoutStats = { delivered: 0, dropped: 0, caughtUp: 0, disconnected: 0, retainedSent: 0 };
   /** RETAIN 1 frames built in this turn, shared by the subscribers that SUBSCRIBE in it (and then their writes). */
   private readonly retainedFrames = new Map<RetainedSlot, { frame: Buffer; changes: number }>();
-  /** Likewise the RETAIN 0 frames of the values sent to subscribers catching up in this turn. */
-  private readonly caughtUpFrames = new Map<RetainedSlot, { frame: Buffer; changes: number }>();
+  /** The slots holding a frame for catching up (`RetainedSlot.frame`), cleared every FRAME_CACHE_MS. */
+  private framed: RetainedSlot[] = [];
+  private framedSince = 0;
   /** The slots with a retained value, by topic: what a SUBSCRIBE is answered from. */
   private readonly retained = new Map<string, RetainedSlot>();
 
@@ -232,8 +246,26 @@ export class Fanout {
     this.retained.set(slot.topic, slot);
   }
 
+  /** Keeps the slot's current live frame for the subscribers that will catch up with it. */
+  private keepFrame(slot: RetainedSlot, frame: Buffer): void {
+    if (slot.frame === undefined) {
+      if (this.framed.length === 0) this.framedSince = performance.now();
+      this.framed.push(slot);
+    }
+    slot.frame = frame;
+    slot.frameChanges = slot.changes;
+  }
+
+  /** Drops the kept frames once FRAME_CACHE_MS has passed (the pooled memory of old frames goes with them). */
+  private sweepFrames(now: number): void {
+    if (this.framed.length === 0 || now - this.framedSince < FRAME_CACHE_MS) return;
+    for (const slot of this.framed) slot.frame = undefined;
+    this.framed = [];
+  }
+
   /** Notes that the subscriber missed the slot's value; its latest goes when the socket drains. */
-  private miss(s: Subscriber, slot: RetainedSlot): void {
+  private miss(s: Subscriber, slot: RetainedSlot, frame: Buffer): void {
+    if (slot.frameChanges !== slot.changes) this.keepFrame(slot, frame);
     const i = slot.index;
     if (i >= s.missedFlags.length) {
       const grown = new Uint8Array(Math.max(i + 1, this.retained.size, 2 * s.missedFlags.length));
@@ -355,7 +387,7 @@ export class Fanout {
       if (conn.writableLength > this.maxBufferedBytes) {
         this.stats.dropped++;
         // Its latest value goes once the socket drains: a slow reader skips values, never ends up with an old one.
-        if (slot.index >= 0) this.miss(s, slot as RetainedSlot);
+        if (slot.index >= 0) this.miss(s, slot as RetainedSlot, frame);
         if (s.congestedSince === 0) s.congestedSince = now;
         else if (now - s.congestedSince > this.drainTimeoutMs) {
           this.stats.disconnected++;
@@ -399,17 +431,17 @@ export class Fanout {
       flags[slot.index] = 0;
       // Not if it has unsubscribed from the topic since (an UNSUBSCRIBE of some of its filters).
       if (!this.targets(slot).includes(s)) continue;
-      // One frame per topic and turn, shared by the subscribers catching up in it.
-      let cached = this.caughtUpFrames.get(slot);
-      if (cached === undefined || cached.changes !== slot.changes) {
+      // The live frame of the current value, kept when it was missed (or built once and kept): one per topic for every subscriber.
+      let frame = slot.frame;
+      if (frame === undefined || slot.frameChanges !== slot.changes) {
         const payload = slot.retainedPayload();
         if (payload === undefined) continue;
-        cached = { frame: this.frame(slot, payload).frame, changes: slot.changes };
-        this.caughtUpFrames.set(slot, cached);
+        frame = this.frame(slot, payload).frame;
+        this.keepFrame(slot, frame);
       }
-      this.queue(s, cached.frame);
+      this.queue(s, frame);
       this.stats.caughtUp++;
-      bytes += cached.frame.length;
+      bytes += frame.length;
     }
     if (k >= s.missed.length) {
       s.missed = [];
@@ -426,6 +458,7 @@ export class Fanout {
   readonly flush = (): void => {
     this.scheduled = false;
     this.flushedAt = performance.now();
+    this.sweepFrames(this.flushedAt);
     const list = this.touched;
     let prev: Buffer[] | undefined;
     let joined: Buffer | undefined;
@@ -443,6 +476,5 @@ export class Fanout {
     for (let i = 0; i < list.length; i++) list[i]!.pending.length = 0;
     list.length = 0;
     this.retainedFrames.clear();
-    this.caughtUpFrames.clear();
   };
 }

@@ -23,7 +23,7 @@
  */
 import { LIMITS, type WireRollup } from '../../../protocol/v1.js';
 import type { Severity } from '../core/model.js';
-import { BlockBuilder, blockKey, decodeBatch, MINUTE } from './sample-blocks.js';
+import { BlockBuilder, blockKey, decodeBatch, MAX_POINT_ID, MINUTE } from './sample-blocks.js';
 import type { GatewayStore } from './store.js';
 
 export interface MaintenanceOptions {
@@ -115,8 +115,9 @@ export class StoreMaintenance {
     this.chunk = options.chunkRows ?? 5_000;
     this.perItem = options.rollupsPerItem ?? 2_000;
     const db = store.db;
-    const mergeRollup = `INSERT INTO rollups (point, minute, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(point, minute) DO UPDATE SET min = MIN(min, excluded.min), max = MAX(max, excluded.max), sum = sum + excluded.sum,
+    // Roll-ups keyed blockKey(minute, point) (migration 7): a minute's are appended together.
+    const mergeRollup = `INSERT INTO rollup_minutes (id, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET min = MIN(min, excluded.min), max = MAX(max, excluded.max), sum = sum + excluded.sum,
            count = count + excluded.count, last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END,
            last_ts = MAX(last_ts, excluded.last_ts)`;
     this.q = {
@@ -137,11 +138,12 @@ export class StoreMaintenance {
       oldestLegacy: db.prepare('SELECT ts FROM samples ORDER BY rowid LIMIT 1'),
       expireLegacy: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE rowid <= ? ORDER BY rowid LIMIT ?) AND ts < ?'),
       evictLegacy: db.prepare('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples ORDER BY rowid LIMIT ?) RETURNING ts'),
-      firstRollupMinute: db.prepare('SELECT MIN(minute) AS minute FROM rollups'),
+      firstRollupMinute: db.prepare(`SELECT MIN(id) / ${MAX_POINT_ID} * ${MINUTE} AS minute FROM rollup_minutes`),
+      // The roll-ups with keys in [?, ?): whole minutes, in time order, then point order.
       minutes: db.prepare(
-        'SELECT p.name AS id, r.minute, r.min, r.max, r.sum, r.count, r.last FROM rollups r JOIN points p ON p.id = r.point WHERE r.minute > ? AND r.minute < ? ORDER BY r.minute, r.point',
+        `SELECT p.name AS id, r.id / ${MAX_POINT_ID} * ${MINUTE} AS minute, r.min, r.max, r.sum, r.count, r.last FROM rollup_minutes r JOIN points p ON p.id = r.id % ${MAX_POINT_ID} WHERE r.id >= ? AND r.id < ? ORDER BY r.id`,
       ),
-      expireRollups: db.prepare('DELETE FROM rollups WHERE (point, minute) IN (SELECT point, minute FROM rollups WHERE minute < ? ORDER BY minute LIMIT ?)'),
+      expireRollups: db.prepare('DELETE FROM rollup_minutes WHERE id IN (SELECT id FROM rollup_minutes WHERE id < ? ORDER BY id LIMIT ?)'),
       evictItems: db.prepare(
         `UPDATE outbox SET kind = 'telemetry.evicted', body = json_object('evicted', kind) WHERE lane = 2 AND kind != 'telemetry.evicted'
            AND seq IN (SELECT seq FROM outbox WHERE lane = 2 AND seq > ? AND kind != 'telemetry.evicted' ORDER BY seq LIMIT ?) RETURNING seq`,
@@ -151,7 +153,7 @@ export class StoreMaintenance {
       expireEvents: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY ts LIMIT ?)'),
       expireAlarmHistory: db.prepare('DELETE FROM alarm_history WHERE seq IN (SELECT seq FROM alarm_history WHERE ts < ? ORDER BY ts LIMIT ?)'),
       expireAudit: db.prepare('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE ts < ? ORDER BY ts LIMIT ?)'),
-      evictRollups: db.prepare('DELETE FROM rollups WHERE (point, minute) IN (SELECT point, minute FROM rollups ORDER BY minute LIMIT ?) RETURNING minute'),
+      evictRollups: db.prepare(`DELETE FROM rollup_minutes WHERE id IN (SELECT id FROM rollup_minutes ORDER BY id LIMIT ?) RETURNING id / ${MAX_POINT_ID} * ${MINUTE} AS minute`),
     };
   }
 
@@ -216,15 +218,12 @@ export class StoreMaintenance {
       const point = round.points[round.next++]!;
       if (point <= state.point) continue; // packed by another instance
       lastPoint = point;
-      const t = tail.of(point);
-      const k = t?.countUpTo(B) ?? 0;
-      if (t === undefined || k === 0) continue;
-      const byMinute = new Map<number, Pending>();
+      let byMinute: Map<number, Pending> | undefined;
       let cur: Pending | undefined;
-      for (let i = 0; i < k; i++) {
-        const ts = t.ts[i]!;
+      const k = tail.eachUpTo(point, B, (ts, num, txt, q) => {
         const minute = Math.floor(ts / MINUTE) * MINUTE;
         if (cur?.block.minute !== minute) {
+          byMinute ??= new Map();
           cur = byMinute.get(minute);
           if (cur === undefined) {
             cur = { block: new BlockBuilder(point, minute), min: 0, max: 0, sum: 0, count: 0, last: 0, lastTs: 0 };
@@ -232,12 +231,10 @@ export class StoreMaintenance {
             pending.push({ key: blockKey(minute, point), p: cur });
           }
         }
-        const num = t.num[i]!;
-        const txt = t.txt?.[i] ?? null;
-        const q = t.q[i]!;
         cur.block.push(ts, Number.isNaN(num) ? null : num, txt, q);
         if (q === 0 && txt === null && !Number.isNaN(num)) addToRollup(cur, ts, num);
-      }
+      });
+      if (k === 0) continue;
       taken.push([point, k]);
       samples += k;
     }
@@ -248,7 +245,7 @@ export class StoreMaintenance {
     try {
       this.store.db.transaction(() => {
         for (const { key, p } of pending) {
-          if (p.count > 0) this.q.merge.run(p.block.point, p.block.minute, p.min, p.max, p.sum, p.count, p.last, p.lastTs);
+          if (p.count > 0) this.q.merge.run(key, p.min, p.max, p.sum, p.count, p.last, p.lastTs);
           this.q.mergeBlock.run(key, p.block.point, p.block.minute, p.block.n, p.block.bytes());
           rolled += p.count;
         }
@@ -292,7 +289,7 @@ export class StoreMaintenance {
       }
     }
     this.store.db.transaction(() => {
-      for (const a of acc.values()) this.q.merge.run(a.point, a.minute, a.min, a.max, a.sum, a.count, a.last, a.lastTs);
+      for (const a of acc.values()) this.q.merge.run(blockKey(a.minute, a.point), a.min, a.max, a.sum, a.count, a.last, a.lastTs);
       this.store.setState('rollup.watermark', String(end));
     })();
     this.stats.rolledUpSamples += rows.length;
@@ -305,7 +302,8 @@ export class StoreMaintenance {
     const last = this.getNum('rollup.queuedMinute', first === null ? cutoff - MINUTE : first - MINUTE);
     if (cutoff - MINUTE <= last) return;
     this.store.db.transaction(() => {
-      const rows = this.q.minutes.all(last, cutoff) as { id: string; minute: number; min: number; max: number; sum: number; count: number; last: number }[];
+      // Minutes after `last` (a minute's start) and before `cutoff`.
+      const rows = this.q.minutes.all(blockKey((Math.floor(last / MINUTE) + 1) * MINUTE, 0), blockKey(cutoff, 0)) as { id: string; minute: number; min: number; max: number; sum: number; count: number; last: number }[];
       // Items are cut by count and by size: an item past the cloud's LIMITS.maxItemBytes
       // would be refused for ever and block lane 2 (long point ids make 2,000 roll-ups ~300 KB).
       let part: WireRollup[] = [];
@@ -329,15 +327,23 @@ export class StoreMaintenance {
     })();
   }
 
-  /** Deletes log batches already packed, from the start of the log (about 2 chunks of samples); true when it did. */
-  private deletePackedLog(): boolean {
+  /**
+   * Deletes log batches already packed, from the start of the log (about 2 chunks of
+   * samples); true when it did. The latest values are rebuilt from the log rows after
+   * 'latest.through' after a crash, so a batch past it waits for the store's next periodic
+   * write of the table (at most latestSaveIntervalMs) — written here at once only when
+   * `force`d (the size budget) or when those writes are overdue.
+   */
+  private deletePackedLog(force: boolean): boolean {
     const packed = this.store.packState.watermark;
     let n = 0;
     for (;;) {
       const first = this.q.firstBatch.get() as { id: number; last: number } | undefined;
       if (first === undefined || first.last > packed) return n > 0;
-      // The latest values are rebuilt from the log rows after 'latest.through' after a crash: written first.
-      if (first.last > this.store.latestSavedThrough) this.store.saveLatest();
+      if (first.last > this.store.latestSavedThrough) {
+        if (!force && !this.store.latestSaveOverdue) return n > 0;
+        this.store.saveLatest();
+      }
       this.q.deleteBatch.run(first.id);
       n += first.last - first.id + 1;
       if (n >= this.chunk * 2) return true;
@@ -359,7 +365,7 @@ export class StoreMaintenance {
    * ones only: blocks always are), of roll-ups or of events; true while more.
    */
   retentionStep(now: number = Date.now()): boolean {
-    if (this.deletePackedLog()) return true;
+    if (this.deletePackedLog(false)) return true;
     const rawCut = now - this.options.rawRetentionDays * DAY;
     // Blocks of the minutes that ended before rawCut.
     const cutKey = blockKey(Math.floor(rawCut / MINUTE) * MINUTE, 0);
@@ -378,7 +384,9 @@ export class StoreMaintenance {
         if (n > 0) return true;
       }
     }
-    const n = this.q.expireRollups.run(now - this.options.rollupRetentionDays * DAY, this.chunk).changes;
+    // Roll-ups of minutes that started before the cut.
+    const rollupCut = Math.ceil((now - this.options.rollupRetentionDays * DAY) / MINUTE) * MINUTE;
+    const n = this.q.expireRollups.run(blockKey(rollupCut, 0), this.chunk).changes;
     this.stats.rollupsExpired += n;
     if (n > 0) return true;
     const eventCut = now - (this.options.eventRetentionDays ?? 365) * DAY;
@@ -405,7 +413,7 @@ export class StoreMaintenance {
    */
   budgetStep(now: number = Date.now()): boolean {
     if (this.usedBytes() <= this.options.maxBytes) return false;
-    if (this.deletePackedLog()) return this.usedBytes() > this.options.maxBytes;
+    if (this.deletePackedLog(true)) return this.usedBytes() > this.options.maxBytes;
     const dropped = this.evictSamples() ?? this.evictItems() ?? this.evictRollups();
     if (dropped === undefined) return false; // nothing evictable left: lanes 0/1 stay
     const severity: Severity = 'warning';

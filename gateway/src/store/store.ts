@@ -102,8 +102,11 @@ export interface StoreOptions {
   readonly syncIntervalMs?: number;
   /**
    * The latest values changed since the last write go to the `latest` table at most this
-   * often, ms (default 5000; also with every telemetry snapshot and at close). The API
-   * reads them from memory; after a crash they are rebuilt from the sample log.
+   * often, ms (default 60,000; also with every telemetry snapshot and at close). The API
+   * reads them from memory; after a crash they are rebuilt from the sample log, whose rows
+   * are kept until the table reflects them. Every point polled at 1 s changes within a few
+   * seconds, so each write is nearly every point: at 5 s (before, issue 3) those upserts
+   * were a third of the poll path's store CPU; at 60 s the log keeps up to a minute more.
    */
   readonly latestSaveIntervalMs?: number;
   /** Most latest values a flush writes to the table (a periodic write is spread over flushes; default 4000, ~5 ms). */
@@ -181,7 +184,7 @@ export class GatewayStore {
     this.site = options.site;
     this.snapshotChunk = options.snapshotChunk ?? 2000;
     this.syncIntervalMs = options.syncIntervalMs ?? 1000;
-    this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 5000;
+    this.latestSaveIntervalMs = options.latestSaveIntervalMs ?? 60_000;
     this.latestRowsPerFlush = Math.max(1, options.latestRowsPerFlush ?? 4000);
     if (options.cacheMiB !== undefined && !(options.cacheMiB > 0 && Number.isFinite(options.cacheMiB))) throw new Error(`store: cacheMiB must be a number of MiB > 0, got ${options.cacheMiB}`);
     if (options.dataDir === ':memory:') this.file = ':memory:';
@@ -296,6 +299,15 @@ export class GatewayStore {
   }
 
   /**
+   * Whether the periodic writes of the latest values are overdue (no flush for twice the
+   * interval, e.g. polling stopped): the maintenance loop then writes them itself rather
+   * than keep packed log rows the table does not reflect.
+   */
+  get latestSaveOverdue(): boolean {
+    return Date.now() - this.lastLatestSave >= 2 * this.latestSaveIntervalMs;
+  }
+
+  /**
    * Loads log rows after the tail's end into it, up to `rows` of them and while it has
    * room — always at least up to the boundary of a round of packing under way. At start,
    * and from the maintenance loop when writes went past the tail's bound. True when the
@@ -372,7 +384,12 @@ export class GatewayStore {
       countLegacy: db.prepare('SELECT COUNT(*) AS n FROM samples'),
       clearDirty: db.prepare('UPDATE latest SET dirty = 0 WHERE dirty = 1'),
       samplesOf: db.prepare('SELECT ts, num, txt, quality FROM samples WHERE point = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
-      rollupsOf: db.prepare('SELECT minute, min, max, sum, count, last FROM rollups WHERE point = ? AND minute >= ? AND minute < ? ORDER BY minute LIMIT ?'),
+      rollupBounds: db.prepare('SELECT MIN(id) AS first, MAX(id) AS last FROM rollup_minutes'),
+      // A point's roll-ups: one rowid lookup per minute of the range (blockKey), in time order.
+      rollupsOf: db.prepare(
+        `WITH RECURSIVE k(id) AS (SELECT ? UNION ALL SELECT id + ${MAX_POINT_ID} FROM k WHERE id + ${MAX_POINT_ID} <= ?)
+         SELECT r.id / ${MAX_POINT_ID} * ${MINUTE} AS minute, r.min, r.max, r.sum, r.count, r.last FROM k CROSS JOIN rollup_minutes r ON r.id = k.id LIMIT ?`,
+      ),
       insertEvent: db.prepare('INSERT INTO events (id, ts, device, type, severity, body) VALUES (?, ?, ?, ?, ?, ?)'),
       laneRow: db.prepare('SELECT last_seq AS lastSeq, acked_seq AS ackedSeq FROM lanes WHERE lane = ?'),
       bumpLane: db.prepare('UPDATE lanes SET last_seq = last_seq + 1 WHERE lane = ? RETURNING last_seq AS seq'),
@@ -534,7 +551,14 @@ export class GatewayStore {
   rollups(point: string, from: number, to: number, limit = 10_000): { minute: number; min: number; max: number; avg: number; count: number; last: number }[] {
     const id = this.ids.get(point) ?? (this.stmts.pointId.get(point) as { id: number } | undefined)?.id;
     if (id === undefined) return [];
-    const rows = this.stmts.rollupsOf.all(id, from, to, limit) as { minute: number; min: number; max: number; sum: number; count: number; last: number }[];
+    if (!(from < to) || limit <= 0) return [];
+    const bounds = this.stmts.rollupBounds.get() as { first: number | null; last: number | null };
+    if (bounds.first === null || bounds.last === null) return [];
+    // Minutes starting in [from, to), within those that have roll-ups at all.
+    const firstMinute = Math.max(Math.ceil(from / MINUTE), Math.floor(bounds.first / MAX_POINT_ID));
+    const lastMinute = Math.min(Math.ceil(to / MINUTE) - 1, Math.floor(bounds.last / MAX_POINT_ID));
+    if (firstMinute > lastMinute) return [];
+    const rows = this.stmts.rollupsOf.all(blockKey(firstMinute * MINUTE, id), blockKey(lastMinute * MINUTE, id), limit) as { minute: number; min: number; max: number; sum: number; count: number; last: number }[];
     return rows.map((r) => ({ minute: r.minute, min: r.min, max: r.max, avg: r.sum / r.count, count: r.count, last: r.last }));
   }
 

@@ -117,23 +117,55 @@ t.test('a failed flush changes no latest value', async (t) => {
   t.same(store.latest().map((x) => x.point), ['d.a', 'd.z']);
 });
 
-t.test('the maintenance loop writes the table before it deletes log rows it does not reflect', async (t) => {
+t.test('the maintenance loop keeps the log rows the table does not reflect until it does; a crash in between loses nothing', async (t) => {
   const dir = tmp();
   let store = open(dir);
-  // Three minutes of 1 Hz readings of two points; the table written only with the first flush.
+  // Three minutes of 1 Hz readings of two points; the table written only with the second flush.
   for (let s = 0; s < 180; s++) store.writeReadings('d', [r('a', T0 + s * 1000, s), r('b', T0 + s * 1000, s % 2 === 0)]);
-  const m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, maxBytes: 1e12, chunkRows: 10 });
-  let steps = 0;
-  while ((m.rollupStep(T0 + 180_000) || m.retentionStep(T0 + 180_000)) && steps++ < 10_000);
-  t.ok(m.stats.samplesPacked >= 2 * 60 * 2, 'complete minutes packed and their log rows deleted');
-  t.ok(store.latestSavedThrough >= 2 * 60 * 2, 'the table written first');
+  let m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, maxBytes: 1e12, chunkRows: 10 });
+  const logRows = () => (store.db.prepare('SELECT COUNT(*) AS n FROM sample_batches').get() as { n: number }).n;
+  const catchUp = () => {
+    let steps = 0;
+    while ((m.rollupStep(T0 + 180_000) || m.retentionStep(T0 + 180_000)) && steps++ < 10_000);
+  };
+  catchUp();
+  t.ok(m.stats.samplesPacked >= 2 * 60 * 2, 'complete minutes packed');
+  const mark = store.latestSavedThrough;
+  t.ok(mark <= 2, 'the periodic write is not due: the table still reflects the second flush only');
+  t.equal(logRows(), 180 - mark / 2, 'so the packed log rows after its mark are kept (a flush is a row)');
   const before = store.latest();
   store.writeReadings('d', [r('a', T0 + 180_000, 1000)]);
   crash(store);
+  store = open(dir, 0); // every flush a periodic write
+  t.same(store.latest().map((x) => [x.point, x.value, x.ts]), [['d.a', 1000, T0 + 180_000], ['d.b', before[1]!.value, before[1]!.ts]], 'replayed from the kept log rows');
+  t.equal(before[1]!.value, false);
+  // The next flush writes the table; then the packed log goes (the minutes not complete yet stay).
+  store.writeReadings('d', [r('a', T0 + 181_000, 1001)]);
+  t.equal(store.latestSavedThrough, store.lastLogId - 1, 'written with the flush, as of before it');
+  m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, maxBytes: 1e12, chunkRows: 10 });
+  catchUp();
+  t.ok(logRows() <= 62, 'packed log rows the table reflects: deleted');
+  crash(store);
   store = open(dir);
   t.teardown(() => store.close());
-  t.same(store.latest().map((x) => [x.point, x.value, x.ts]), [['d.a', 1000, T0 + 180_000], ['d.b', before[1]!.value, before[1]!.ts]]);
-  t.equal(before[1]!.value, false);
+  t.same(store.latest().map((x) => [x.point, x.value, x.ts]), [['d.a', 1001, T0 + 181_000], ['d.b', before[1]!.value, before[1]!.ts]]);
+});
+
+t.test('the maintenance loop writes the table itself when the periodic writes are overdue (no flushes)', async (t) => {
+  const dir = tmp();
+  let store = open(dir, 1); // overdue 2 ms after a write
+  for (let s = 0; s < 180; s++) store.writeReadings('d', [r('a', T0 + s * 1000, s), r('b', T0 + s * 1000, s % 2 === 0)]);
+  const m = new StoreMaintenance(store, { rawRetentionDays: 7, rollupRetentionDays: 365, maxBytes: 1e12, chunkRows: 10 });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  let steps = 0;
+  while ((m.rollupStep(T0 + 180_000) || m.retentionStep(T0 + 180_000)) && steps++ < 10_000);
+  t.ok(store.latestSavedThrough >= 2 * 60 * 2, 'the table written first');
+  t.ok((store.db.prepare('SELECT COUNT(*) AS n FROM sample_batches').get() as { n: number }).n <= 62, 'then the packed log rows deleted');
+  const before = store.latest();
+  crash(store);
+  store = open(dir);
+  t.teardown(() => store.close());
+  t.same(store.latest(), before);
 });
 
 t.test('a periodic write of the table is spread over flushes; the mark moves once it is done; a crash midway loses nothing', async (t) => {

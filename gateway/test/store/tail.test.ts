@@ -1,5 +1,5 @@
 /**
- * The in-memory tail of unpacked samples (parallel arrays per point): against a plain
+ * The in-memory tail of unpacked samples (typed arrays in log order, a chain per point): against a plain
  * model through many appends, packed prefixes, rolled-back suffixes and text values.
  */
 import t from 'tap';
@@ -15,8 +15,9 @@ interface Row {
   q: number;
 }
 
-t.test('appends, packed prefixes and rolled-back suffixes keep every point’s rows as a plain list would', async (t) => {
-  const tail = new SampleTail(1e9, 0);
+// The second capacity makes appends reach the arrays' end again and again: compacted, and grown.
+for (const capacity of [1 << 16, 64]) t.test(`appends, packed prefixes and rolled-back suffixes keep every point’s rows as a plain list would (${capacity} slots at first)`, async (t) => {
+  const tail = new SampleTail(1e9, 0, capacity);
   let model: Row[] = [];
   let id = 0;
   let seed = 7;
@@ -30,8 +31,7 @@ t.test('appends, packed prefixes and rolled-back suffixes keep every point’s r
       tail.collect(point, -Infinity, Infinity, out);
       const want = model.filter((r) => r.point === point).map((r) => ({ ts: r.ts, value: r.txt ?? r.num, quality: (['good', 'bad', 'stale'] as const)[r.q] }));
       t.same(out, want, `${what}: point ${point}`);
-      const pt = tail.of(point);
-      t.equal(pt?.ids.length ?? 0, want.length);
+      t.equal(tail.countOf(point), want.length);
     }
     t.equal(tail.size, model.length, `${what}: size`);
   };
@@ -65,7 +65,23 @@ t.test('appends, packed prefixes and rolled-back suffixes keep every point’s r
   }
   // Every point packed up to the last id but a few.
   const upTo = id - 5;
-  for (let point = 1; point <= 3; point++) tail.dropPrefix(point, tail.of(point)?.countUpTo(upTo) ?? 0);
+  for (let point = 1; point <= 3; point++) tail.dropPrefix(point, tail.countUpTo(point, upTo));
   model = model.filter((r) => r.id > upTo);
   check('packed up to the end');
+  // Evicted up to an id, then appends after a gap (rows not kept).
+  tail.dropUpTo(id - 2);
+  model = model.filter((r) => r.id > id - 2);
+  check('evicted');
+  id += 1000;
+  tail.end = id;
+  for (let i = 0; i < 200; i++) {
+    const row: Row = { id: ++id, point: 1 + rand(3), ts: id * 10, num: id, txt: null, q: 0 };
+    t.ok(tail.push(row.id, row.point, row.ts, row.num, row.txt, row.q));
+    model.push(row);
+  }
+  check('after a gap');
+  // The boundary: the first row (log order) of a minute not complete yet.
+  const late = model[50]!;
+  t.equal(tail.boundary(late.ts, late.ts + 1), late.id - 1);
+  t.equal(tail.boundary(Infinity, Infinity), tail.end, 'no such row: up to the end');
 });
