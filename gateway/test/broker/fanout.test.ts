@@ -290,3 +290,33 @@ t.test('a subscriber that reads too slowly skips values but catches up with the 
   }
   t.equal(broker.stats().slowSubscribersDisconnected, 0);
 });
+
+t.test('publication by exception holds when a device reports its points in another order, a subset, or new id strings', async (t) => {
+  const { broker, port } = await startBroker(t, [{ username: 'all', role: 'viewer', password: 'all-pass' }]);
+  // Readings are matched to their topics by position in the device's last batch, else by id.
+  t.equal(broker.publishReadings('d1', [reading('d1.a', 1), reading('d1.b', 2), reading('d1.c', 3)]), 3, 'first: all published');
+  t.equal(broker.publishReadings('d1', [reading('d1.a', 1), reading('d1.b', 2), reading('d1.c', 3)]), 0, 'same order, unchanged');
+  t.equal(broker.publishReadings('d1', [reading('d1.c', 3), reading('d1.a', 1)]), 0, 'another order, a subset: unchanged');
+  t.equal(broker.publishReadings('d1', [reading('d1.c', 4), reading('d1.a', 1), reading('d1.b', 2)]), 1, 'c changed, in a third order');
+  t.equal(broker.publishReadings('d1', [reading(['d1', 'a'].join('.'), 1), reading(['d1', 'b'].join('.'), 2), reading(['d1', 'c'].join('.'), 4)]), 0, 'equal ids in new strings: unchanged');
+  t.equal(broker.publishReadings('d2', [reading('d2.a', 1), reading('d2.b', 2)]), 2, 'another device, its own points');
+  t.equal(broker.publishReadings('d1', [reading('d1.b', 5), reading('d1.c', 4)]), 1, 'b changed, at the place c had');
+  t.match(broker.stats(), { valuesPublished: 7 });
+
+  const late = await client(`mqtt://127.0.0.1:${port}`, { username: 'all', password: 'all-pass' });
+  t.teardown(() => late.endAsync());
+  const got = collect(late);
+  await late.subscribeAsync('steward/v1/s1/+/+');
+  await until('five retained values', () => got.length >= 5);
+  t.same(
+    got.map((m) => [m.topic, (JSON.parse(m.body) as { v: number }).v, m.retain]).sort(),
+    [
+      ['steward/v1/s1/d1/a', 1, true],
+      ['steward/v1/s1/d1/b', 5, true],
+      ['steward/v1/s1/d1/c', 4, true],
+      ['steward/v1/s1/d2/a', 1, true],
+      ['steward/v1/s1/d2/b', 2, true],
+    ],
+    'each point’s latest value',
+  );
+});
