@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients
 import { selectBackend } from '../../src/ml/backend.js';
 import { loadModel } from '../../src/ml/registry.js';
-import { DEFAULT_CMAPSS_DIR, MIN_HISTORY, SENSORS, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines, trainingWindows } from '../../../scripts/ml/cmapss/data.js';
+import { DEFAULT_CMAPSS_DIR, MIN_HISTORY, SENSORS, fitScaling, lastWindows, prepareEngines, readEngines, readRul, rmse, saxenaScore, trainingWindows } from '../../../scripts/ml/cmapss/data.js';
 import { predictLast } from '../../../scripts/ml/cmapss/train.js';
 import { registerWasmConv2DBackpropFilter } from '../../../scripts/ml/cmapss/wasm-conv.js';
 
@@ -21,7 +21,7 @@ t.test('models/cmapss-rul reproduces its recorded test metrics', { skip: existsS
   await selectBackend(undefined, 'wasm');
   const { model, manifest } = await loadModel(modelsDir, 'cmapss-rul');
   if (manifest.normalisation.kind !== 'minmax-11') throw new Error('min-max scaled');
-  const test = smoothEngines(readEngines(path.join(DEFAULT_CMAPSS_DIR, 'test_FD001.txt')), manifest.preprocessing?.ewmaAlpha ?? 1);
+  const test = prepareEngines(readEngines(path.join(DEFAULT_CMAPSS_DIR, 'test_FD001.txt')), (manifest.preprocessing ?? { ewmaAlpha: 1 }) as { ewmaAlpha: number; cycleFeature?: boolean });
   const truth = readRul(path.join(DEFAULT_CMAPSS_DIR, 'RUL_FD001.txt'));
   const p = predictLast(model, lastWindows(test, { min: [...manifest.normalisation.min], max: [...manifest.normalisation.max] }, manifest.window), test.length, manifest.window, manifest.output!.scale);
   const recorded = manifest.metrics as { rmse: number; saxenaScore: number };
@@ -66,4 +66,19 @@ t.test('training windows longer than 30 cycles include short histories padded wi
   const padded = first.slice(0, 6 * SENSORS.length);
   t.ok(padded.every((v, i) => v === first[i % SENSORS.length]), 'the 5 cycles before the engine\'s first are its first cycle');
   t.same(Array.from(w35.x.slice(0, 35 * SENSORS.length)), Array.from(lastWindows([{ unit: 1, rows: rows.slice(0, 30) }], scaling, 35)), 'the same window lastWindows makes of a 30-cycle engine');
+});
+
+t.test('--cycle-feature: the cycle number is a last input, not smoothed, scaled with the training extremes', async (t) => {
+  const rows = Array.from({ length: 40 }, (_, i) => SENSORS.map((_, k) => (i % 2) * 10 + k));
+  const [plain] = prepareEngines([{ unit: 1, rows }], { ewmaAlpha: 0.5 });
+  const [timed] = prepareEngines([{ unit: 1, rows }], { ewmaAlpha: 0.5, cycleFeature: true });
+  t.equal(timed!.rows[0]!.length, SENSORS.length + 1);
+  t.same(timed!.rows.map((r) => r.slice(0, SENSORS.length)), plain!.rows, 'the sensors are smoothed as without it');
+  t.same(timed!.rows.map((r) => r[SENSORS.length]), Array.from({ length: 40 }, (_, i) => i + 1), 'cycles 1…40');
+  const scaling = fitScaling([timed!]);
+  t.equal(scaling.min.length, SENSORS.length + 1);
+  t.same([scaling.min[SENSORS.length], scaling.max[SENSORS.length]], [1, 40]);
+  const last = Array.from(lastWindows([timed!], scaling, 30));
+  t.equal(last.length, 30 * (SENSORS.length + 1));
+  t.equal(last[last.length - 1], 1, 'the last cycle scales to 1');
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../../../gateway/src/ml/backend.js';
 import { fileLoadHandler } from '../../../gateway/src/ml/file-io.js';
-import { SENSORS, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines } from './data.js';
+import { SENSORS, lastWindows, prepareEngines, readEngines, readRul, rmse, saxenaScore } from './data.js';
 import { TEST_DESCRIPTION, defaultOptions, predictLast, roundAll, trainCmapss } from './train.js';
 
 export async function run(verb: string, argv: string[]): Promise<number> {
@@ -27,15 +27,15 @@ export async function run(verb: string, argv: string[]): Promise<number> {
     normalisation: { min: number[]; max: number[] };
     training: { seconds: number; backend: string; members?: number; networks?: number; architecture?: string };
     metrics: { validationRmse?: number; validationCutRmse?: number; [k: string]: unknown };
-    preprocessing?: { ewmaAlpha: number };
+    preprocessing?: { ewmaAlpha: number; cycleFeature?: boolean };
   };
   const model = await tfl.loadLayersModel(fileLoadHandler(o.outDir));
-  const test = smoothEngines(readEngines(path.join(o.dataDir, 'test_FD001.txt')), manifest.preprocessing?.ewmaAlpha ?? 1);
+  const test = prepareEngines(readEngines(path.join(o.dataDir, 'test_FD001.txt')), manifest.preprocessing ?? { ewmaAlpha: 1 });
   const truth = readRul(path.join(o.dataDir, 'RUL_FD001.txt'));
   const t0 = performance.now();
   const p = predictLast(model, lastWindows(test, manifest.normalisation, manifest.window), test.length, manifest.window, manifest.output.scale);
   const ms = performance.now() - t0;
-  log(`C-MAPSS FD001, ${test.length} test engines, model ${o.outDir} (${SENSORS.length} sensors × ${manifest.window} cycles)`);
+  log(`C-MAPSS FD001, ${test.length} test engines, model ${o.outDir} (${SENSORS.length} sensors${manifest.preprocessing?.cycleFeature === true ? ' + cycle' : ''} × ${manifest.window} cycles)`);
   log(`RMSE                 ${rmse(p, truth).toFixed(2)} cycles (true RUL as published)`);
   log(`RMSE, truth ≤ ${manifest.output.scale}      ${rmse(p, truth.map((t) => Math.min(t, manifest.output.scale))).toFixed(2)} cycles`);
   log(`Saxena score         ${saxenaScore(p, truth).toFixed(1)}`);

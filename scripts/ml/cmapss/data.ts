@@ -77,6 +77,27 @@ export function smoothEngines(engines: readonly Engine[], alpha: number): Engine
   });
 }
 
+/**
+ * Appends the cycle number (1 at the engine's first cycle: the time since it started, known
+ * online) to every row, as one more input after the sensors. It is not smoothed.
+ */
+export function withCycle(engines: readonly Engine[]): Engine[] {
+  return engines.map((e) => ({ unit: e.unit, rows: e.rows.map((r, i) => [...r, i + 1]) }));
+}
+
+/** What is done to an engine's raw rows before they are scaled (recorded in the manifest's `preprocessing`). */
+export interface Preprocessing {
+  readonly ewmaAlpha: number;
+  /** The cycle number as a last input (`withCycle`). */
+  readonly cycleFeature?: boolean;
+}
+
+/** Smoothing, then the cycle number if asked for: the same for training, validation and the test set. */
+export function prepareEngines(engines: readonly Engine[], p: Preprocessing): Engine[] {
+  const smoothed = smoothEngines(engines, p.ewmaAlpha);
+  return p.cycleFeature === true ? withCycle(smoothed) : smoothed;
+}
+
 export function readRul(file: string): number[] {
   return readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').map(Number);
 }
@@ -87,8 +108,9 @@ export interface Scaling {
 }
 
 export function fitScaling(engines: readonly Engine[]): Scaling {
-  const min = SENSORS.map(() => Infinity);
-  const max = SENSORS.map(() => -Infinity);
+  const inputs = engines[0]?.rows[0]?.length ?? SENSORS.length;
+  const min = Array.from({ length: inputs }, () => Infinity);
+  const max = Array.from({ length: inputs }, () => -Infinity);
   for (const e of engines) for (const r of e.rows) r.forEach((v, i) => ((min[i] = Math.min(min[i]!, v)), (max[i] = Math.max(max[i]!, v))));
   return { min, max };
 }

@@ -13,7 +13,7 @@ import { selectBackend, type BackendName } from '../../../gateway/src/ml/backend
 import { fileSaveHandler, sha256File, WEIGHTS_FILE } from '../../../gateway/src/ml/file-io.js';
 import { withSeed } from '../seeded.js';
 import { createRng } from '../../sim/models/prng.js';
-import { DEFAULT_CMAPSS_DIR, SENSORS, fitScaling, lastWindows, readEngines, readRul, rmse, saxenaScore, smoothEngines, trainingWindows, type Engine, type Scaling } from './data.js';
+import { DEFAULT_CMAPSS_DIR, SENSORS, fitScaling, lastWindows, prepareEngines, readEngines, readRul, rmse, saxenaScore, trainingWindows, type Engine, type Preprocessing, type Scaling } from './data.js';
 import { buildRulModel, ensembleOf, type RulKind } from './model.js';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv.js';
 
@@ -41,6 +41,10 @@ export interface CmapssTrainOptions {
   readonly backend: BackendName;
   /** Exponential smoothing factor of the sensors (1 = none). */
   readonly smoothAlpha: number;
+  /** The cycle number (time since the engine started) as one more input (`--cycle-feature`). */
+  readonly cycleFeature: boolean;
+  /** Halve the learning rate after this many epochs without a better validation RMSE (0 = never; `--lr-plateau N`). */
+  readonly lrPlateau: number;
   /** Only train and validate (print the validation figures); do not touch the test set or write the model. */
   readonly validateOnly: boolean;
   /** Train and write the model and manifest, but do not read the test set (the candidates of a comparison; `ml eval cmapss --record` scores the chosen one once). */
@@ -49,9 +53,9 @@ export interface CmapssTrainOptions {
 }
 
 /** The version written to the manifest (bumped when the architecture or preprocessing changes). */
-export const CMAPSS_VERSION = '2.1.0';
+export const CMAPSS_VERSION = '3.0.0';
 
-export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 40, patience: 8, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'tdense', dropout: 0.2, folds: 5, members: 5, repeats: 2, backend: 'wasm', smoothAlpha: 0.05 } as const;
+export const CMAPSS_DEFAULTS = { window: 30, cap: 125, epochs: 40, patience: 8, batchSize: 128, learningRate: 0.001, seed: 42, kind: 'tdense', dropout: 0.2, folds: 5, members: 5, repeats: 2, backend: 'wasm', smoothAlpha: 0.05, cycleFeature: true, lrPlateau: 0 } as const;
 
 export interface CmapssMetrics {
   readonly rmse: number;
@@ -63,7 +67,7 @@ export interface CmapssMetrics {
 /** Predicts the RUL (cycles) of each test engine at its last cycle. */
 export function predictLast(model: tf.InferenceModel | { predict(x: tf.Tensor): tf.Tensor | tf.Tensor[] }, windows: Float32Array, engines: number, window: number, cap: number): number[] {
   return tf.tidy(() => {
-    const out = model.predict(tf.tensor3d(windows, [engines, window, SENSORS.length]), {}) as tf.Tensor;
+    const out = model.predict(tf.tensor3d(windows, [engines, window, windows.length / (engines * window)]), {}) as tf.Tensor;
     return Array.from(out.dataSync()).map((v) => Math.max(0, v * cap));
   });
 }
@@ -121,14 +125,25 @@ async function trainMember(o: CmapssTrainOptions, train: readonly Engine[], val:
   const d = trainingWindows(train, scaling, o.window, o.cap);
   const v = trainingWindows(val, scaling, o.window, o.cap);
   const vc = cutWindows(val, scaling, o.window, o.cap, cutSeed);
-  const model = buildRulModel({ window: o.window, features: SENSORS.length, seed, kind: o.kind, dropout: o.dropout, ...(o.width === undefined ? {} : { width: o.width }) });
-  model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'meanSquaredError' });
-  const x = tf.tensor3d(d.x, [d.n, o.window, SENSORS.length]);
+  const features = inputCount(o);
+  const model = buildRulModel({ window: o.window, features, seed, kind: o.kind, dropout: o.dropout, ...(o.width === undefined ? {} : { width: o.width }) });
+  const optimizer = tf.train.adam(o.learningRate);
+  model.compile({ optimizer, loss: 'meanSquaredError' });
+  const x = tf.tensor3d(d.x, [d.n, o.window, features]);
   const y = tf.tensor2d(Float32Array.from(d.y, (t) => t / o.cap), [d.n, 1]);
-  const vx = tf.tensor3d(v.x, [v.n, o.window, SENSORS.length]);
+  const vx = tf.tensor3d(v.x, [v.n, o.window, features]);
   const t0 = performance.now();
   let best = { rmse: Infinity, epoch: 0, weights: [] as tf.Tensor[], pred: [] as number[] };
+  let lr = o.learningRate;
+  let lastChange = 0;
   for (let epoch = 1; epoch <= o.epochs && epoch - best.epoch <= o.patience; epoch++) {
+    if (o.lrPlateau > 0 && epoch - 1 - Math.max(best.epoch, lastChange) >= o.lrPlateau) {
+      // Adam keeps its learning rate in a field the optimizer reads at every step.
+      lr /= 2;
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      lastChange = epoch - 1;
+      o.log(`${label} learning rate ${lr}`);
+    }
     const h = await model.fit(x, y, { epochs: 1, batchSize: o.batchSize, shuffle: true, verbose: 0 });
     const p = tf.tidy(() => Array.from((model.predict(vx) as tf.Tensor).dataSync()).map((q) => Math.max(0, q * o.cap)));
     const valRmse = rmse(p, Array.from(v.y));
@@ -158,11 +173,11 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics?: Cm
   const backend = await selectBackend(undefined, o.backend);
   o.log(`backend: ${backend.name}`);
   const rawTrain = readEngines(path.join(o.dataDir, 'train_FD001.txt'));
-  const train = Object.assign(smoothEngines(rawTrain, o.smoothAlpha), { repaired: rawTrain.repaired });
+  const train = Object.assign(prepareEngines(rawTrain, preprocessingOf(o)), { repaired: rawTrain.repaired });
   const scaling = fitScaling(train);
   const folds = engineFolds(train.length, o.folds, o.seed);
   o.log(`${train.repaired ?? 0} missing sensor cells in the training file filled from the previous cycle`);
-  o.log(`${train.length} training engines in ${o.folds} folds; ${o.members} member(s) ${o.kind}, windows of ${o.window} cycles × ${SENSORS.length} sensors; target RUL capped at ${o.cap}; smoothing α ${o.smoothAlpha}`);
+  o.log(`${train.length} training engines in ${o.folds} folds; ${o.members} member(s) ${o.kind}, windows of ${o.window} cycles × ${SENSORS.length} sensors${o.cycleFeature ? ' + the cycle number' : ''}; target RUL capped at ${o.cap}; smoothing α ${o.smoothAlpha}`);
   if (!Number.isInteger(o.repeats) || o.repeats < 1 || o.repeats > 9) throw new Error(`--repeats must be an integer 1…9, not ${o.repeats}`);
   if (!Number.isInteger(o.members) || o.members < 1 || o.members > o.folds) throw new Error(`--members must be an integer 1…${o.folds} (the folds), not ${o.members}`);
   if (o.kind === 'cnn' && backend.name === 'wasm') registerWasmConv2DBackpropFilter();
@@ -194,13 +209,13 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics?: Cm
     const perNetwork = { rmse: mean(members, (m) => m.valRmse), cutRmse: mean(members, (m) => m.valCutRmse), cutSaxena: mean(members, (m) => m.valCutSaxena) };
     const validation = { rmse: mean(folded, (m) => m.rmse), cutRmse: mean(folded, (m) => m.cutRmse), cutSaxena: mean(folded, (m) => m.cutSaxena) };
     const trainSeconds = members.reduce((a, m) => a + m.seconds, 0);
-    o.log(`VALIDATION ${o.kind} w${o.width ?? '-'} d${o.dropout} α${o.smoothAlpha} cap${o.cap} lr${o.learningRate} window${o.window} ×${o.repeats}: RMSE ${validation.rmse.toFixed(2)} (capped) / ${validation.cutRmse.toFixed(2)} (cut), Saxena/100 ${validation.cutSaxena.toFixed(1)}; per network ${perNetwork.rmse.toFixed(2)} / ${perNetwork.cutRmse.toFixed(2)} / ${perNetwork.cutSaxena.toFixed(1)}; ${trainSeconds.toFixed(0)} s`);
+    o.log(`VALIDATION ${o.kind} w${o.width ?? '-'} d${o.dropout} α${o.smoothAlpha} cap${o.cap} lr${o.learningRate}${o.lrPlateau > 0 ? ` plateau${o.lrPlateau}` : ''} window${o.window}${o.cycleFeature ? ' +cycle' : ''} ×${o.repeats} e${o.epochs} p${o.patience}: RMSE ${validation.rmse.toFixed(2)} (capped) / ${validation.cutRmse.toFixed(2)} (cut), Saxena/100 ${validation.cutSaxena.toFixed(1)}; per network ${perNetwork.rmse.toFixed(2)} / ${perNetwork.cutRmse.toFixed(2)} / ${perNetwork.cutSaxena.toFixed(1)}; ${trainSeconds.toFixed(0)} s`);
     if (o.validateOnly) return { trainSeconds, scaling, validation };
     const model = ensembleOf(
       members.map((m) => m.model),
-      { window: o.window, features: SENSORS.length, kind: o.kind, dropout: o.dropout, ...(o.width === undefined ? {} : { width: o.width }) },
+      { window: o.window, features: inputCount(o), kind: o.kind, dropout: o.dropout, ...(o.width === undefined ? {} : { width: o.width }) },
     );
-    const metrics = o.noTest ? undefined : testMetrics(model, o.dataDir, scaling, o.window, o.cap, o.smoothAlpha);
+    const metrics = o.noTest ? undefined : testMetrics(model, o.dataDir, scaling, o.window, o.cap, preprocessingOf(o));
     if (metrics !== undefined) o.log(`test: RMSE ${metrics.rmse.toFixed(2)} (truth capped at ${o.cap}: ${metrics.rmseCappedTruth.toFixed(2)}), Saxena score ${metrics.saxenaScore.toFixed(1)}, ${trainSeconds.toFixed(0)} s training`);
     else o.log(`test set not read (--no-test); ${trainSeconds.toFixed(0)} s training`);
     mkdirSync(o.outDir, { recursive: true });
@@ -209,12 +224,12 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics?: Cm
       name: 'cmapss-rul',
       version: CMAPSS_VERSION,
       task: 'rul',
-      description: `Remaining useful life (cycles) of a turbofan engine from its last ${o.window} cycles (NASA C-MAPSS FD001); mean of ${o.members * o.repeats} networks.`,
-      inputs: [...SENSORS],
+      description: `Remaining useful life (cycles) of a turbofan engine from its last ${o.window} cycles${o.cycleFeature ? ' and its cycle number' : ''} (NASA C-MAPSS FD001); mean of ${o.members * o.repeats} networks.`,
+      inputs: o.cycleFeature ? [...SENSORS, 'cycle'] : [...SENSORS],
       window: o.window,
       output: { unit: 'cycles', scale: o.cap, cap: o.cap },
       normalisation: { kind: 'minmax-11', min: scaling.min, max: scaling.max },
-      preprocessing: { ewmaAlpha: o.smoothAlpha },
+      preprocessing: preprocessingOf(o),
       thresholds: {},
       training: {
         data: 'NASA C-MAPSS FD001 train_FD001.txt (100 engines, run to failure); the test set is not used in training or model selection',
@@ -231,10 +246,11 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics?: Cm
         missingCellsFilled: train.repaired ?? 0,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        ...(o.lrPlateau > 0 ? { lrPlateau: o.lrPlateau } : {}),
         seed: o.seed,
         backend: backend.name,
         seconds: Math.round(trainSeconds),
-        command: `npx steward ml train cmapss --kind ${o.kind}${o.width === undefined ? '' : ` --width ${o.width}`} --dropout ${o.dropout} --epochs ${o.epochs} --patience ${o.patience} --batch ${o.batchSize} --lr ${o.learningRate} --seed ${o.seed} --smooth ${o.smoothAlpha} --cap ${o.cap} --window ${o.window} --folds ${o.folds} --members ${o.members} --repeats ${o.repeats}`,
+        command: `npx steward ml train cmapss --kind ${o.kind}${o.width === undefined ? '' : ` --width ${o.width}`} --dropout ${o.dropout} --epochs ${o.epochs} --patience ${o.patience} --batch ${o.batchSize} --lr ${o.learningRate} --seed ${o.seed} --smooth ${o.smoothAlpha} --cap ${o.cap} --window ${o.window} --folds ${o.folds} --members ${o.members} --repeats ${o.repeats}${o.cycleFeature ? ' --cycle-feature' : ' --no-cycle-feature'}${o.lrPlateau > 0 ? ` --lr-plateau ${o.lrPlateau}` : ''}`,
       },
       metrics: {
         validation: `out-of-fold: the ${o.repeats === 1 ? 'network' : `mean of the ${o.repeats} networks`} of each fold on the ${Math.round(train.length / o.folds)} training engines ${o.repeats === 1 ? 'it' : 'they'} did not see; rmse over all their windows (target capped at ${o.cap}), cutRmse/cutSaxena on their last windows cut at 5 random points each (true RUL 0…${CUT_MAX_RUL}, uncapped; Saxena per 100 engines)`,
@@ -253,12 +269,18 @@ export async function trainCmapss(o: CmapssTrainOptions): Promise<{ metrics?: Cm
 export const TEST_DESCRIPTION = 'test_FD001.txt + RUL_FD001.txt, last cycle of each of the 100 engines';
 
 /** RMSE (true RUL, and true RUL capped) and Saxena score of `model` on the last window of each test engine. */
-export function testMetrics(model: { predict(x: tf.Tensor): tf.Tensor | tf.Tensor[] }, dataDir: string, scaling: Scaling, window: number, cap: number, smoothAlpha: number): CmapssMetrics {
-  const test = smoothEngines(readEngines(path.join(dataDir, 'test_FD001.txt')), smoothAlpha);
+export function testMetrics(model: { predict(x: tf.Tensor): tf.Tensor | tf.Tensor[] }, dataDir: string, scaling: Scaling, window: number, cap: number, preprocessing: Preprocessing): CmapssMetrics {
+  const test = prepareEngines(readEngines(path.join(dataDir, 'test_FD001.txt')), preprocessing);
   const truth = readRul(path.join(dataDir, 'RUL_FD001.txt'));
   const p = predictLast(model, lastWindows(test, scaling, window), test.length, window, cap);
   return { rmse: rmse(p, truth), rmseCappedTruth: rmse(p, truth.map((t) => Math.min(t, cap))), saxenaScore: saxenaScore(p, truth), engines: test.length };
 }
+
+/** The network's inputs: the sensors, and the cycle number with `--cycle-feature`. */
+const inputCount = (o: CmapssTrainOptions): number => SENSORS.length + (o.cycleFeature ? 1 : 0);
+
+/** The manifest's `preprocessing` (the shipped defaults write `{ ewmaAlpha }` alone, as before). */
+const preprocessingOf = (o: CmapssTrainOptions): Preprocessing => (o.cycleFeature ? { ewmaAlpha: o.smoothAlpha, cycleFeature: true } : { ewmaAlpha: o.smoothAlpha });
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
@@ -292,6 +314,8 @@ export function defaultOptions(argv: readonly string[], log: (l: string) => void
     kind: (f('kind') ?? CMAPSS_DEFAULTS.kind) as RulKind,
     backend: (f('backend') ?? CMAPSS_DEFAULTS.backend) as BackendName,
     smoothAlpha: num('smooth', CMAPSS_DEFAULTS.smoothAlpha),
+    cycleFeature: argv.includes('--no-cycle-feature') ? false : argv.includes('--cycle-feature') || CMAPSS_DEFAULTS.cycleFeature,
+    lrPlateau: num('lr-plateau', CMAPSS_DEFAULTS.lrPlateau),
     log,
   };
 }
