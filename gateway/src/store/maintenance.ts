@@ -11,7 +11,8 @@
  *    repeats nothing and skips nothing. Once caught up, the roll-ups of complete minutes
  *    are queued for the cloud (lane 2, `telemetry.rollup`). An upgraded gateway's rows in
  *    the schema-4 `samples` table not rolled up yet go first ('rollup.watermark').
- * 2. **Retention**: packed log batches are deleted (from the start of the log); blocks
+ * 2. **Retention**: packed log batches are deleted (from the start of the log, once the
+ *    `latest` table reflects them: store.ts writes it every latestSaveIntervalMs); blocks
  *    older than rawRetentionDays (always rolled up), roll-ups older than
  *    rollupRetentionDays, and events, alarm history and audit entries older than
  *    eventRetentionDays are deleted a bounded number of rows at a time.

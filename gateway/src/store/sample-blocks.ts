@@ -1,11 +1,11 @@
 /**
  * Raw samples kept the cheap way (issue 4, store benchmark): the poll path appends each
  * flush to the log as one `sample_batches` row (no per-sample b-tree insert, let alone a
- * `(point, ts)` index written at 10,000 places), and keeps the same samples in memory by
- * point (`SampleTail`). The maintenance loop packs each complete minute from that tail
- * into one `sample_blocks` row per point (`BlockBuilder`), keyed so that a minute's blocks
- * are appended together and one point's minute is found by its rowid (`blockKey`). A
- * trend reads the blocks of its minutes and the tail.
+ * `(point, ts)` index written at 10,000 places), and keeps the same samples in memory
+ * (`SampleTail`: log order, a chain per point). The maintenance loop packs each complete
+ * minute from that tail into one `sample_blocks` row per point (`BlockBuilder`), keyed so
+ * that a minute's blocks are appended together and one point's minute is found by its
+ * rowid (`blockKey`). A trend reads the blocks of its minutes and the tail.
  */
 import type { Quality, Value } from '../core/model.js';
 
@@ -260,7 +260,7 @@ export class SampleTail {
   /** Appends a row; false (and nothing kept) when it does not follow `end` or there is no room. */
   push(id: number, point: number, ts: number, num: number | null, txt: string | null, quality: number, force = false): boolean {
     if (id !== this.end + 1 || (this.size >= this.max && !force)) return false;
-    if (id - this.base >= this.pointOf.length) this.makeRoom(id);
+    if (id < this.base || id - this.base >= this.pointOf.length) this.makeRoom(id);
     // Slots skipped over (rows not kept) hold no row.
     for (let g = Math.max(this.written + 1, this.base); g < id; g++) this.pointOf[g - this.base] = 0;
     const s = id - this.base;
@@ -300,6 +300,12 @@ export class SampleTail {
   private makeRoom(id: number): void {
     let live = id;
     for (let p = 0; p < this.count.length; p++) if (this.count[p]! > 0 && this.first[p]! < live) live = this.first[p]!;
+    if (id < this.base) {
+      // Before the slots (a write that set them up rolled back): nothing is held, they start here.
+      this.base = id;
+      this.written = id - 1;
+      return;
+    }
     const keep = Math.max(0, this.written - live + 1);
     const need = id - live + 1;
     const from = live - this.base;

@@ -85,3 +85,17 @@ for (const capacity of [1 << 16, 64]) t.test(`appends, packed prefixes and rolle
   t.equal(tail.boundary(late.ts, late.ts + 1), late.id - 1);
   t.equal(tail.boundary(Infinity, Infinity), tail.end, 'no such row: up to the end');
 });
+
+t.test('a rolled-back write that had moved the slots: the next appends start where it did', async (t) => {
+  const tail = new SampleTail(1e9, 0, 3);
+  for (let id = 1; id <= 3; id++) tail.push(id, 1, id, id, null, 0);
+  tail.dropPrefix(1, 3); // packed: nothing held
+  for (let id = 4; id <= 9; id++) tail.push(id, 2, id, id, null, 0); // the slots full: they start again at 4, then grow
+  tail.dropFrom(4); // rolled back
+  t.equal(tail.size, 0);
+  for (let id = 4; id <= 6; id++) t.ok(tail.push(id, 3, id, id, 'x', 1));
+  const out: RawSample[] = [];
+  tail.collect(3, -Infinity, Infinity, out);
+  t.same(out.map((s) => [s.ts, s.value]), [[4, 'x'], [5, 'x'], [6, 'x']]);
+  t.equal(tail.countOf(2), 0);
+});
