@@ -10,6 +10,8 @@ Usage:
   steward ml train cmapss [--data DIR] [--out DIR] train the C-MAPSS FD001 RUL model (models/cmapss-rul)
         [--validate-only] [--no-test]              cross-validate only / write a candidate without reading the test set
         [--kind K] [--window N] [--repeats R] …   settings to compare by validation (docs/ml.md)
+        [--no-cycle-feature] [--lr-plateau N]      without the cycle-number input (v2.1.0's inputs) / halve
+                                                   the learning rate after N epochs without a better validation
   steward ml eval cmapss [--data DIR] [--out DIR]  RMSE and Saxena score of a model on the 100 test engines
         [--record]                                 and write them into its manifest (the chosen candidate, once)
   steward ml train pump                            train the pump anomaly and failure models from the simulator

@@ -22,8 +22,12 @@ export interface ModelManifest {
   readonly stepSeconds?: number;
   /** Per-input scaling: `minmax-11` maps [min, max] → [-1, 1]; `zscore` is (x − mean) / std. */
   readonly normalisation: { readonly kind: 'minmax-11'; readonly min: readonly number[]; readonly max: readonly number[] } | { readonly kind: 'zscore'; readonly mean: readonly number[]; readonly std: readonly number[] };
-  /** Applied before normalisation: `ewmaAlpha` = causal exponential smoothing of each input (1 = none). */
-  readonly preprocessing?: { readonly ewmaAlpha?: number };
+  /**
+   * Applied before normalisation: `ewmaAlpha` = causal exponential smoothing of each input (1 = none);
+   * `cycleFeature` = the last input (`cycle` in `inputs`) is the machine's cycle count since it
+   * started (C-MAPSS v3: 1 at its first cycle), not smoothed.
+   */
+  readonly preprocessing?: { readonly ewmaAlpha?: number; readonly cycleFeature?: boolean };
   /** Output scaling: the network's output × scale, in `unit`. */
   readonly output?: { readonly unit: string; readonly scale: number; readonly cap?: number };
   /** Decision thresholds: `anomaly` (score), `horizon` (hours) and `confidence` for failure models. */

@@ -21,7 +21,7 @@ t.test('models/cmapss-rul reproduces its recorded test metrics', { skip: existsS
   await selectBackend(undefined, 'wasm');
   const { model, manifest } = await loadModel(modelsDir, 'cmapss-rul');
   if (manifest.normalisation.kind !== 'minmax-11') throw new Error('min-max scaled');
-  const test = prepareEngines(readEngines(path.join(DEFAULT_CMAPSS_DIR, 'test_FD001.txt')), (manifest.preprocessing ?? { ewmaAlpha: 1 }) as { ewmaAlpha: number; cycleFeature?: boolean });
+  const test = prepareEngines(readEngines(path.join(DEFAULT_CMAPSS_DIR, 'test_FD001.txt')), { ewmaAlpha: 1, ...manifest.preprocessing });
   const truth = readRul(path.join(DEFAULT_CMAPSS_DIR, 'RUL_FD001.txt'));
   const p = predictLast(model, lastWindows(test, { min: [...manifest.normalisation.min], max: [...manifest.normalisation.max] }, manifest.window), test.length, manifest.window, manifest.output!.scale);
   const recorded = manifest.metrics as { rmse: number; saxenaScore: number };
