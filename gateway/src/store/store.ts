@@ -33,6 +33,13 @@ type Db = Database.Database;
  */
 const ROWS_PER_STATEMENT = [500, 50, 5, 1] as const;
 const LATEST_WIDTH = 5;
+/**
+ * A periodic write of the latest values also starts once the log holds this many samples
+ * per point past the table's mark, however soon: at high rates (the poll saturation, the
+ * store bench) the log kept for the table stays ~250 samples a point (~6 KB), and the
+ * writes stay as rare per sample as at 5 s and 500,000 samples/s.
+ */
+const LATEST_LOG_PER_POINT = 250;
 /** Default bound of the in-memory tail of samples not packed yet (~2 minutes of 10,000 points at 1 Hz is 1.2 M). */
 const TAIL_SAMPLES = 2_000_000;
 
@@ -435,11 +442,12 @@ export class GatewayStore {
     const outer = this.db.inTransaction;
     // Every syncIntervalMs one flush commits with synchronous=FULL (docs/operations.md "Durability").
     const sync = !outer && now - this.lastSync >= this.syncIntervalMs;
-    // Every latestSaveIntervalMs a round of writing the latest values changed so far (as
+    // Every latestSaveIntervalMs (or LATEST_LOG_PER_POINT) a round of writing the latest values changed so far (as
     // they are before this flush: they reflect the log up to firstId - 1), a bounded
     // number of rows per flush; the mark moves when the round's last rows commit.
     const latestValues = this.latestValues;
-    if (!outer && this.latestRound === undefined && now - this.lastLatestSave >= this.latestSaveIntervalMs && (latestValues.unsavedCount > 0 || this.latestThrough < firstId - 1)) {
+    const due = now - this.lastLatestSave >= this.latestSaveIntervalMs || firstId - 1 - this.latestThrough >= LATEST_LOG_PER_POINT * this.ids.size;
+    if (!outer && this.latestRound === undefined && due && (latestValues.unsavedCount > 0 || this.latestThrough < firstId - 1)) {
       latestValues.startRound();
       this.latestRound = { through: firstId - 1 };
     }
