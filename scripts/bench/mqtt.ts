@@ -95,10 +95,7 @@ async function saturate(broker: Broker, points: number, seconds: number): Promis
   }
   let seq = 0;
   let published = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    const now = Date.now();
+  const timed = await roundsFor(seconds, (now) => {
     seq++;
     for (const b of batches) {
       for (const r of b.readings) {
@@ -107,10 +104,20 @@ async function saturate(broker: Broker, points: number, seconds: number): Promis
       }
       published += broker.publishReadings(b.device, b.readings);
     }
+  });
+  return { published, ...timed };
+}
+
+/** Runs `round(now)` over and over for `seconds`, a turn of the event loop after each; the process's CPU and the wall time it took, ms. */
+async function roundsFor(seconds: number, round: (now: number) => void): Promise<{ cpuMs: number; wallMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    round(Date.now());
     await new Promise((r) => setImmediate(r));
   }
   const cpu = process.cpuUsage(cpu0);
-  return { published, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 };
+  return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 };
 }
 
 /**
@@ -132,10 +139,7 @@ async function saturateMostlyUnchanged(broker: Broker, seconds: number): Promise
   let readings = 0;
   let published = 0;
   let k = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    const now = Date.now();
+  const timed = await roundsFor(seconds, (now) => {
     for (const b of batches) {
       for (const r of b.readings) r.ts = now;
       // A fixed stride, not Math.random(): the same changes in every run.
@@ -143,10 +147,8 @@ async function saturateMostlyUnchanged(broker: Broker, seconds: number): Promise
       published += broker.publishReadings(b.device, b.readings);
       readings += size;
     }
-    await new Promise((r) => setImmediate(r));
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { readings, published, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 };
+  });
+  return { readings, published, ...timed };
 }
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
