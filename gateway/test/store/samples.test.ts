@@ -152,6 +152,27 @@ t.test('with the tail over its bound, queries read the log and the maintenance l
   t.equal(store.sampleCount(), 1000);
 });
 
+t.test('with the tail full of a minute not complete yet, the maintenance loop has nothing more to do until the minute completes', async (t) => {
+  const dir = tmp();
+  const store = new GatewayStore({ dataDir: dir, site: 's', tailSamples: 100 });
+  t.teardown(() => store.close());
+  write(store, T0, 40, 5); // 200 samples of the first minute, twice the bound
+  t.ok(store.rawTail.end < store.lastLogId, 'the tail stopped at its bound');
+  const m = new StoreMaintenance(store, opts({ chunkRows: 10 }));
+  const now = T0 + 40_000; // the minute is not complete
+  let steps = 0;
+  while (m.rollupStep(now) && steps++ < 1000);
+  t.ok(steps < 10, `rollupStep said "no more" (after ${steps} steps), not "more" on every call`);
+  t.notOk(m.rollupStep(now), 'and again');
+  t.equal(m.stats.samplesPacked, 0, 'nothing packed: the minute is not complete');
+  t.equal(store.rawTail.size, 100, 'the tail still holds its bound');
+  // The minute completes: everything is packed and the tail catches up with the log.
+  catchUp(m, T0 + 2 * MIN);
+  t.equal(m.stats.samplesPacked, 200);
+  t.equal(store.rawTail.end, store.lastLogId);
+  t.same(store.samples('d.p2', 0, Infinity, 1e6).map((s) => s.ts), Array.from({ length: 40 }, (_, s) => T0 + s * 1000));
+});
+
 t.test('a write that fails leaves no trace in the tail, and the next one goes on', async (t) => {
   const dir = tmp();
   const store = new GatewayStore({ dataDir: dir, site: 's' });
