@@ -31,7 +31,8 @@ import type { Logger } from '../core/logger.js';
 import type { DeviceState, GatewayEvent, Reading, Value } from '../core/model.js';
 import { Rights, type Role } from './acl.js';
 import { MqttBridge, type BridgeStats } from './bridge.js';
-import { Fanout, RetainedSlot, Slot } from './fanout.js';
+import { Fanout, RetainedSlot, Slot, type FanoutStats } from './fanout.js';
+import { metricsOf, RemoteBroker, sharedCounters } from './remote.js';
 import { Topics } from './topics.js';
 
 /** A secret to check a password against: a scrypt hash, or a plain password from env/file. */
@@ -61,6 +62,10 @@ export interface BrokerOptions {
   readonly tlsPort?: number;
   /** The fast path's bounds for a subscriber that does not read (tests): bytes waiting (1 MiB), and for how long (10 s). */
   readonly slowSubscriber?: { readonly maxBufferedBytes?: number; readonly drainTimeoutMs?: number };
+  /** Overrides config.worker: run the broker in a worker thread (remote.ts, worker.ts). */
+  readonly worker?: boolean;
+  /** In the worker: the shared counters (remote.ts) the main thread's stats() reads. */
+  readonly sharedCounters?: Float64Array;
 }
 
 /** What the broker has done, for /metrics and benchmarks. */
@@ -172,7 +177,20 @@ export function parseWrite(payload: Buffer): { value: Value; id?: string } | { e
   return { error: 'expected a JSON number, boolean or string, or {"v": value, "id": "…"}' };
 }
 
-export class Broker {
+/**
+ * The broker: in the poller's thread (`LocalBroker`, the default) or in a worker thread
+ * (`RemoteBroker`, `gateway.mqtt.worker: true`), with the same members.
+ */
+export type Broker = LocalBroker | RemoteBroker;
+export const Broker = {
+  /** Creates the broker and opens its listeners; throws GW_ERR_MQTT_LISTEN / GW_ERR_MQTT_TLS. */
+  start(options: BrokerOptions): Promise<Broker> {
+    return (options.worker ?? options.config.worker ?? false) ? RemoteBroker.start(options) : LocalBroker.start(options);
+  },
+};
+
+/** The broker in the calling thread (and, in worker mode, the worker's). */
+export class LocalBroker {
   readonly topics: Topics;
   /** mqtt://host:port of the plain listener. */
   readonly url: string;
@@ -193,16 +211,7 @@ export class Broker {
   private readonly states = new Map<string, DeviceState>();
   private readonly internal = new Map<string, { password: Buffer; role: Role; acl?: MqttUserConfigAcl }>();
   private readonly failures = new Map<string, number[]>();
-  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'valuesCaughtUp' | 'slowSubscribersDisconnected' | 'retainedSent'> = {
-    valuesPublished: 0,
-    valuesUnchanged: 0,
-    eventsPublished: 0,
-    writesAccepted: 0,
-    writesRefused: 0,
-    publishRefused: 0,
-    subscribeRefused: 0,
-    loginsRefused: 0,
-  };
+  private readonly counters: Omit<BrokerStats, 'clients' | 'valuesDelivered' | 'valuesDropped' | 'valuesCaughtUp' | 'slowSubscribersDisconnected' | 'retainedSent'>;
   private readonly key = randomBytes(32);
   private closing: Promise<void> | undefined;
   /** The link to an upstream broker, when gateway.mqtt.bridge is set. */
@@ -220,15 +229,26 @@ export class Broker {
     this.topics = topics;
     this.url = url;
     this.tlsUrl = tlsUrl;
-    this.fanout = new Fanout(aedes, options.slowSubscriber?.maxBufferedBytes ?? MAX_BUFFERED_BYTES, options.slowSubscriber?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+    const names = ['valuesPublished', 'valuesUnchanged', 'eventsPublished', 'writesAccepted', 'writesRefused', 'publishRefused', 'subscribeRefused', 'loginsRefused'] as const;
+    const shared = options.sharedCounters;
+    this.counters = (shared === undefined ? Object.fromEntries(names.map((n) => [n, 0])) : sharedCounters(shared, names)) as LocalBroker['counters'];
+    let fanoutStats: FanoutStats | undefined;
+    if (shared !== undefined) {
+      fanoutStats = sharedCounters(shared, ['delivered', 'dropped', 'caughtUp', 'disconnected', 'retainedSent']) as unknown as FanoutStats;
+      const clients = sharedCounters(shared, ['clients']);
+      const count = (): void => void (clients.clients = aedes.connectedClients);
+      aedes.on('client', count);
+      aedes.on('clientDisconnect', count);
+    }
+    this.fanout = new Fanout(aedes, options.slowSubscriber?.maxBufferedBytes ?? MAX_BUFFERED_BYTES, options.slowSubscriber?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, fanoutStats);
   }
 
   /** Creates the broker and opens its listeners; throws GW_ERR_MQTT_LISTEN / GW_ERR_MQTT_TLS. */
-  static async start(options: BrokerOptions): Promise<Broker> {
+  static async start(options: BrokerOptions): Promise<LocalBroker> {
     const { config, log } = options;
     const topics = new Topics(options.site);
     // The hooks need the instance; aedes needs the hooks first.
-    let self: Broker | undefined;
+    let self: LocalBroker | undefined;
     const aedes = await Aedes.createBroker({
       // A subscriber that stops reading must not stall delivery to the others.
       drainTimeout: DRAIN_TIMEOUT_MS,
@@ -280,7 +300,7 @@ export class Broker {
         const host = tls.host ?? config.host;
         tlsUrl = urlOf('mqtts', host, await listen(server, options.tlsPort ?? tls.port, host, 'TLS listener'));
       }
-      self = new Broker(aedes, servers, options, topics, urlOf('mqtt', config.host, port), tlsUrl);
+      self = new LocalBroker(aedes, servers, options, topics, urlOf('mqtt', config.host, port), tlsUrl);
       log.info({ url: self.url, tls: tlsUrl ?? null, users: config.users.length, gatewayUsers: config.gatewayUsers, anonymous: config.allowAnonymous }, 'MQTT broker listening');
       return self;
     } catch (err) {
@@ -377,8 +397,18 @@ export class Broker {
    */
   issueCredential(username: string, role: Role, acl?: MqttUserConfigAcl): { username: string; password: string; url: string } {
     const password = randomBytes(24).toString('base64url');
-    this.internal.set(username, { password: this.mac(password), role, ...(acl === undefined ? {} : { acl }) });
+    this.addCredential(username, password, role, acl);
     return { username, password, url: this.url };
+  }
+
+  /** A credential made elsewhere (the main thread, in worker mode). */
+  addCredential(username: string, password: string, role: Role, acl?: MqttUserConfigAcl): void {
+    this.internal.set(username, { password: this.mac(password), role, ...(acl === undefined ? {} : { acl }) });
+  }
+
+  /** Everything asked before is done (the same for the worker mode's broker, where it waits for the worker). */
+  settled(): Promise<void> {
+    return Promise.resolve();
   }
 
   stats(): BrokerStats & { bridge?: BridgeStats } {
@@ -397,31 +427,7 @@ export class Broker {
 
   /** The figures of /metrics, named as its counters are (`steward_mqtt_…`). */
   metrics(): Record<string, number> {
-    const s = this.stats();
-    return {
-      mqtt_clients: s.clients,
-      mqtt_values_published_total: s.valuesPublished,
-      mqtt_values_delivered_total: s.valuesDelivered,
-      mqtt_values_dropped_total: s.valuesDropped,
-      mqtt_values_caught_up_total: s.valuesCaughtUp,
-      mqtt_slow_subscribers_disconnected_total: s.slowSubscribersDisconnected,
-      mqtt_retained_sent_total: s.retainedSent,
-      mqtt_events_published_total: s.eventsPublished,
-      mqtt_writes_accepted_total: s.writesAccepted,
-      mqtt_writes_refused_total: s.writesRefused,
-      mqtt_publish_refused_total: s.publishRefused,
-      mqtt_subscribe_refused_total: s.subscribeRefused,
-      mqtt_logins_refused_total: s.loginsRefused,
-      ...(s.bridge === undefined
-        ? {}
-        : {
-            mqtt_bridge_connected: s.bridge.connected ? 1 : 0,
-            mqtt_bridge_queued_events: s.bridge.queuedEvents,
-            mqtt_bridge_queued_values: s.bridge.queuedValues,
-            mqtt_bridge_dropped_events_total: s.bridge.droppedEvents,
-            mqtt_bridge_dropped_values_total: s.bridge.droppedValues,
-          }),
-    };
+    return metricsOf(this.stats());
   }
 
   /** Closes the listeners and disconnects every client. Idempotent. */

@@ -160,7 +160,7 @@ export class Fanout {
   private flushedAt = -Infinity;
   /** Bumped on every change of subscriptions: slots re-match lazily. */
   private generation = 0;
-  readonly stats: FanoutStats = { delivered: 0, dropped: 0, caughtUp: 0, disconnected: 0, retainedSent: 0 };
+  readonly stats: FanoutStats;
   /** RETAIN 1 frames built in this turn, shared by the subscribers that SUBSCRIBE in it (and then their writes). */
   private readonly retainedFrames = new Map<RetainedSlot, { frame: Buffer; changes: number }>();
   /** The slots holding a frame for catching up (`RetainedSlot.frame`), cleared every FRAME_CACHE_MS. */
@@ -173,7 +173,10 @@ export class Fanout {
     aedes: Aedes,
     private readonly maxBufferedBytes: number,
     private readonly drainTimeoutMs: number,
+    /** Where to count (the worker's shared counters); a plain object by default. */
+    stats?: FanoutStats,
   ) {
+    this.stats = stats ?? { delivered: 0, dropped: 0, caughtUp: 0, disconnected: 0, retainedSent: 0 };
     // 128: refused by authorizeSubscribe (SUBACK 0x80) — never delivered to.
     // aedes has written the SUBACK (synchronously) when it emits this; the retained values follow it.
     aedes.on('subscribe', (subs, client) => {

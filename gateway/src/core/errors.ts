@@ -231,6 +231,10 @@ export const gatewayErrors = {
     kind: 'communication',
     summary: 'The upstream broker of gateway.mqtt.bridge could not be reached or refused the connection. Events and latest values are held in memory within maxQueuedEvents / maxQueuedValues and sent when it is back; the cloud sync is not affected.',
   },
+  GW_ERR_MQTT_WORKER: {
+    kind: 'communication',
+    summary: 'The MQTT broker\'s worker thread (gateway.mqtt.worker: true) died. It is started again with backoff on the same ports and re-seeded with the latest values; its clients reconnect. Retained messages published by clients and persistent sessions are lost. Report it with the log line.',
+  },
   GW_ERR_ML_MODEL_NOT_FOUND: {
     kind: 'not_found',
     summary: "A device profile lists a model under `models:` that has no folder models/<name>/ with a manifest.json. Train it (`npx steward ml train …`), copy its folder there, or remove it from the profile.",

@@ -16,7 +16,8 @@ import { until } from '../../../test/support/until.js';
 
 const event = (type: string, n: number): GatewayEvent => ({ id: `e${n}`, ts: n, site: 's1', device: 'pump-1', type, severity: 'info', body: { n } });
 
-t.test('events and values wait for the upstream within their bounds, then go in order', async (t) => {
+// The broker in the calling thread, and in its worker thread (gateway.mqtt.worker), where the bridge runs too.
+for (const worker of [false, true]) t.test(`events and values wait for the upstream within their bounds, then go in order${worker ? ' (broker in a worker thread)' : ''}`, async (t) => {
   const upstreamPort = await freePort();
   const broker = await Broker.start({
     site: 's1',
@@ -46,6 +47,7 @@ t.test('events and values wait for the upstream within their bounds, then go in 
     verifyPassword: (secret, password) => verifyPassword({ name: '', role: 'viewer', ...secret }, password),
     writePoint: () => Promise.reject(new Error('no writes here')),
     log: createLogger({ level: 'silent' }),
+    worker,
   });
   t.teardown(() => broker.close());
   const bridge = broker.bridge!;
@@ -61,6 +63,7 @@ t.test('events and values wait for the upstream within their bounds, then go in 
   broker.publishReadings('pump-1', [{ point: 'pump-1.outlet_pressure', ts: 2, value: 3.5, quality: 'good' }]);
   broker.publishReadings('pump-1', [{ point: 'pump-1.flow', ts: 2, value: 10, quality: 'good' }]);
   broker.publishReadings('pump-1', [{ point: 'pump-1.frequency', ts: 2, value: 50, quality: 'good' }]);
+  await broker.settled();
   t.match(bridge.stats(), { connected: false, queuedEvents: 3, droppedEvents: 2, queuedValues: 2, droppedValues: 1 });
 
   // The upstream comes up (it needs the bridge's login).

@@ -18,7 +18,8 @@ import { startGateway } from '../../src/main.js';
 import { until } from '../../../test/support/until.js';
 import { client, mosquitto } from './mqtt-peers.js';
 
-t.test('values, states, writes and events on the gateway bus', async (t) => {
+// The broker in the poller's thread, and in its worker thread (gateway.mqtt.worker: writes and logins cross the threads).
+for (const worker of [false, true]) t.test(`values, states, writes and events on the gateway bus${worker ? ' (broker in a worker thread)' : ''}`, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'steward-bus-'));
   const file = path.join(dir, 'site.yaml');
   const hash = await hashPassword('operator-pass');
@@ -26,7 +27,7 @@ t.test('values, states, writes and events on the gateway bus', async (t) => {
 gateway:
   dataDir: ./data
   logLevel: silent
-  mqtt:
+  mqtt:${worker ? '\n    worker: true' : ''}
     users:
       - { username: panel, role: viewer, passwordEnv: PANEL_MQTT_PASSWORD }
 users:

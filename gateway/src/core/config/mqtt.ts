@@ -94,6 +94,12 @@ export const Mqtt = Type.Object(
     users: Type.Array(MqttUser, { default: [] }),
     tls: Type.Optional(Tls),
     bridge: Type.Optional(Bridge),
+    /**
+     * Runs the broker (aedes, its listeners, the ACL, the fan-out to subscribers, the bridge)
+     * in a worker thread, off the poller's: for sites with many subscribers of every value.
+     * Costs ~10 MB of RSS; off by default (docs/mqtt.md, "The broker in a worker thread").
+     */
+    worker: Type.Optional(Type.Boolean()),
     /** Largest PUBLISH a client may send, bytes. */
     maxPayloadBytes: Type.Integer({ minimum: 64, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
   },
