@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--warmup S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN[,RUN…]] [--mqtt-subscribers N]`
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--warmup S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN[,RUN…]] [--mqtt-subscribers N] [--mqtt-worker]`
  *
  * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
  * mixed points each — 10,000 points — served by the simulator in a child process, polled
@@ -45,13 +45,16 @@
  * 1 MiB; the latest values of the topics it missed follow when it drains), what the
  * subscribers read, and their process's cores.
  *
+ * `--mqtt-worker` runs the gateway's broker in its worker thread (`gateway.mqtt.worker: true`,
+ * docs/mqtt.md): its CPU is in the process's figure; the event loop's is the main thread's.
+ *
  * CPU is this process only (the simulator is elsewhere) and includes the bench's own
  * lateness sampler (every 25–250 ms), which is small. Of it, the time inside the store (writes and
  * maintenance, timed on this thread) is also given apart: the device layer's own cost
  * is the rest. The machine's load average is reported beside
  * the figures: the benchmark shares its cores with whatever else runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
@@ -90,10 +93,15 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let nominalFile = '';
   let dead20File = '';
   let satFile = '';
+  // --mqtt-worker: the broker in its worker thread (gateway.mqtt.worker).
+  const site = (file: string): string => {
+    if (options.args['mqtt-worker'] !== undefined) writeFileSync(file, readFileSync(file, 'utf8').replace('logLevel: silent }', 'logLevel: silent, mqtt: { worker: true } }'));
+    return file;
+  };
   const { sim, ports } = await startSimOnFreePorts(devices, (ports) => {
-    nominalFile = writeSite(dir, 'nominal', ports, intervalMs);
-    dead20File = writeSite(dir, 'dead20', ports, intervalMs);
-    return (satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints));
+    nominalFile = site(writeSite(dir, 'nominal', ports, intervalMs));
+    dead20File = site(writeSite(dir, 'dead20', ports, intervalMs));
+    return (satFile = site(writeSite(dir, 'saturation', ports, satIntervalMs, satPoints)));
   });
   let nominal: StewardRun | undefined;
   let dead20: StewardRun | undefined;
@@ -173,6 +181,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       interval_ms: intervalMs,
       seconds,
       warmup_s: warmupMs / 1000,
+      ...(options.args['mqtt-worker'] === undefined ? {} : { mqtt_worker: 1 }),
       ...(sat === undefined
         ? {}
         : {
