@@ -58,6 +58,8 @@ export const SHARED_SLOTS = [
   'bridgeSentValues',
   'bridgeDroppedEvents',
   'bridgeDroppedValues',
+  /** Values messages the worker has handled: how far behind it is. */
+  'valuesMessagesHandled',
 ] as const;
 export type SharedSlot = (typeof SHARED_SLOTS)[number];
 
@@ -134,9 +136,13 @@ export type FromWorker =
 
 /** A point's last value, for publication by exception on this thread. */
 class MainSlot {
+  /** Changed since it was last sent, while the worker was behind. */
+  dirty = false;
   constructor(
     readonly id: string,
     readonly num: number,
+    /** Its device's number. */
+    readonly device: number,
     public v: Value | null,
     public ts: number,
     public q: Quality,
@@ -147,6 +153,13 @@ class MainSlot {
 const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 10_000;
 const STABLE_MS = 60_000;
+/**
+ * Values messages the worker may have in hand before this side stops sending every change
+ * and keeps only which points changed, their latest values sent once it has caught up: a
+ * worker slower than the poller (its core taken by the subscribers, or 50 subscribers of
+ * every value) falls behind by at most this, not by an ever longer queue.
+ */
+const MAX_BEHIND = 4;
 
 /** The worker's module: the compiled worker.js beside this one, or worker.ts through tsx (as the ML worker). */
 function workerEntry(): URL {
@@ -184,6 +197,13 @@ export class RemoteBroker {
   private newDevices: [number, string][] = [];
   private strings: string[] = [];
   private scheduled = false;
+  /** Values messages posted to the current worker. */
+  private posted = 0;
+  /** Points changed while the worker was behind (conflated: their latest values go when it catches up). */
+  private dirty: MainSlot[] = [];
+  private dirtyTimer: NodeJS.Timeout | undefined;
+  /** Changes not sent to a worker that was behind (the latest value of each point is sent later). */
+  conflated = 0;
   private closing: Promise<void> | undefined;
   private readyAt = 0;
   private failuresInRow = 0;
@@ -245,6 +265,8 @@ export class RemoteBroker {
     w.on('message', (m: FromWorker) => {
       switch (m.t) {
         case 'ready':
+          this.posted = 0;
+          this.shared[SHARED_SLOTS.indexOf('valuesMessagesHandled')] = 0;
           this.url = m.url;
           this.tlsUrl = m.tlsUrl;
           this.worker = w;
@@ -327,6 +349,8 @@ export class RemoteBroker {
 
   /** A new worker gets everything the old one was told: every point's latest value, the states, the credentials. */
   private seed(): void {
+    for (const p of this.dirty) p.dirty = false;
+    this.dirty = [];
     this.buf = new Float64Array(Math.max(4096, (this.slots.length + this.batches.size) * RECORD));
     this.len = 0;
     this.strings = [];
@@ -348,11 +372,32 @@ export class RemoteBroker {
     w.postMessage(m, transfer);
   }
 
-  /** Posts after the values queued before it. */
+  /** Posts after the values queued before it (those held back while the worker was behind too). */
   private send(m: ToWorker): void {
     if (this.worker === undefined) return;
-    this.flush();
+    this.flush(true);
     this.worker.postMessage(m);
+  }
+
+  /** True while the worker has more than MAX_BEHIND values messages in hand. */
+  private behind(): boolean {
+    return this.posted - this.shared[SHARED_SLOTS.indexOf('valuesMessagesHandled')]! > MAX_BEHIND;
+  }
+
+  /** The latest values of the points that changed while the worker was behind, by device. */
+  private undirty(): void {
+    const byDevice = new Map<number, MainSlot[]>();
+    for (const p of this.dirty) {
+      p.dirty = false;
+      let list = byDevice.get(p.device);
+      if (list === undefined) byDevice.set(p.device, (list = []));
+      list.push(p);
+    }
+    this.dirty = [];
+    for (const [device, list] of byDevice) {
+      this.header(device, list.length);
+      for (const p of list) this.record(p);
+    }
   }
 
   private reserve(): Float64Array {
@@ -402,14 +447,19 @@ export class RemoteBroker {
     this.len += RECORD;
   }
 
-  /** Hands this turn's changes to the worker: one message, its buffer transferred. */
-  private flush(): void {
+  /** Hands this turn's changes to the worker: one message, its buffer transferred. `force`: the held-back ones too, behind or not. */
+  private flush(force = false): void {
     this.scheduled = false;
+    if (this.dirty.length > 0 && this.worker !== undefined) {
+      if (force || !this.behind()) this.undirty();
+      else this.dirtyTimer ??= setTimeout(() => ((this.dirtyTimer = undefined), this.flush()), 5);
+    }
     if (this.len === 0 && this.newPoints.length === 0) return;
     const w = this.worker;
     if (w !== undefined) {
       const buf = this.buf.buffer as ArrayBuffer;
       w.postMessage({ t: 'values', points: this.newPoints, devices: this.newDevices, strings: this.strings, buf, len: this.len } satisfies ToWorker, [buf]);
+      this.posted++;
       this.buf = new Float64Array(Math.max(4096, this.len));
     }
     this.len = 0;
@@ -433,6 +483,10 @@ export class RemoteBroker {
     const order = known.order;
     const points = this.points;
     const live = this.worker !== undefined;
+    // A worker behind by more than MAX_BEHIND messages gets the latest values of what changed once it has caught up.
+    const hold = live && this.behind();
+    // Caught up: what was held back goes first, the changes of this call after it.
+    if (live && !hold && this.dirty.length > 0) this.undirty();
     let n = 0;
     let header = -1;
     for (let i = 0; i < readings.length; i++) {
@@ -448,7 +502,7 @@ export class RemoteBroker {
         p.ts = r.ts;
         p.q = r.quality;
       } else {
-        p = new MainSlot(r.point, this.slots.length, r.value, r.ts, r.quality);
+        p = new MainSlot(r.point, this.slots.length, known.num, r.value, r.ts, r.quality);
         this.slots.push(p);
         points.set(r.point, p);
         known.all.push(p);
@@ -457,6 +511,15 @@ export class RemoteBroker {
       }
       n++;
       if (!live) continue;
+      if (hold) {
+        if (!p.dirty) {
+          p.dirty = true;
+          this.dirty.push(p);
+        }
+        this.conflated++;
+        if (this.dirtyTimer === undefined) this.dirtyTimer = setTimeout(() => ((this.dirtyTimer = undefined), this.flush()), 5);
+        continue;
+      }
       if (header < 0) header = this.header(known.num, 0);
       this.record(p);
     }
@@ -529,7 +592,7 @@ export class RemoteBroker {
   }
 
   metrics(): Record<string, number> {
-    return { ...metricsOf(this.stats()), mqtt_worker_restarts_total: this.restarts };
+    return { ...metricsOf(this.stats()), mqtt_worker_restarts_total: this.restarts, mqtt_worker_values_conflated_total: this.conflated };
   }
 
   /** Closes the worker's listeners and clients (the bridge says offline), then ends the worker. Idempotent. */

@@ -107,6 +107,7 @@ function bridgeFigures(): void {
 }
 const timer = broker.bridge === undefined ? undefined : setInterval(bridgeFigures, 250);
 
+const handled = slot('valuesMessagesHandled');
 // The main thread's point and device numbers.
 const points: { device: string; id: string }[] = [];
 const devices: string[] = [];
@@ -129,6 +130,7 @@ function values(m: Extract<ToWorker, { t: 'values' }>): void {
     }
     broker.publishReadings(device, readings);
   }
+  shared[handled] = shared[handled]! + 1;
 }
 
 port.on('message', (m: ToWorker) => {
