@@ -34,8 +34,8 @@
  * Steward's CPU per point ÷ the client's, measured in the same run.
  *
  * `--only bare,nominal,dead20,bare-saturation,saturation` (any of them, comma-separated) runs
- * those alone (e.g. `--only bare,nominal` for CPU per point beside its baseline; one under `node --cpu-prof`, to
- * profile one phase); the figures of the runs left out are absent from the JSON line, never
+ * those alone (e.g. `--only bare,nominal` for CPU per point beside its baseline; one with `--in-process` under
+ * `node --cpu-prof`, to profile one phase); the figures of the runs left out are absent from the JSON line, never
  * made up.
  *
  * `--mqtt-subscribers N` attaches N MQTT subscribers of the site's whole tree (every point's
@@ -48,24 +48,72 @@
  * `--mqtt-worker` runs the gateway's broker in its worker thread (`gateway.mqtt.worker: true`,
  * docs/mqtt.md): its CPU is in the process's figure; the event loop's is the main thread's.
  *
- * CPU is this process only (the simulator is elsewhere) and includes the bench's own
+ * **Each gateway run starts in a child process of its own** (`bench poll --child-run …`, the
+ * same compiled or tsx code as the bench), so that every run starts equal — a fresh V8 heap
+ * and JIT, no earlier gateway's garbage or database in the process — and the nominal RSS is
+ * that of a process that has run one gateway only. (They ran in the bench's process before,
+ * one after the other: docs/benchmarks.md "poll", "every run in a process of its own".)
+ * `--in-process` runs them in the bench's process as before (one process to profile with
+ * `node --cpu-prof`).
+ *
+ * CPU is the gateway's process only (the simulator is elsewhere) and includes the bench's own
  * lateness sampler (every 25–250 ms), which is small. Of it, the time inside the store (writes and
  * maintenance, timed on this thread) is also given apart: the device layer's own cost
  * is the rest. The machine's load average is reported beside
  * the figures: the benchmark shares its cores with whatever else runs.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
 import { readsOf, runBareClient, type BareRun } from './lib/bare-client.js';
-import { SubscribersBeside } from './lib/mqtt-subscribers.js';
-import { cpuPer1k, deviceId, MAX_REGISTERS_PER_READ, percentile, POINTS_PER_DEVICE, startSimOnFreePorts, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
+import { SubscribersBeside, type BusWindow } from './lib/mqtt-subscribers.js';
+import { cpuPer1k, deviceId, MAX_REGISTERS_PER_READ, percentile, POINTS_PER_DEVICE, root, simHandle, startSimOnFreePorts, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
 
 /** a ÷ b, 3 significant digits. */
 const ratio = (a: number, b: number): number => Number((a / b).toPrecision(3));
 
+/** A gateway run as the parent asks a child process for it (`--child-run JSON`). */
+interface ChildRunRequest {
+  readonly file: string;
+  readonly simPid: number;
+  readonly controlUrl: string;
+  readonly name: string;
+  readonly mqttSubscribers: number;
+  readonly warmupMs: number;
+  readonly seconds: number;
+  readonly dead?: readonly string[];
+  readonly loopDelay?: boolean;
+}
+
+/** The child's side: one gateway run against the parent's simulator; the run and its MQTT window as the JSON line's `child_run`. */
+async function childRun(request: ChildRunRequest): Promise<BenchResult> {
+  const { file, simPid, controlUrl, name, mqttSubscribers, ...runOptions } = request;
+  const bus = new SubscribersBeside(mqttSubscribers);
+  const result = await runSteward(file, simHandle(simPid, controlUrl), { ...runOptions, ...bus.options(name) });
+  return { table: [['child run'], [name]], figures: { child_run: JSON.stringify({ run: result, bus: bus.window(name) }) } };
+}
+
+/** Runs `request` in a fresh process (`bin/steward.js bench poll --child-run …`, as this one was started). */
+function runInChild(request: ChildRunRequest): Promise<{ run: StewardRun; bus?: BusWindow }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [path.join(root, 'bin/steward.js'), 'bench', 'poll', '--child-run', JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`bench poll: the ${request.name} run's process exited ${code}: ${err.trim() || out.trim()}`));
+      resolve(JSON.parse((JSON.parse(last) as { child_run: string }).child_run) as { run: StewardRun; bus?: BusWindow });
+    });
+  });
+}
+
 export async function run(options: BenchOptions): Promise<BenchResult> {
+  if (options.args['child-run'] !== undefined) return childRun(JSON.parse(options.args['child-run']) as ChildRunRequest);
   const devices = Number(options.args.devices ?? 50);
   // The nominal run (and its baseline) measures a whole minute by default: the store packs
   // each complete minute once (maintenance.ts), so a 30 s window held that spike or not and
@@ -109,14 +157,21 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let bare: BareRun | undefined;
   let bareSat: BareRun | undefined;
   const satSeconds = options.quick ? 5 : Math.min(seconds, 20);
+  // Each gateway run in a process of its own (see the top), unless --in-process.
+  const inProcess = options.args['in-process'] !== undefined;
+  const gateway = async (name: string, file: string, o: { warmupMs: number; seconds: number; dead?: readonly string[]; loopDelay?: boolean }): Promise<StewardRun> => {
+    if (inProcess) return runSteward(file, sim, { ...o, ...bus.options(name) });
+    const done = await runInChild({ file, simPid: sim.pid, controlUrl: sim.controlUrl, name, mqttSubscribers: bus.n, ...o });
+    bus.record(name, done.bus);
+    return done.run;
+  };
   try {
     // The baseline (a child process of its own) just before the run it is compared with, on the same simulator.
     if (wanted('bare')) bare = await runBareClient(ports, intervalMs, readsOf(POINTS_PER_DEVICE, MAX_REGISTERS_PER_READ), { warmupMs, seconds });
-    // Nominal first of the gateway's runs: its RSS is that of a process that has run one gateway only.
-    if (wanted('nominal')) nominal = await runSteward(nominalFile, sim, { warmupMs, seconds, ...bus.options('nominal') });
-    if (wanted('dead20')) dead20 = await runSteward(dead20File, sim, { warmupMs: Math.min(warmupMs, 4000), seconds: dead20Seconds, dead, ...bus.options('dead20') });
+    if (wanted('nominal')) nominal = await gateway('nominal', nominalFile, { warmupMs, seconds });
+    if (wanted('dead20')) dead20 = await gateway('dead20', dead20File, { warmupMs: Math.min(warmupMs, 4000), seconds: dead20Seconds, dead });
     if (wanted('bare-saturation')) bareSat = await runBareClient(ports, satIntervalMs, readsOf(satPoints, MAX_REGISTERS_PER_READ), { warmupMs: Math.min(warmupMs, 2000), seconds: satSeconds });
-    if (wanted('saturation')) sat = await runSteward(satFile, sim, { warmupMs: Math.min(warmupMs, 2000), seconds: satSeconds, loopDelay: true, ...bus.options('saturation') });
+    if (wanted('saturation')) sat = await gateway('saturation', satFile, { warmupMs: Math.min(warmupMs, 2000), seconds: satSeconds, loopDelay: true });
   } finally {
     await sim.stop();
   }
@@ -236,6 +291,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
             cpu_s_per_1k_points_bare_saturation: cpuPer1k(bareSat.cpuS, bareSat.pointsRead),
             ...(sat === undefined || bareSat.cpuS === 0 ? {} : { cpu_per_point_ratio_bare_saturation: ratio(sat.cpuS / sat.pointsRead, bareSat.cpuS / bareSat.pointsRead) }),
           }),
+      ...(inProcess ? { in_process: 1 } : {}),
       load_avg_1m: Number(load1[0]!.toFixed(2)),
     },
   };

@@ -162,6 +162,16 @@ export class SubscribersBeside {
     };
   }
 
+  /** The figures of run `name`'s window, for a run measured in another process (`poll`'s child processes). */
+  window(name: string): BusWindow | undefined {
+    return this.windows.get(name);
+  }
+
+  /** Takes run `name`'s window as measured in another process. */
+  record(name: string, w: BusWindow | undefined): void {
+    if (w !== undefined) this.windows.set(name, w);
+  }
+
   /** The table's extra columns (none when n is 0). */
   header(): string[] {
     return this.n <= 0 ? [] : [`MQTT written msg/s (${this.n} subs)`, 'MQTT dropped msg/s', 'MQTT caught up msg/s', 'MQTT read msg/s', 'subscribers cores', 'MQTT latency p99 ms', 'subscribers disconnected'];

@@ -140,16 +140,44 @@ interface ControlDevice {
   readonly requests?: number;
 }
 
-/** The simulator in a child process, with its fault-injection control API. */
-export interface SimChild {
-  readonly proc: ChildProcess;
+/** What a measured run needs of the simulator: its process (for its CPU) and its control API. */
+export interface SimHandle {
+  /** The simulator's process id (its CPU is read from /proc). */
+  readonly pid: number;
   /** Base URL of the control API. */
   readonly controlUrl: string;
   /** Requests each device's server has taken so far, by device id. */
   requests(): Promise<Map<string, number>>;
   /** Turns a fault of a device on or off through the control API. */
   setFault(id: string, fault: string, on: boolean): Promise<void>;
+}
+
+/** The simulator in a child process, with its fault-injection control API. */
+export interface SimChild extends SimHandle {
+  readonly proc: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** A handle on a simulator another process started (`poll`'s runs in child processes of their own). */
+export function simHandle(pid: number, controlUrl: string): SimHandle {
+  return {
+    pid,
+    controlUrl,
+    async requests() {
+      const res = await fetch(`${controlUrl}/devices`);
+      const body = (await res.json()) as { devices: ControlDevice[] };
+      const counts = new Map<string, number>();
+      for (const d of body.devices) {
+        if (typeof d.requests !== 'number') throw new Error(`the simulator's control API gives no request count for ${d.id} (scripts/sim/control.ts)`);
+        counts.set(d.id, d.requests);
+      }
+      return counts;
+    },
+    async setFault(id, fault, on) {
+      const res = await fetch(`${controlUrl}/devices/${encodeURIComponent(id)}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fault, on }) });
+      if (!res.ok) throw new Error(`simulator: ${fault} ${on ? 'on' : 'off'} for ${id}: HTTP ${res.status} ${await res.text()}`);
+    },
+  };
 }
 
 /**
@@ -171,25 +199,7 @@ export function startSimChild(file: string, tickMs = 1000): Promise<SimChild> {
       const controlUrl = m[1]!;
       proc.stdout!.removeAllListeners('data');
       proc.stdout!.resume();
-      resolve({
-        proc,
-        controlUrl,
-        async requests() {
-          const res = await fetch(`${controlUrl}/devices`);
-          const body = (await res.json()) as { devices: ControlDevice[] };
-          const counts = new Map<string, number>();
-          for (const d of body.devices) {
-            if (typeof d.requests !== 'number') throw new Error(`the simulator's control API gives no request count for ${d.id} (scripts/sim/control.ts)`);
-            counts.set(d.id, d.requests);
-          }
-          return counts;
-        },
-        async setFault(id, fault, on) {
-          const res = await fetch(`${controlUrl}/devices/${encodeURIComponent(id)}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fault, on }) });
-          if (!res.ok) throw new Error(`simulator: ${fault} ${on ? 'on' : 'off'} for ${id}: HTTP ${res.status} ${await res.text()}`);
-        },
-        stop: () => stopChild(proc),
-      });
+      resolve({ ...simHandle(proc.pid!, controlUrl), proc, stop: () => stopChild(proc) });
     });
     proc.on('exit', (code) => reject(new Error(`steward sim exited ${code} before its control API was up: ${err.trim()}`)));
   });
@@ -300,7 +310,7 @@ export interface StewardRun {
  * twice per shortest poll interval (every 25–250 ms) and a value is taken whenever a
  * device's cycle count moved — every cycle at intervals ≥ 50 ms.
  */
-export async function runSteward(file: string, sim: SimChild, options: StewardRunOptions): Promise<StewardRun> {
+export async function runSteward(file: string, sim: SimHandle, options: StewardRunOptions): Promise<StewardRun> {
   const site = loadSiteConfig(file);
   const dead = new Set(options.dead ?? []);
   const healthy = site.devices.map((d) => d.id).filter((id) => !dead.has(id));
@@ -342,7 +352,7 @@ export async function runSteward(file: string, sim: SimChild, options: StewardRu
         lateness.push(w.stats.lastLatenessMs);
       }
     }, sampleMs);
-    const simPid = sim.proc.pid!;
+    const simPid = sim.pid;
     const simCpu0 = procCpuSeconds(simPid);
     const cpu0 = process.cpuUsage();
     const store0 = storeMs;
