@@ -61,6 +61,14 @@ interface Subscriber {
   readonly filters: Map<string, readonly string[]>;
   /** Frames of the current batch, written at `flush` as one buffer. */
   readonly pending: Buffer[];
+  /**
+   * Their bytes, counted with the socket's against the bound: a turn that queues many
+   * values (the worker mode's, whose turn may carry the changes of several of the poller's)
+   * cannot take a subscriber far past it before its socket sees any of them.
+   */
+  pendingBytes: number;
+  /** A 'drain' listener is set on its socket. */
+  drainArmed: boolean;
   /** When its socket went past the bound (0: it is not). */
   congestedSince: number;
   /**
@@ -73,7 +81,7 @@ interface Subscriber {
   missedFlags: Uint8Array;
   /** Where catching up goes on in `missed`. */
   missedAt: number;
-  /** A `drain` listener is set to send the missed values. */
+  /** It is owed the latest values of topics it missed (sent when its socket drains, or at once if it took all). */
   waiting: boolean;
 }
 
@@ -214,7 +222,7 @@ export class Fanout {
   private subscriberOf(client: Client): Subscriber {
     let s = this.subscribers.get(client);
     if (s === undefined) {
-      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], congestedSince: 0, missed: [], missedFlags: new Uint8Array(0), missedAt: 0, waiting: false };
+      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], pendingBytes: 0, drainArmed: false, congestedSince: 0, missed: [], missedFlags: new Uint8Array(0), missedAt: 0, waiting: false };
       this.subscribers.set(client, s);
     }
     return s;
@@ -241,6 +249,7 @@ export class Fanout {
       if (!this.scheduled) this.schedule();
     }
     s.pending.push(frame);
+    s.pendingBytes += frame.length;
   }
 
   /** Registers a slot whose retained value answers the SUBSCRIBEs that match its topic. */
@@ -282,8 +291,18 @@ export class Fanout {
     if (s.missed.length > 2 * s.missedFlags.length + 1024) this.compactMissed(s);
     if (!s.waiting) {
       s.waiting = true;
-      s.conn.once('drain', () => this.catchUp(s));
+      this.armDrain(s);
     }
+  }
+
+  /** Catches up when the socket drains (once a listener, however many times it is asked). */
+  private armDrain(s: Subscriber): void {
+    if (s.drainArmed) return;
+    s.drainArmed = true;
+    s.conn.once('drain', () => {
+      s.drainArmed = false;
+      if (s.waiting) this.catchUp(s);
+    });
   }
 
   private compactMissed(s: Subscriber): void {
@@ -387,7 +406,7 @@ export class Fanout {
         if (this.subscribers.delete(s.client)) this.generation++;
         continue;
       }
-      if (conn.writableLength > this.maxBufferedBytes) {
+      if (conn.writableLength + s.pendingBytes > this.maxBufferedBytes) {
         this.stats.dropped++;
         // Its latest value goes once the socket drains: a slow reader skips values, never ends up with an old one.
         if (slot.index >= 0) this.miss(s, slot as RetainedSlot, frame);
@@ -453,7 +472,7 @@ export class Fanout {
       // The rest at the next drain (the write of ≥ a quarter of the bound fills the socket's buffer).
       s.missedAt = k;
       s.waiting = true;
-      s.conn.once('drain', () => this.catchUp(s));
+      this.armDrain(s);
     }
   }
 
@@ -476,7 +495,14 @@ export class Fanout {
       }
       prev = frames;
     }
-    for (let i = 0; i < list.length; i++) list[i]!.pending.length = 0;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
+      s.pending.length = 0;
+      s.pendingBytes = 0;
+      // Values missed for what was pending, not for a full socket: a socket that took it all
+      // will not emit 'drain' — catch up at the next turn instead.
+      if (s.waiting && !s.conn.writableNeedDrain && !s.conn.destroyed) setImmediate(() => (s.waiting && !s.conn.writableNeedDrain ? this.catchUp(s) : undefined));
+    }
     list.length = 0;
     this.retainedFrames.clear();
   };
