@@ -97,7 +97,7 @@ export const Mqtt = Type.Object(
     /**
      * Runs the broker (aedes, its listeners, the ACL, the fan-out to subscribers, the bridge)
      * in a worker thread, off the poller's: for sites with many subscribers of every value.
-     * Costs ~10 MB of RSS; off by default (docs/mqtt.md, "The broker in a worker thread").
+     * Costs RSS (+14–81 MB at the poll bench's nominal) and some CPU per point; off by default (docs/mqtt.md, "The broker in a worker thread").
      */
     worker: Type.Optional(Type.Boolean()),
     /** Largest PUBLISH a client may send, bytes. */
