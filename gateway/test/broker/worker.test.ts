@@ -135,3 +135,22 @@ t.test('a worker that dies is logged and started again on the same port, with th
   t.same(sub.stdout.trim().split('\n').sort(), ['steward/v1/s1/tank-1/$state online', 'steward/v1/s1/tank-1/level {"v":71,"ts":2,"q":"good"}', 'steward/v1/s1/tank-1/temp {"v":20.5,"ts":3,"q":"good"}'], 'the latest values and the state, retained, with the credential issued before');
   t.equal(broker.metrics().mqtt_worker_restarts_total, 1);
 });
+
+t.test('a worker behind by more than 4 messages gets the latest value of each changed point once it has caught up', async (t) => {
+  const { broker } = await startWorkerBroker(t);
+  const c = await client(broker.url, { username: 'all', password: 'all-pass' });
+  t.teardown(() => c.endAsync());
+  const got: string[] = [];
+  c.on('message', (topic, payload) => got.push(`${topic.slice('steward/v1/s1/'.length)} ${(JSON.parse(payload.toString('utf8')) as { v: unknown }).v}`));
+  await c.subscribeAsync(['steward/v1/s1/d1/p', 'steward/v1/s1/d1/q', 'steward/v1/s1/sentinel/done']);
+  // As if 100 values messages were still in the worker's hands (white box: the count it is compared with).
+  const inside = broker as unknown as { posted: number };
+  inside.posted += 100;
+  for (let v = 1; v <= 3; v++) t.equal(broker.publishReadings('d1', [{ point: 'd1.p', ts: v, value: v, quality: 'good' }, { point: 'd1.q', ts: 1, value: 7, quality: 'good' }]), v === 1 ? 2 : 1);
+  t.equal(broker.metrics().mqtt_worker_values_conflated_total, 4, 'every change held back, none sent');
+  inside.posted -= 100;
+  broker.publishReadings('sentinel', [{ point: 'sentinel.done', ts: 1, value: 1, quality: 'good' }]);
+  await until('the sentinel', () => got.includes('sentinel/done 1'));
+  t.same(got, ['d1/p 3', 'd1/q 7', 'sentinel/done 1'], 'the latest of each, before what changed after; not the intermediate values');
+  t.equal(broker.stats().valuesPublished, 5, 'published (by exception) on the main thread all the same');
+});
