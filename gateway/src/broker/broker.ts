@@ -240,7 +240,7 @@ export class LocalBroker {
       aedes.on('client', count);
       aedes.on('clientDisconnect', count);
     }
-    this.fanout = new Fanout(aedes, options.slowSubscriber?.maxBufferedBytes ?? MAX_BUFFERED_BYTES, options.slowSubscriber?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, fanoutStats);
+    this.fanout = new Fanout(aedes, options.slowSubscriber?.maxBufferedBytes ?? MAX_BUFFERED_BYTES, options.slowSubscriber?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS, fanoutStats, shared !== undefined);
   }
 
   /** Creates the broker and opens its listeners; throws GW_ERR_MQTT_LISTEN / GW_ERR_MQTT_TLS. */
