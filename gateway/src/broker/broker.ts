@@ -66,6 +66,11 @@ export interface BrokerOptions {
   readonly worker?: boolean;
   /** In the worker: the shared counters (remote.ts) the main thread's stats() reads. */
   readonly sharedCounters?: Float64Array;
+  /**
+   * In the worker: a credential the main thread issued (`issueCredential`), asked for a user
+   * name this broker does not know yet — its message may not have arrived.
+   */
+  issuedCredential?(username: string): Promise<{ password: string; role: Role; acl?: MqttUserConfigAcl } | undefined>;
 }
 
 /** What the broker has done, for /metrics and benchmarks. */
@@ -461,7 +466,13 @@ export class LocalBroker {
       throw authError('too many failed logins', 5);
     }
     const given = password?.toString('utf8') ?? '';
-    const internal = this.internal.get(username);
+    let internal = this.internal.get(username);
+    if (internal === undefined && this.options.issuedCredential !== undefined) {
+      // Worker mode: issued on the main thread, its message not handled here yet.
+      const issued = await this.options.issuedCredential(username);
+      if (issued !== undefined && !this.internal.has(username)) this.addCredential(username, issued.password, issued.role, issued.acl);
+      internal = this.internal.get(username);
+    }
     if (internal !== undefined) {
       if (timingSafeEqual(this.mac(given), internal.password)) return new Rights(username, internal.role, this.topics, internal.acl);
     } else {

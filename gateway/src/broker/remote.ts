@@ -13,7 +13,9 @@
  *   transferred, not copied. `publishReadings` still answers synchronously;
  * - `$state`, events and new credentials cross as small messages on the same port, after
  *   the values queued before them (a `$state` never overtakes the values before it);
- * - **logins**: the worker asks `verifyPassword` (scrypt) of this thread;
+ * - **logins**: the worker asks `verifyPassword` (scrypt) of this thread, and asks it for a
+ *   user name it does not know, which may be a credential issued here whose message it has
+ *   not handled yet (`issueCredential` answers at once);
  * - **writes**: the worker acknowledges a `…/set` and asks this thread, which runs the
  *   guarded, audited `writePoint` and answers; the worker publishes the result;
  * - **counters**: the worker counts in a `SharedArrayBuffer` read here, so `stats()` and
@@ -119,6 +121,8 @@ export type ToWorker =
   | { t: 'event'; event: GatewayEvent }
   | { t: 'credential'; username: string; password: string; role: Role; acl?: Acl }
   | { t: 'verified'; id: number; ok: boolean }
+  /** The answer to `lookup`: the credential issued here under that name, if any. */
+  | { t: 'issued'; id: number; credential?: { password: string; role: Role; acl?: Acl } }
   | { t: 'written'; id: number; previous: Value | null }
   | { t: 'written'; id: number; code: string; message: string }
   | { t: 'ping'; id: number }
@@ -129,6 +133,8 @@ export type FromWorker =
   | { t: 'ready'; url: string; tlsUrl?: string }
   | { t: 'failed'; code: string; message: string }
   | { t: 'verify'; id: number; secret: PasswordSecret; password: string }
+  /** A CONNECT with a user name the worker does not know: did this thread issue it (its `credential` message not handled yet)? */
+  | { t: 'lookup'; id: number; username: string }
   | { t: 'write'; id: number; device: string; point: string; value: Value; actor: string }
   | { t: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'; bindings: Record<string, unknown>; obj: Record<string, unknown>; msg?: string }
   | { t: 'pong'; id: number }
@@ -284,6 +290,11 @@ export class RemoteBroker {
             () => this.post(w, { t: 'verified', id: m.id, ok: false }),
           );
           return;
+        case 'lookup': {
+          const c = this.credentials.get(m.username);
+          this.post(w, { t: 'issued', id: m.id, ...(c === undefined ? {} : { credential: c }) });
+          return;
+        }
         case 'write':
           o.writePoint(m.device, m.point, m.value, m.actor).then(
             ({ previous }) => this.post(w, { t: 'written', id: m.id, previous }),

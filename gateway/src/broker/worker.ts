@@ -1,9 +1,9 @@
 /**
  * The broker's worker thread (`gateway.mqtt.worker: true`; the main thread's side is
  * remote.ts): runs the in-thread broker (`LocalBroker`: aedes, its listeners, the ACL, the
- * fan-out, the retained table, the bridge) with the password check and the writes asked of
- * the main thread, its counters in the shared memory the main thread reads, its logs sent
- * to the main thread's logger.
+ * fan-out, the retained table, the bridge) with the password check, the credentials issued
+ * there but not received here yet, and the writes asked of the main thread, its counters in
+ * the shared memory the main thread reads, its logs sent to the main thread's logger.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { GatewayError, type GatewayErrorCode } from '../core/errors.js';
@@ -50,8 +50,9 @@ function portLogger(bindings: Record<string, unknown>, level: string): Logger {
 }
 
 let nextId = 1;
-const pending = new Map<number, (m: Extract<ToWorker, { t: 'verified' | 'written' }>) => void>();
-function ask(m: Extract<FromWorker, { t: 'verify' | 'write' }>): Promise<Extract<ToWorker, { t: 'verified' | 'written' }>> {
+type Answer = Extract<ToWorker, { t: 'verified' | 'written' | 'issued' }>;
+const pending = new Map<number, (m: Answer) => void>();
+function ask(m: Extract<FromWorker, { t: 'verify' | 'write' | 'lookup' }>): Promise<Answer> {
   return new Promise((resolve) => {
     pending.set(m.id, resolve);
     post(m);
@@ -73,6 +74,11 @@ try {
     verifyPassword: async (secret, password) => {
       const r = await ask({ t: 'verify', id: nextId++, secret, password });
       return r.t === 'verified' && r.ok;
+    },
+    // A user name not known here: maybe a credential issued on the main thread whose message is still on its way.
+    issuedCredential: async (username) => {
+      const r = await ask({ t: 'lookup', id: nextId++, username });
+      return r.t === 'issued' ? r.credential : undefined;
     },
     writePoint: async (device, point, value, actor) => {
       const r = await ask({ t: 'write', id: nextId++, device, point, value, actor });
@@ -149,6 +155,7 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'verified':
     case 'written':
+    case 'issued':
       pending.get(m.id)?.(m);
       pending.delete(m.id);
       break;

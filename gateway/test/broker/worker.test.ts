@@ -67,6 +67,51 @@ t.test('a login is checked by the main thread; refusals are counted in the share
   t.equal(broker.metrics().mqtt_logins_refused_total, 1);
 });
 
+t.test('a credential issued on the main thread logs in before the worker has received it: the main thread answers for it', async (t) => {
+  const { broker, verified } = await startWorkerBroker(t);
+  // Hold back the credential messages to the worker (white box: the port's postMessage), as
+  // if a CONNECT were read before the worker handled them; everything else goes through.
+  const w = broker.worker!;
+  const post = w.postMessage.bind(w);
+  const held: unknown[] = [];
+  w.postMessage = (m: unknown, transfer?: Parameters<typeof post>[1]) => void ((m as { t?: string }).t === 'credential' ? held.push(m) : post(m, transfer));
+  const cred = broker.issueCredential('node-red', 'operator', { subscribe: ['steward/v1/s1/pump-1/#'], publish: [] });
+  const c = await client(broker.url, { username: cred.username, password: cred.password });
+  t.teardown(() => c.endAsync());
+  t.equal(held.length, 1, 'the worker had not been told of the credential');
+  t.same(verified, [], 'no scrypt check: the main thread answered for its own credential');
+  // Its ACL, not the operator's defaults, came with it: a filter outside it is refused.
+  // (mqtt.js fails the whole call on any 0x80; the SUBACK it carries says which filter.)
+  const err = await c.subscribeAsync(['steward/v1/s1/pump-1/flow', 'steward/v1/s1/tank-1/level']).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.same((err as { packet?: { granted?: number[] } } | undefined)?.packet?.granted, [0, 128], 'the ACL issued with it');
+  const wrong = await client(broker.url, { username: cred.username, password: 'nope' }).then(
+    (x) => (void x.end(true), 'connected'),
+    (err: Error) => err.message,
+  );
+  t.match(wrong, /bad user ?name or password/i, 'a wrong password for it is refused');
+  const unknown = await client(broker.url, { username: 'nobody', password: 'x' }).then(
+    (x) => (void x.end(true), 'connected'),
+    (err: Error) => err.message,
+  );
+  t.match(unknown, /bad user ?name or password/i, 'a user nobody issued is refused');
+  t.same(
+    verified.map((v) => v.password),
+    ['x'],
+    'the unknown user goes through the password check as before',
+  );
+  t.equal(broker.stats().loginsRefused, 2, 'each refusal counted once');
+  // The held message arrives late: harmless, the same credential.
+  w.postMessage = post;
+  for (const m of held) post(m);
+  await broker.settled();
+  const again = await client(broker.url, { username: cred.username, password: cred.password });
+  t.teardown(() => again.endAsync());
+  t.equal(broker.stats().loginsRefused, 2);
+});
+
 t.test('…/set: acknowledged by the worker, written by the main thread, answered on …/set/result', async (t) => {
   const { broker, writes } = await startWorkerBroker(t);
   const op = await client(broker.url, { username: 'op', password: 'operator-pass' });
