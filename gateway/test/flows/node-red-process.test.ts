@@ -51,10 +51,13 @@ const editor = `http://127.0.0.1:${nrPort}`;
 
 type Status = { state: string; pid: number | null; restarts: number; watchdogKills: number; version: number | null; flowsStartedAt: number | null };
 const status = async () => (await (await fetch(`${gw.url}/api/v1/flows/status`)).json()) as Status;
+// Bounded by the supervisor's own start timeout (120 s): Node-RED runs at nice 10 and loads its
+// modules for seconds; with tap's three files at once on a loaded 2-core machine one start
+// once took longer than the 60 s this wait used to allow.
 const running = (what: string, pidNot?: number | null) => until(what, async () => {
   const s = await status();
   return s.state === 'running' && s.pid !== pidNot ? s : undefined;
-}, 60_000, 100);
+}, 120_000, 100);
 const gwLogin = async (name: string, password: string) =>
   ((await (await fetch(`${gw.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) })).json()) as { token: string }).token;
 const editorLogin = async (username: string, password: string) => {
