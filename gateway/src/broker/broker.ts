@@ -31,6 +31,7 @@ import type { Logger } from '../core/logger.js';
 import type { DeviceState, GatewayEvent, Reading, Value } from '../core/model.js';
 import { Rights, type Role } from './acl.js';
 import { MqttBridge, type BridgeStats } from './bridge.js';
+import { slotAt, takeChange } from './by-position.js';
 import { Fanout, RetainedSlot, Slot, type FanoutStats } from './fanout.js';
 import { metricsOf, RemoteBroker, sharedCounters } from './remote.js';
 import { Topics } from './topics.js';
@@ -336,16 +337,9 @@ export class LocalBroker {
     let batch = '';
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      let p = order[i];
-      if (p === undefined || p.id !== r.point) {
-        p = points.get(r.point);
-        if (p !== undefined) order[i] = p;
-      }
+      let p = slotAt(order, points, i, r.point);
       if (p !== undefined) {
-        if (p.v === r.value && p.q === r.quality) continue;
-        p.v = r.value;
-        p.ts = r.ts;
-        p.q = r.quality;
+        if (!takeChange(p, r)) continue;
         p.changes++;
       } else {
         p = new PointSlot(r.point, this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1)), r.point.slice(r.point.indexOf('.') + 1), r.value, r.ts, r.quality);

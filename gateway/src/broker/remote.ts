@@ -35,6 +35,7 @@ import type { DeviceState, GatewayEvent, Quality, Reading, Value } from '../core
 import type { Role } from './acl.js';
 import type { BridgeStats } from './bridge.js';
 import type { BrokerOptions, BrokerStats, GatewayLogin, PasswordSecret } from './broker.js';
+import { slotAt, takeChange } from './by-position.js';
 import { Topics } from './topics.js';
 
 /** The counters the worker keeps in shared memory, by slot. */
@@ -64,6 +65,8 @@ export const SHARED_SLOTS = [
   'valuesMessagesHandled',
 ] as const;
 export type SharedSlot = (typeof SHARED_SLOTS)[number];
+/** Each counter's index in the shared array, looked up once (not per use: `behind()` runs per device batch). */
+export const SLOT = Object.fromEntries(SHARED_SLOTS.map((name, i) => [name, i])) as Record<SharedSlot, number>;
 
 /**
  * An object whose properties `names` read and write the slots of `shared` (a
@@ -72,7 +75,7 @@ export type SharedSlot = (typeof SHARED_SLOTS)[number];
 export function sharedCounters<K extends SharedSlot>(shared: Float64Array, names: readonly K[], as: Partial<Record<K, string>> = {}): Record<string, number> {
   const o: Record<string, number> = {};
   for (const name of names) {
-    const i = SHARED_SLOTS.indexOf(name);
+    const i = SLOT[name];
     Object.defineProperty(o, as[name] ?? name, {
       get: () => shared[i]!,
       set: (v: number) => {
@@ -222,8 +225,7 @@ export class RemoteBroker {
     this.topics = new Topics(options.site);
     this.shared = new Float64Array(new SharedArrayBuffer(SHARED_SLOTS.length * 8));
     this.ports = { ...(options.port === undefined ? {} : { port: options.port }), ...(options.tlsPort === undefined ? {} : { tlsPort: options.tlsPort }) };
-    const s = this.shared;
-    const at = (n: SharedSlot) => s[SHARED_SLOTS.indexOf(n)]!;
+    const at = (n: SharedSlot) => this.at(n);
     this.bridge =
       options.config.bridge === undefined
         ? undefined
@@ -272,7 +274,7 @@ export class RemoteBroker {
       switch (m.t) {
         case 'ready':
           this.posted = 0;
-          this.shared[SHARED_SLOTS.indexOf('valuesMessagesHandled')] = 0;
+          this.shared[SLOT.valuesMessagesHandled] = 0;
           this.url = m.url;
           this.tlsUrl = m.tlsUrl;
           this.worker = w;
@@ -332,12 +334,12 @@ export class RemoteBroker {
   /** The worker died: log it, start another after a delay, re-seed it. */
   private died(code: number): void {
     this.worker = undefined;
-    this.shared[SHARED_SLOTS.indexOf('clients')] = 0;
+    this.shared[SLOT.clients] = 0;
     for (const resolve of this.pings.values()) resolve();
     this.pings.clear();
     if (this.closing !== undefined) return;
     if (Date.now() - this.readyAt > STABLE_MS) this.failuresInRow = 0;
-    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.failuresInRow++);
+    const delay = this.restartDelay();
     this.options.log.error({ code: 'GW_ERR_MQTT_WORKER', exitCode: code, restartInMs: delay }, 'MQTT broker worker died; starting another (its clients reconnect)');
     let resolveReady!: () => void;
     this.ready = new Promise<void>((r) => (resolveReady = r));
@@ -351,11 +353,16 @@ export class RemoteBroker {
         },
         (err: unknown) => {
           this.options.log.error({ err, code: 'GW_ERR_MQTT_WORKER' }, 'MQTT broker worker could not start again; retrying');
-          setTimeout(again, Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.failuresInRow++)).unref();
+          setTimeout(again, this.restartDelay()).unref();
         },
       );
     };
     setTimeout(again, delay).unref();
+  }
+
+  /** The next restart's delay: RESTART_MIN_MS doubling with each failure in a row, at most RESTART_MAX_MS. */
+  private restartDelay(): number {
+    return Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.failuresInRow++);
   }
 
   /** A new worker gets everything the old one was told: every point's latest value, the states, the credentials. */
@@ -392,7 +399,7 @@ export class RemoteBroker {
 
   /** True while the worker has more than MAX_BEHIND values messages in hand. */
   private behind(): boolean {
-    return this.posted - this.shared[SHARED_SLOTS.indexOf('valuesMessagesHandled')]! > MAX_BEHIND;
+    return this.posted - this.shared[SLOT.valuesMessagesHandled]! > MAX_BEHIND;
   }
 
   /** The latest values of the points that changed while the worker was behind, by device. */
@@ -458,12 +465,17 @@ export class RemoteBroker {
     this.len += RECORD;
   }
 
+  /** Tries again in 5 ms to send what was held back while the worker was behind. */
+  private flushSoon(): void {
+    this.dirtyTimer ??= setTimeout(() => ((this.dirtyTimer = undefined), this.flush()), 5);
+  }
+
   /** Hands this turn's changes to the worker: one message, its buffer transferred. `force`: the held-back ones too, behind or not. */
   private flush(force = false): void {
     this.scheduled = false;
     if (this.dirty.length > 0 && this.worker !== undefined) {
       if (force || !this.behind()) this.undirty();
-      else this.dirtyTimer ??= setTimeout(() => ((this.dirtyTimer = undefined), this.flush()), 5);
+      else this.flushSoon();
     }
     if (this.len === 0 && this.newPoints.length === 0) return;
     const w = this.worker;
@@ -502,16 +514,9 @@ export class RemoteBroker {
     let header = -1;
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      let p = order[i];
-      if (p === undefined || p.id !== r.point) {
-        p = points.get(r.point);
-        if (p !== undefined) order[i] = p;
-      }
+      let p = slotAt(order, points, i, r.point);
       if (p !== undefined) {
-        if (p.v === r.value && p.q === r.quality) continue;
-        p.v = r.value;
-        p.ts = r.ts;
-        p.q = r.quality;
+        if (!takeChange(p, r)) continue;
       } else {
         p = new MainSlot(r.point, this.slots.length, known.num, r.value, r.ts, r.quality);
         this.slots.push(p);
@@ -528,7 +533,7 @@ export class RemoteBroker {
           this.dirty.push(p);
         }
         this.conflated++;
-        if (this.dirtyTimer === undefined) this.dirtyTimer = setTimeout(() => ((this.dirtyTimer = undefined), this.flush()), 5);
+        this.flushSoon();
         continue;
       }
       if (header < 0) header = this.header(known.num, 0);
@@ -580,9 +585,13 @@ export class RemoteBroker {
     return this.ready;
   }
 
+  /** A counter the worker keeps in shared memory. */
+  private at(n: SharedSlot): number {
+    return this.shared[SLOT[n]]!;
+  }
+
   stats(): BrokerStats & { bridge?: BridgeStats } {
-    const s = this.shared;
-    const at = (n: SharedSlot) => s[SHARED_SLOTS.indexOf(n)]!;
+    const at = (n: SharedSlot) => this.at(n);
     return {
       clients: at('clients'),
       valuesPublished: this.valuesPublished,

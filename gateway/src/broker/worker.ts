@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import type { Reading, Value } from '../core/model.js';
 import type { BridgeStats } from './bridge.js';
 import { LocalBroker } from './broker.js';
-import { KIND, QUALITIES, RECORD, SHARED_SLOTS, type FromWorker, type SharedSlot, type ToWorker, type WorkerInit } from './remote.js';
+import { KIND, QUALITIES, RECORD, SLOT, type FromWorker, type SharedSlot, type ToWorker, type WorkerInit } from './remote.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -96,7 +96,7 @@ try {
 }
 
 // The bridge's figures: copied into the shared counters after each message and every 250 ms.
-const slot = (n: SharedSlot): number => SHARED_SLOTS.indexOf(n);
+const slot = (n: SharedSlot): number => SLOT[n];
 const bridgeSlots: [keyof BridgeStats, number][] = [
   ['queuedEvents', slot('bridgeQueuedEvents')],
   ['queuedValues', slot('bridgeQueuedValues')],

@@ -205,8 +205,7 @@ export class StoreMaintenance {
     // before, and the loop ran 50 ms passes every 20 ms — ~70 % of the thread — until the
     // minute completed: at the poll bench's saturation the 2,000,000-sample tail fills in
     // ~12 s, and points/s fell from ~515,000 to ~180,000 for the rest of each minute.)
-    if (tail.end < last) return false;
-    this.queueCompleteMinutes(cutoff);
+    if (tail.end >= last) this.queueCompleteMinutes(cutoff);
     return false;
   }
 
