@@ -63,7 +63,7 @@
  * the figures: the benchmark shares its cores with whatever else runs.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
@@ -142,14 +142,11 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let dead20File = '';
   let satFile = '';
   // --mqtt-worker: the broker in its worker thread (gateway.mqtt.worker).
-  const site = (file: string): string => {
-    if (options.args['mqtt-worker'] !== undefined) writeFileSync(file, readFileSync(file, 'utf8').replace('logLevel: silent }', 'logLevel: silent, mqtt: { worker: true } }'));
-    return file;
-  };
+  const mqttWorker = options.args['mqtt-worker'] !== undefined;
   const { sim, ports } = await startSimOnFreePorts(devices, (ports) => {
-    nominalFile = site(writeSite(dir, 'nominal', ports, intervalMs));
-    dead20File = site(writeSite(dir, 'dead20', ports, intervalMs));
-    return (satFile = site(writeSite(dir, 'saturation', ports, satIntervalMs, satPoints)));
+    nominalFile = writeSite(dir, 'nominal', ports, intervalMs, POINTS_PER_DEVICE, mqttWorker);
+    dead20File = writeSite(dir, 'dead20', ports, intervalMs, POINTS_PER_DEVICE, mqttWorker);
+    return (satFile = writeSite(dir, 'saturation', ports, satIntervalMs, satPoints, mqttWorker));
   });
   let nominal: StewardRun | undefined;
   let dead20: StewardRun | undefined;

@@ -96,19 +96,22 @@ export const deviceId = (i: number): string => `dev-${i + 1}`;
 /** The profile file of devices of `points` points (`poll-mixed.yaml` for the standard 200). */
 const profileFile = (points: number): string => (points === POINTS_PER_DEVICE ? 'poll-mixed.yaml' : `poll-mixed-${points}.yaml`);
 
-/** A site.yaml of `ports.length` devices (the profile at `./poll-mixed.yaml`), polled every `intervalMs`. */
-export function siteYaml(ports: readonly number[], intervalMs: number, dataDir: string, points = POINTS_PER_DEVICE): string {
+/**
+ * A site.yaml of `ports.length` devices (the profile at `./poll-mixed.yaml`), polled every
+ * `intervalMs`; `mqttWorker`: the broker in its worker thread (`gateway.mqtt.worker`).
+ */
+export function siteYaml(ports: readonly number[], intervalMs: number, dataDir: string, points = POINTS_PER_DEVICE, mqttWorker = false): string {
   const devices = ports
     .map((port, i) => `  - { id: ${deviceId(i)}, profile: ./${profileFile(points)}, system: other, pollIntervalMs: ${intervalMs}, connection: { protocol: modbus-tcp, host: 127.0.0.1, port: ${port}, timeoutMs: 1000 } }`)
     .join('\n');
-  return `site: { id: bench-poll, name: Poll bench }\ngateway: { dataDir: ${JSON.stringify(dataDir)}, logLevel: silent }\ndevices:\n${devices}\n`;
+  return `site: { id: bench-poll, name: Poll bench }\ngateway: { dataDir: ${JSON.stringify(dataDir)}, logLevel: silent${mqttWorker ? ', mqtt: { worker: true }' : ''} }\ndevices:\n${devices}\n`;
 }
 
 /** Writes the profile and a site file into `dir`; returns the site file's path. `points`: per device (a multiple of 200). */
-export function writeSite(dir: string, name: string, ports: readonly number[], intervalMs: number, points = POINTS_PER_DEVICE): string {
+export function writeSite(dir: string, name: string, ports: readonly number[], intervalMs: number, points = POINTS_PER_DEVICE, mqttWorker = false): string {
   writeFileSync(path.join(dir, profileFile(points)), profileYaml(points));
   const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, siteYaml(ports, intervalMs, `./data-${name}`, points));
+  writeFileSync(file, siteYaml(ports, intervalMs, `./data-${name}`, points, mqttWorker));
   return file;
 }
 
