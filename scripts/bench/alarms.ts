@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- alarms [--quick] [--points N] [--seconds S] [--subscribers K]`
+ * `npm run bench -- alarms [--quick] [--points N] [--seconds S] [--subscribers K] [--mqtt-client lean|mqttjs]`
  *
  * 1. The alarm engine's hot path: N points (10,000: 715 VFD pumps of 14 points, each
  *    with the profile's 4 point rules and a comm rule) fed in per-device batches as the
@@ -10,7 +10,8 @@
  * 2. MQTT publication and fan-out through the gateway's embedded broker
  *    (gateway/src/broker/, aedes) to K subscribers (50): measured by the bus's own
  *    benchmark (scripts/bench/mqtt.ts), run from here, so both figures come from one
- *    command. Its fan-out at the device layer's saturation, beside the real poller, is
+ *    command. Its subscribers are the lean raw-socket client (lib/lean-mqtt.ts) unless
+ *    `--mqtt-client mqttjs` asks for mqtt.js. Its fan-out at the device layer's saturation, beside the real poller, is
  *    `npm run bench -- poll --only saturation --mqtt-subscribers 50`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ import type { DeviceConfig } from '../../gateway/src/core/config/load.js';
 import type { Quality, Reading, Value } from '../../gateway/src/core/model.js';
 import { AlarmStore } from '../../gateway/src/store/alarms.js';
 import { GatewayStore } from '../../gateway/src/store/store.js';
+import { mqttClientOption } from './lib/mqtt-subscribers.js';
 import { run as mqttBench } from './mqtt.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
@@ -101,6 +103,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const points = Number(options.args.points ?? 10_000);
   const seconds = Number(options.args.seconds ?? (options.quick ? 5 : 20));
   const subscribers = Number(options.args.subscribers ?? 50);
+  const mqttClient = mqttClientOption(options.args);
   const e = await engineRun(points, seconds);
   // The fan-out is the MQTT bus's own benchmark (scripts/bench/mqtt.ts, by the broker's
   // author): the same Broker, subscribers in a child process, paced publication. Its
@@ -108,7 +111,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let fan: Readonly<Record<string, number | string | boolean>> | undefined;
   let fanError: string | undefined;
   try {
-    fan = (await mqttBench({ quick: options.quick, args: { points: String(points), subscribers: String(subscribers) } })).figures;
+    fan = (await mqttBench({ quick: options.quick, args: { points: String(points), subscribers: String(subscribers), 'mqtt-client': mqttClient } })).figures;
   } catch (err) {
     fanError = err instanceof Error ? err.message : String(err);
   }
@@ -143,6 +146,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       ns_per_point: Math.round(e.nsPerPoint),
       transitions: e.transitions,
       mqtt_subscribers: subscribers,
+      mqtt_client: mqttClient,
       // null (printed as such) when the bus could not be measured; the table says why.
       mqtt_fanout_msgs_per_s: fanout ?? (null as unknown as number),
       ...(fan?.mqtt_batch_points_per_s_to_all === undefined ? {} : { mqtt_batch_points_per_s_to_all: fan.mqtt_batch_points_per_s_to_all }),

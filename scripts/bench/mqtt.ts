@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- mqtt [--quick] [--points N] [--rate R] [--subscribers S] [--seconds T]`
+ * `npm run bench -- mqtt [--quick] [--points N] [--rate R] [--subscribers S] [--seconds T] [--mqtt-client lean|mqttjs]`
  *
  * The gateway's MQTT bus alone (gateway/src/broker/, docs/mqtt.md): the real Broker in
  * this process, `publishReadings` called as main.ts calls it (one batch per device, every
  * value changed so each one is published: the worst case of publication by exception),
- * and S subscribers (mqtt.js, MQTT 3.1.1, QoS 0, each on the site's whole tree) in one
- * child process, so that the broker's thread is measured alone. Runs:
+ * and S subscribers (MQTT 3.1.1, QoS 0, each on the site's whole tree) in one child
+ * process, so that the broker's thread is measured alone: the lean raw-socket client of
+ * lib/lean-mqtt.ts by default, mqtt.js with `--mqtt-client mqttjs` (the subscribers are the
+ * load generator: the cheaper they are, the less they take from the broker's core). Runs:
  *
  * 0. publish-only, as fast as it goes — every point changed once per round, nobody
  *    subscribed: the most changed values/s the hand-off from the poller takes, and its CPU
@@ -42,7 +44,7 @@ import { verifyPassword } from '../../gateway/src/api/auth.js';
 import { Broker } from '../../gateway/src/broker/broker.js';
 import { createLogger } from '../../gateway/src/core/logger.js';
 import type { Reading } from '../../gateway/src/core/model.js';
-import { startSubscribers } from './lib/mqtt-subscribers.js';
+import { mqttClientOption, startSubscribers } from './lib/mqtt-subscribers.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
 const PASSWORD = 'bench-pass';
@@ -158,6 +160,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   /** Values/s of the per-point fan-out to all subscribers (every value to each of them). */
   const fanoutRate = Number(options.args['fanout-rate'] ?? 1000);
   const seconds = Number(options.args.seconds ?? (options.quick ? 4 : 15));
+  const client = mqttClientOption(options.args);
   const load0 = loadavg()[0]!;
   const broker = await Broker.start({
     site: 'bench',
@@ -168,7 +171,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     log: createLogger({ level: 'silent' }),
   });
   const rows: (string | number)[][] = [['run', 'subscribers', 'values/s', 'delivered msg/s', 'written msg/s', 'dropped msg/s', 'broker CPU ms/1k values', 'broker CPU ms/1k deliveries', 'broker CPU µs/written', 'event loop busy', 'latency p50 ms', 'latency p99 ms', 'subscribers dropped']];
-  const figures: Record<string, number | string | boolean> = { points, rate, fanout_rate: fanoutRate, subscribers, seconds };
+  const figures: Record<string, number | string | boolean> = { points, rate, fanout_rate: fanoutRate, subscribers, seconds, mqtt_client: client };
   try {
     // Warm-up (the points' slots made, the code compiled), then the measured run.
     await saturate(broker, points, 1);
@@ -197,7 +200,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     ];
     for (const run of runs) {
       const retained0 = broker.stats().retainedSent;
-      const subs = await startSubscribers(broker.url, run.n, run.filter, { username: 'bench', password: PASSWORD });
+      const subs = await startSubscribers(broker.url, run.n, run.filter, { username: 'bench', password: PASSWORD }, client);
       const samples = subs.samples;
       try {
         // The retained values delivered on subscription (up to every point to every subscriber)

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--warmup S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN[,RUN…]] [--mqtt-subscribers N] [--mqtt-worker]`
+ * `npm run bench -- poll [--quick] [--devices N] [--seconds S] [--warmup S] [--interval MS] [--saturation-interval MS] [--saturation-points N] [--only RUN[,RUN…]] [--mqtt-subscribers N] [--mqtt-client lean|mqttjs] [--mqtt-worker]`
  *
  * The device layer alone, no cloud: N simulated Modbus TCP devices (default 50) of 200
  * mixed points each — 10,000 points — served by the simulator in a child process, polled
@@ -39,7 +39,8 @@
  * made up.
  *
  * `--mqtt-subscribers N` attaches N MQTT subscribers of the site's whole tree (every point's
- * value, the `$values` batches; mqtt.js in a child process, lib/mqtt-subscribers.ts) to
+ * value, the `$values` batches; in a child process, lib/mqtt-subscribers.ts: the lean raw-socket
+ * client by default, mqtt.js with `--mqtt-client mqttjs`) to
  * every run: the fan-out's cost shows in the gateway's CPU per point and points/s; the
  * extra columns say what the broker wrote and dropped (QoS 0, a subscriber's socket past
  * 1 MiB; the latest values of the topics it missed follow when it drains), what the
@@ -68,7 +69,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './run.js';
 import { readsOf, runBareClient, type BareRun } from './lib/bare-client.js';
-import { SubscribersBeside, type BusWindow } from './lib/mqtt-subscribers.js';
+import { mqttClientOption, SubscribersBeside, type BusWindow, type MqttClientKind } from './lib/mqtt-subscribers.js';
 import { cpuPer1k, deviceId, MAX_REGISTERS_PER_READ, percentile, POINTS_PER_DEVICE, root, simHandle, startSimOnFreePorts, writeSite, runSteward, type StewardRun } from './lib/poll-rig.js';
 
 /** a ÷ b, 3 significant digits. */
@@ -81,6 +82,7 @@ interface ChildRunRequest {
   readonly controlUrl: string;
   readonly name: string;
   readonly mqttSubscribers: number;
+  readonly mqttClient?: MqttClientKind;
   readonly warmupMs: number;
   readonly seconds: number;
   readonly dead?: readonly string[];
@@ -89,8 +91,8 @@ interface ChildRunRequest {
 
 /** The child's side: one gateway run against the parent's simulator; the run and its MQTT window as the JSON line's `child_run`. */
 async function childRun(request: ChildRunRequest): Promise<BenchResult> {
-  const { file, simPid, controlUrl, name, mqttSubscribers, ...runOptions } = request;
-  const bus = new SubscribersBeside(mqttSubscribers);
+  const { file, simPid, controlUrl, name, mqttSubscribers, mqttClient, ...runOptions } = request;
+  const bus = new SubscribersBeside(mqttSubscribers, mqttClient);
   const result = await runSteward(file, simHandle(simPid, controlUrl), { ...runOptions, ...bus.options(name) });
   return { table: [['child run'], [name]], figures: { child_run: JSON.stringify({ run: result, bus: bus.window(name) }) } };
 }
@@ -133,7 +135,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const unknown = only?.filter((r) => !(runs as readonly string[]).includes(r)) ?? [];
   if (unknown.length > 0) throw new Error(`poll bench: --only takes runs among ${runs.join(', ')} (comma-separated), got "${unknown.join(', ')}"`);
   const wanted = (name: (typeof runs)[number]) => only === undefined || only.includes(name);
-  const bus = new SubscribersBeside(Number(options.args['mqtt-subscribers'] ?? 0));
+  const bus = new SubscribersBeside(Number(options.args['mqtt-subscribers'] ?? 0), mqttClientOption(options.args));
   const load0 = loadavg();
 
   // The simulator serves the saturation map (registers 0…satPoints-1 per device): the
@@ -158,7 +160,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const inProcess = options.args['in-process'] !== undefined;
   const gateway = async (name: string, file: string, o: { warmupMs: number; seconds: number; dead?: readonly string[]; loopDelay?: boolean }): Promise<StewardRun> => {
     if (inProcess) return runSteward(file, sim, { ...o, ...bus.options(name) });
-    const done = await runInChild({ file, simPid: sim.pid, controlUrl: sim.controlUrl, name, mqttSubscribers: bus.n, ...o });
+    const done = await runInChild({ file, simPid: sim.pid, controlUrl: sim.controlUrl, name, mqttSubscribers: bus.n, mqttClient: bus.client, ...o });
     bus.record(name, done.bus);
     return done.run;
   };
@@ -234,6 +236,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       seconds,
       warmup_s: warmupMs / 1000,
       ...(options.args['mqtt-worker'] === undefined ? {} : { mqtt_worker: 1 }),
+      ...(bus.n > 0 ? { mqtt_client: bus.client } : {}),
       ...(sat === undefined
         ? {}
         : {

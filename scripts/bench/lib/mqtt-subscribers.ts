@@ -1,18 +1,44 @@
 /**
- * MQTT subscribers for the benches (`mqtt`, `poll --mqtt-subscribers N`): N mqtt.js
+ * MQTT subscribers for the benches (`mqtt`, `alarms`, `poll --mqtt-subscribers N`): N
  * clients (MQTT 3.1.1, QoS 0) in one child process, so that the broker's process is
  * measured alone. They count the messages they get and sample delivery latency from the
  * payload's `ts` (every 97th value or batch), and report every 500 ms on stdout.
+ *
+ * Two clients (`--mqtt-client lean|mqttjs`, default lean): `lean` is lib/lean-mqtt.ts, a
+ * raw-socket MQTT 3.1.1 client that walks the frames and counts PUBLISHes without building
+ * a packet object per message; `mqttjs` is mqtt.js (streams, a parsed packet and a topic
+ * string per message). The subscribers are the load generator, not the system under test:
+ * on this 2-core machine 50 mqtt.js clients took 0.76–0.91 of a core beside the gateway,
+ * and every cycle they take is one the gateway's threads do not get (docs/mqtt.md).
  *
  * Lives under `lib/` because `npm run bench` takes every `.ts` directly in
  * scripts/bench for a benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { Gateway } from '../../../gateway/src/main.js';
 import { procCpuSeconds, stopChild, type Attachment } from './poll-rig.js';
 
-const SCRIPT = `
+/** The subscribers' implementation (`--mqtt-client`). */
+export type MqttClientKind = 'lean' | 'mqttjs';
+
+/** `--mqtt-client` from a bench's arguments: lean unless mqttjs is asked; anything else is an error. */
+export function mqttClientOption(args: Record<string, string | undefined>): MqttClientKind {
+  const v = args['mqtt-client'] ?? 'lean';
+  if (v !== 'lean' && v !== 'mqttjs') throw new Error(`--mqtt-client takes lean or mqttjs, got "${v}"`);
+  return v;
+}
+
+/** The child's code for the lean client: lean-mqtt.js beside this module (compiled), or lean-mqtt.ts through tsx. */
+function leanScript(): { script: string; nodeArgs: string[] } {
+  const url = import.meta.resolve('./lean-mqtt.js');
+  const script = `import { runSubscribers } from ${JSON.stringify(url)}; const a = process.argv; await runSubscribers(a[1], Number(a[2]), a[3], a[4], a[5]);`;
+  return { script, nodeArgs: url.endsWith('.ts') ? ['--import', 'tsx'] : [] };
+}
+
+/** mqtt.js' subscribers (`--mqtt-client mqttjs`). */
+const MQTTJS_SCRIPT = `
 import mqtt from 'mqtt';
 const [url, n, filter, username, password] = [process.argv[1], Number(process.argv[2]), process.argv[3], process.argv[4], process.argv[5]];
 let count = 0; let closed = 0; const lat = [];
@@ -57,9 +83,12 @@ export interface Subscribers {
   stop(): Promise<void>;
 }
 
-/** Starts `n` subscribers of `filter` on `url`; resolves once every one has its SUBACK. */
-export function startSubscribers(url: string, n: number, filter: string, login: { username: string; password: string }): Promise<Subscribers> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, url, String(n), filter, login.username, login.password], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `n` subscribers of `filter` on `url` (lean clients unless `client` says mqttjs); resolves once every one has its SUBACK. */
+export function startSubscribers(url: string, n: number, filter: string, login: { username: string; password: string }, client: MqttClientKind = 'lean'): Promise<Subscribers> {
+  const { script, nodeArgs } = client === 'lean' ? leanScript() : { script: MQTTJS_SCRIPT, nodeArgs: [] };
+  // cwd: the repository (mqtt and tsx resolve from it).
+  const cwd = fileURLToPath(new URL('../../..', import.meta.url));
+  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script, url, String(n), filter, login.username, login.password], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   const samples: SubscriberSample[] = [];
   const subs: Subscribers = {
     child,
@@ -118,7 +147,10 @@ export interface BusWindow {
 export class SubscribersBeside {
   private readonly windows = new Map<string, BusWindow>();
 
-  constructor(readonly n: number) {}
+  constructor(
+    readonly n: number,
+    readonly client: MqttClientKind = 'lean',
+  ) {}
 
   /** runSteward's options for the run `name` (none when n is 0). */
   options(name: string): { attach?: (gw: Gateway) => Promise<Attachment> } {
@@ -128,7 +160,7 @@ export class SubscribersBeside {
         const broker = gw.broker;
         if (broker === undefined) throw new Error('--mqtt-subscribers: the gateway has no MQTT broker (gateway.mqtt.enabled is false)');
         const login = broker.issueCredential('bench-subscriber', 'viewer');
-        const subs = await startSubscribers(login.url, this.n, `${broker.topics.prefix}/#`, login);
+        const subs = await startSubscribers(login.url, this.n, `${broker.topics.prefix}/#`, login, this.client);
         const pid = subs.child.pid!;
         let s0 = broker.stats();
         let read0 = 0;
@@ -174,7 +206,7 @@ export class SubscribersBeside {
 
   /** The table's extra columns (none when n is 0). */
   header(): string[] {
-    return this.n <= 0 ? [] : [`MQTT written msg/s (${this.n} subs)`, 'MQTT dropped msg/s', 'MQTT caught up msg/s', 'MQTT read msg/s', 'subscribers cores', 'MQTT latency p99 ms', 'subscribers disconnected'];
+    return this.n <= 0 ? [] : [`MQTT written msg/s (${this.n} ${this.client} subs)`, 'MQTT dropped msg/s', 'MQTT caught up msg/s', 'MQTT read msg/s', 'subscribers cores', 'MQTT latency p99 ms', 'subscribers disconnected'];
   }
 
   columns(name: string): (string | number)[] {
