@@ -151,7 +151,7 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
   // Readings of every device go to SQLite together, one transaction per flush (DESIGN.md "Storage").
   const storeCfg = config.gateway.store;
   const live = new LiveFeed(); // the panel's live stream (api/panel.ts)
-  let pending: { device: string; readings: Reading[] }[] = [];
+  let pending: { device: string; readings: Reading[]; slots: readonly number[] }[] = [];
   let pendingCount = 0;
   let flushSoon = false;
   const flush = (): void => {
@@ -245,17 +245,17 @@ export async function startGateway(config: SiteConfig, options: GatewayOptions =
     log: log.child({ part: 'poller' }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     sink: {
-      readings(device: string, readings: Reading[]) {
+      readings(device: string, readings: Reading[], slots: readonly number[]) {
         guarded('evaluating alarms', () => alarms.readings(device, readings)); // alarms: on the values as stored
         ml?.readings(device, readings); // ML: latest values only (see part 1)
-        pointDetectors?.readings(device, readings); // ML: queued for the streaming detector (part 2)
-        pending.push({ device, readings });
+        pointDetectors?.readings(device, readings, slots); // ML: queued for the streaming detector (part 2)
+        pending.push({ device, readings, slots });
         pendingCount += readings.length;
         if (broker !== undefined) {
           // MQTT bus: changed values, retained; the device's $state (its first connection has no
           // event). Readings of a cycle come before the poller settles the device online, so a
           // device still `connecting` has just answered: it is online.
-          broker.publishReadings(device, readings);
+          broker.publishReadings(device, readings, slots);
           const state = poller.state(device);
           broker.setDeviceState(device, state === undefined || state === 'connecting' ? 'online' : state);
         }

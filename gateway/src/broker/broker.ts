@@ -213,6 +213,8 @@ export class LocalBroker {
    * id per reading: the most of publishReadings' cost for the unchanged readings).
    */
   private readonly batches = new Map<string, { slot: Slot; order: (PointSlot | undefined)[] }>();
+  /** Each point's slot by its process-wide slot (core/model.ts `pointSlot`), when publishReadings is given them. */
+  private readonly bySlot: (PointSlot | undefined)[] = [];
   private readonly fanout: Fanout;
   private readonly states = new Map<string, DeviceState>();
   private readonly internal = new Map<string, { password: Buffer; role: Role; acl?: MqttUserConfigAcl }>();
@@ -322,8 +324,9 @@ export class LocalBroker {
    * Returns how many were published. The hot path: ~one Map look-up per reading; a
    * value's JSON and frame are built only when a subscriber (or the bridge) takes it.
    */
-  publishReadings(device: string, readings: readonly Reading[]): number {
+  publishReadings(device: string, readings: readonly Reading[], slots?: readonly number[]): number {
     let n = 0;
+    const bySlot = this.bySlot;
     const bridge = this.bridge;
     const fanout = this.fanout;
     const points = this.points;
@@ -337,14 +340,18 @@ export class LocalBroker {
     let batch = '';
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      let p = slotAt(order, points, i, r.point);
+      // By the point's slot when the poller gave them (stable), else by position in the cycle.
+      const s = slots === undefined ? -1 : slots[i]!;
+      if (s >= bySlot.length) for (let k = bySlot.length; k <= s; k++) bySlot.push(undefined);
+      let p = s < 0 ? slotAt(order, points, i, r.point) : slotAt(bySlot, points, s, r.point);
       if (p !== undefined) {
         if (!takeChange(p, r)) continue;
         p.changes++;
       } else {
         p = new PointSlot(r.point, this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1)), r.point.slice(r.point.indexOf('.') + 1), r.value, r.ts, r.quality);
         points.set(r.point, p);
-        order[i] = p;
+        if (s < 0) order[i] = p;
+        else bySlot[s] = p;
         fanout.retain(p);
       }
       n++;

@@ -37,3 +37,18 @@ export type DeviceState = 'connecting' | 'online' | 'offline' | 'disabled';
 export function pointId(device: string, point: string): string {
   return `${device}.${point}`;
 }
+
+/**
+ * A dense number for each point id in this process (0, 1, 2, … in order of first sight),
+ * given once and never taken back. The poller hands each cycle's readings over with their
+ * slots (PollSink.readings), so the parts on the polling path (store, broker, point
+ * detectors) find their state for a reading in an array instead of a `Map` keyed by the
+ * id string. A slot means nothing outside this process (not stored, not sent).
+ */
+const slots = new Map<string, number>();
+
+export function pointSlot(id: string): number {
+  let s = slots.get(id);
+  if (s === undefined) slots.set(id, (s = slots.size));
+  return s;
+}

@@ -122,6 +122,8 @@ export class PointDetectors {
   readonly settings: PointDetectorsSettings;
   /** By the reading's id, `<device>.<point>`: the polling path looks it up without building a key. */
   private readonly watched = new Map<string, Watched>();
+  /** The same by the points' process-wide slots, as looked up (null: not watched). */
+  private readonly bySlot: (Watched | null | undefined)[] = [];
   /** Devices with a watched point: the readings of any other device are not looked at. */
   private readonly devices = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -160,16 +162,25 @@ export class PointDetectors {
   }
 
   /** On the polling path: queues the good numeric values of watched points. */
-  readings(device: string, readings: readonly Reading[]): void {
+  readings(device: string, readings: readonly Reading[], slots?: readonly number[]): void {
     if (!this.devices.has(device)) return;
     const prefix = `${device}.`;
     const max = this.settings.maxQueue;
+    const bySlot = this.bySlot;
     for (let k = 0; k < readings.length; k++) {
       const r = readings[k]!;
       const v = r.value;
       if (r.quality !== 'good' || typeof v !== 'number') continue;
-      const w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`);
-      if (w === undefined) continue;
+      let w: Watched | null | undefined;
+      if (slots === undefined) w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`);
+      else {
+        // By the point's process-wide slot (core/model.ts `pointSlot`): an array, not the Map; null: not watched.
+        const s = slots[k]!;
+        if (s >= bySlot.length) for (let g = bySlot.length; g <= s; g++) bySlot.push(undefined);
+        w = bySlot[s];
+        if (w === undefined) bySlot[s] = w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`) ?? null;
+      }
+      if (w === undefined || w === null) continue;
       let ring = (w.ring ??= new Float64Array(2 * Math.min(QUEUE_START, max)));
       let room = ring.length >> 1;
       if (w.queued === room && room < max) {

@@ -25,8 +25,12 @@ export interface Attachment {
 }
 
 export interface PollSink {
-  /** The readings of one device that passed report by exception, one call per poll cycle (never empty). */
-  readings(device: string, readings: Reading[]): void;
+  /**
+   * The readings of one device that passed report by exception, one call per poll cycle
+   * (never empty); `slots[k]`: the process-wide slot of `readings[k].point` (core/model.ts
+   * `pointSlot`), for the parts that keep per-point state in arrays.
+   */
+  readings(device: string, readings: Reading[], slots: readonly number[]): void;
   event(event: { ts: number; device: string; type: string; severity: Severity; body: Record<string, unknown>; attachment?: Attachment }): void;
 }
 
@@ -110,6 +114,8 @@ export class DevicePoller {
   private dueCount = 0;
   private readonly cycleRead: Int32Array;
   private readCount = 0;
+  /** The indices of this cycle's readings that passed report by exception (emit). */
+  private readonly passed: Int32Array;
   /** Index of every point, for the stale readings of an offline device. */
   private readonly allIndices: readonly number[];
   /** Points the driver pushes (after a successful subscribe); empty when none. */
@@ -141,6 +147,7 @@ export class DevicePoller {
     this.lastRead = new Float64Array(this.points.n).fill(-Infinity);
     this.due = new Int32Array(this.points.n);
     this.cycleRead = new Int32Array(this.points.n);
+    this.passed = new Int32Array(this.points.n);
     this.every = Float64Array.from(device.profile.points, (p) => p.pollIntervalMs ?? device.pollIntervalMs);
     this.allIndices = device.profile.points.map((_, i) => i);
     const byPoint = new Map<string, DeviceEventRuleSpec[]>();
@@ -401,14 +408,26 @@ export class DevicePoller {
    */
   private emit(indices: ArrayLike<number>, n: number): void {
     const points = this.points;
-    const kept: Reading[] = [];
+    const passed = this.passed;
+    let m = 0;
     if (this.hasPointEvents) for (let k = 0; k < n; k++) this.pointEvent(indices[k]!);
     for (let k = 0; k < n; k++) {
       const i = indices[k]!;
-      if (points.pass(i)) kept.push(points.reading(i));
+      if (points.pass(i)) passed[m++] = i;
     }
-    this.stats.pointsSuppressed += n - kept.length;
-    if (kept.length > 0) this.sink.readings(this.device.id, kept);
+    this.stats.pointsSuppressed += n - m;
+    if (m === 0) return;
+    // Made at their final size (not grown reading by reading): they live until the store's flush.
+    // The slots a plain array: a small typed array here would be a malloc'd buffer for the GC to free.
+    const kept = new Array<Reading>(m);
+    const slots = new Array<number>(m);
+    const pointSlots = points.slots;
+    for (let k = 0; k < m; k++) {
+      const i = passed[k]!;
+      kept[k] = points.reading(i);
+      slots[k] = pointSlots[i]!;
+    }
+    this.sink.readings(this.device.id, kept, slots);
   }
 
   /**

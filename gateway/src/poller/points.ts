@@ -9,7 +9,7 @@
  * what the tests of the rules exercise); test/poller/points.test.ts holds the two equal.
  */
 import type { PointSpec } from '../core/config/profile.js';
-import type { Quality, Reading, Value } from '../core/model.js';
+import { pointSlot, type Quality, type Reading, type Value } from '../core/model.js';
 import type { RawValue } from '../drivers/driver.js';
 import { DEFAULT_MAX_SILENCE_MS } from './deadband.js';
 import { decimalOf, scaled, type Decimal } from './transform.js';
@@ -39,6 +39,8 @@ export class PointTable {
   readonly n: number;
   /** `deviceId.pointName` of each point. */
   readonly ids: readonly string[];
+  /** The process-wide slot of each point's id (core/model.ts `pointSlot`). */
+  readonly slots: Int32Array;
   readonly names: readonly string[];
   /** Point name → index. */
   readonly index: ReadonlyMap<string, number>;
@@ -77,6 +79,7 @@ export class PointTable {
     const n = (this.n = points.length);
     this.names = points.map((p) => p.name);
     this.ids = points.map((p) => `${device}.${p.name}`);
+    this.slots = Int32Array.from(this.ids, pointSlot);
     this.index = new Map(points.map((p, i) => [p.name, i]));
     this.indexOfSpec = new Map(points.map((p, i) => [p, i]));
     this.isBool = new Uint8Array(n);

@@ -159,6 +159,8 @@ export class GatewayStore {
   private readonly stmts;
   /** Point name → integer id. */
   private readonly ids = new Map<string, number>();
+  /** The same ids by the points' process-wide slots (core/model.ts `pointSlot`); 0: not known yet. */
+  private idBySlot = new Int32Array(0);
   private readonly eventListeners: ((event: GatewayEvent) => void)[] = [];
   /** Log samples (`sample_batches`) not packed yet, by point: trend queries and packing read them here. */
   private readonly tail: SampleTail;
@@ -427,6 +429,18 @@ export class GatewayStore {
     return id;
   }
 
+  /** The id of the point of slot `slot` (`point` its id string), remembered by slot. */
+  private slotIdOf(slot: number, point: string, device: string): number {
+    const id = this.idOf(point, device);
+    if (slot >= this.idBySlot.length) {
+      const grown = new Int32Array(Math.max(slot + 1, this.idBySlot.length * 2, 1024));
+      grown.set(this.idBySlot);
+      this.idBySlot = grown;
+    }
+    this.idBySlot[slot] = id;
+    return id;
+  }
+
   /**
    * Stores readings in one transaction: a raw sample of each, appended to the log as one
    * row (`sample_batches`) (and to the in-memory tail that trend queries read until the
@@ -435,7 +449,7 @@ export class GatewayStore {
    * changed since the last write to the `latest` table. One call per poll cycle — or,
    * through main.ts' write buffer, per flush of many devices' cycles.
    */
-  writeBatch(batch: readonly { readonly device: string; readonly readings: readonly Reading[] }[]): void {
+  writeBatch(batch: readonly { readonly device: string; readonly readings: readonly Reading[]; readonly slots?: readonly number[] }[]): void {
     let n = 0;
     const firstId = this.nextLogId;
     const now = Date.now();
@@ -466,9 +480,17 @@ export class GatewayStore {
           if (roundDone) this.setState('latest.through', String(round!.through));
         }
         const log = new BatchBuilder(total);
-        for (const { device, readings } of batch) {
-          for (const r of readings) {
-            const point = this.idOf(r.point, device);
+        for (const { device, readings, slots } of batch) {
+          for (let j = 0; j < readings.length; j++) {
+            const r = readings[j]!;
+            let point: number;
+            if (slots === undefined) point = this.idOf(r.point, device);
+            else {
+              // By the reading's process-wide slot (core/model.ts `pointSlot`): an array, not the Map of ids.
+              const s = slots[j]!;
+              point = s < this.idBySlot.length ? this.idBySlot[s]! : 0;
+              if (point === 0) point = this.slotIdOf(s, r.point, device);
+            }
             ids[n] = point;
             const value = r.value;
             const num = typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : null;
@@ -494,6 +516,7 @@ export class GatewayStore {
     } catch (cause) {
       // The transaction rolled back: ids created in it are gone too, and so are its samples.
       this.ids.clear();
+      this.idBySlot.fill(0);
       this.nextLogId = firstId;
       this.tail.dropFrom(firstId);
       throw storeError(cause, `storing ${n} readings`);
