@@ -12,6 +12,16 @@
  * Off the polling path: `readings` only queues values; a timer (1 s) scores them. JavaScript
  * only, no TF.js: it runs even where no model is installed.
  *
+ * At most about one value a second a point (`minSpacingMs`, 900 by default): a value less
+ * than that after the last one taken is counted (`ml_univariate_decimated_total`), not
+ * scored. A point polled every second passes every value (its poll's jitter is well under
+ * 100 ms); one polled every 100 ms passes about one in ten. The detector's patterns and
+ * history are counted in values (the defaults were chosen on NAB's 5-minute series), so
+ * feeding it ten values a second would shrink its 250-pattern history from ~4 minutes to
+ * 25 s; and its nearest-neighbour search (~8 µs a value) would cost a 2,000-point site
+ * polled at 10 Hz ~0.15 of a core (issue 3's poll-vs-nodered fast round). Limits and alarm
+ * rules still see every value.
+ *
  * From scores to `anomaly.detected` without a flood:
  * - no event before `warmupValues` values of the point (the detector's own statistics settle);
  * - hysteresis: a score ≥ `threshold` raises once, then the point stays raised until
@@ -44,6 +54,12 @@ export interface PointDetectorsSettings {
   readonly maxPoints: number;
   /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */
   readonly maxQueue: number;
+  /**
+   * Least time between two values of a point that are scored, ms (default 900: a 1 s poll
+   * passes every value, a faster one about one a second; 0 scores every value). A value
+   * sooner than that after the last one taken is counted, not queued.
+   */
+  readonly minSpacingMs: number;
   /** The detector's options; the gateway keeps a shorter history than NAB's (250 patterns, not 3,000), at precision 32. */
   readonly detector: Partial<UnivariateDetectorOptions>;
 }
@@ -57,6 +73,7 @@ export const POINT_DETECTOR_DEFAULTS: PointDetectorsSettings = Object.freeze({
   maxEventsPerMinute: 20,
   maxPoints: 2000,
   maxQueue: 200,
+  minSpacingMs: 900,
   detector: Object.freeze({ historyLength: 250, longLength: 500, precision: 32 as const }),
 });
 
@@ -112,6 +129,8 @@ interface Watched {
   /** Slot of the oldest queued value, and how many are queued. */
   head: number;
   queued: number;
+  /** Time of the last value taken (queued), for `minSpacingMs`. */
+  lastTs: number;
   values: number;
   raised: boolean;
   below: number;
@@ -129,7 +148,7 @@ export class PointDetectors {
   private timer: NodeJS.Timeout | undefined;
   private minuteStart = 0;
   private minuteEvents = 0;
-  private readonly counters = { ml_univariate_values_total: 0, ml_univariate_events_total: 0, ml_univariate_suppressed_total: 0, ml_univariate_dropped_total: 0, ml_univariate_points_unwatched: 0 };
+  private readonly counters = { ml_univariate_values_total: 0, ml_univariate_events_total: 0, ml_univariate_suppressed_total: 0, ml_univariate_dropped_total: 0, ml_univariate_decimated_total: 0, ml_univariate_points_unwatched: 0 };
 
   /** `points`: device → point names to watch (see `pointsWithoutModel`). */
   constructor(
@@ -141,13 +160,14 @@ export class PointDetectors {
   ) {
     this.settings = { ...POINT_DETECTOR_DEFAULTS, ...settings, detector: { ...POINT_DETECTOR_DEFAULTS.detector, ...settings.detector } };
     if (!Number.isInteger(this.settings.maxQueue) || this.settings.maxQueue < 1) throw new Error(`point detectors: maxQueue must be a whole number ≥ 1, got ${this.settings.maxQueue}`);
+    if (!(this.settings.minSpacingMs >= 0)) throw new Error(`point detectors: minSpacingMs must be a number of ms ≥ 0, got ${this.settings.minSpacingMs}`);
     for (const [device, names] of points) {
       for (const point of names) {
         if (this.watched.size >= this.settings.maxPoints) {
           this.counters.ml_univariate_points_unwatched++;
           continue;
         }
-        this.watched.set(`${device}.${point}`, { device, point, detector: undefined, ring: undefined, head: 0, queued: 0, values: 0, raised: false, below: 0, lastEventTs: -Infinity });
+        this.watched.set(`${device}.${point}`, { device, point, detector: undefined, ring: undefined, head: 0, queued: 0, lastTs: -Infinity, values: 0, raised: false, below: 0, lastEventTs: -Infinity });
         this.devices.add(device);
       }
     }
@@ -166,6 +186,7 @@ export class PointDetectors {
     if (!this.devices.has(device)) return;
     const prefix = `${device}.`;
     const max = this.settings.maxQueue;
+    const spacing = this.settings.minSpacingMs;
     const bySlot = this.bySlot;
     for (let k = 0; k < readings.length; k++) {
       const r = readings[k]!;
@@ -181,6 +202,11 @@ export class PointDetectors {
         if (w === undefined) bySlot[s] = w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`) ?? null;
       }
       if (w === undefined || w === null) continue;
+      if (r.ts - w.lastTs < spacing) {
+        this.counters.ml_univariate_decimated_total++;
+        continue;
+      }
+      w.lastTs = r.ts;
       let ring = (w.ring ??= new Float64Array(2 * Math.min(QUEUE_START, max)));
       let room = ring.length >> 1;
       if (w.queued === room && room < max) {

@@ -109,7 +109,7 @@ t.test('the site-wide cap: many points at once give at most maxEventsPerMinute',
 });
 
 t.test('bad quality and non-numbers are not fed; the queue is bounded', async (t) => {
-  const d = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { maxQueue: 10 }, false);
+  const d = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { maxQueue: 10, minSpacingMs: 0 }, false);
   d.readings('p1', [
     { point: 'p1.x', ts: 0, value: null, quality: 'bad' },
     { point: 'p1.x', ts: 1, value: 'a', quality: 'good' },
@@ -124,7 +124,7 @@ t.test('bad quality and non-numbers are not fed; the queue is bounded', async (t
 
 t.test('a point\'s queue grows as needed and keeps the newest maxQueue values in order', async (t) => {
   const options = { window: 3, contextScales: [5], historyLength: 20, longLength: 60 };
-  const d = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { maxQueue: 37, detector: options }, false);
+  const d = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { maxQueue: 37, minSpacingMs: 0, detector: options }, false);
   const reference = new UnivariateDetector({ ...POINT_DETECTOR_DEFAULTS.detector, ...options });
   let seed = 3;
   const next = (): number => (seed = (seed * 16807) % 2147483647);
@@ -149,4 +149,30 @@ t.test('a point\'s queue grows as needed and keeps the newest maxQueue values in
   const probes = Array.from({ length: 40 }, (_, i) => Math.cos(i) * 12);
   t.same(probes.map((v) => detector.update(v)), probes.map((v) => reference.update(v)));
   t.ok(probes.some((v) => reference.update(v) > 0), 'the probes score (past warm-up)');
+});
+
+t.test('at most about one value a second a point is scored (minSpacingMs); the rest are counted', async (t) => {
+  // Every 100 ms for 60 s: the first, then one every 900 ms (the first at least 900 ms after the last taken): 67 of 600.
+  const fast = new PointDetectors(new Map([['p1', ['x']]]), () => {}, {}, false);
+  for (let i = 0; i < 600; i++) fast.readings('p1', [{ point: 'p1.x', ts: 1_000_000 + i * 100, value: Math.sin(i), quality: 'good' }]);
+  fast.flush();
+  t.match(fast.metrics(), { ml_univariate_values_total: 67, ml_univariate_decimated_total: 533 });
+  // Every second with ±40 ms of jitter (gaps of 920 and 1,080 ms): every value is taken.
+  const steady = new PointDetectors(new Map([['p1', ['x']]]), () => {}, {}, false);
+  for (let i = 0; i < 300; i++) {
+    steady.readings('p1', [{ point: 'p1.x', ts: 1_000_000 + i * 1000 + (i % 2 === 0 ? 40 : -40), value: i, quality: 'good' }]);
+    if (i % 50 === 49) steady.flush();
+  }
+  steady.flush();
+  t.match(steady.metrics(), { ml_univariate_values_total: 300, ml_univariate_decimated_total: 0 });
+  // A value older than the last one taken is not scored out of order.
+  steady.readings('p1', [{ point: 'p1.x', ts: 1_000_000, value: 1, quality: 'good' }]);
+  steady.flush();
+  t.match(steady.metrics(), { ml_univariate_values_total: 300, ml_univariate_decimated_total: 1 });
+  // 0 scores every value.
+  const all = new PointDetectors(new Map([['p1', ['x']]]), () => {}, { minSpacingMs: 0 }, false);
+  for (let i = 0; i < 50; i++) all.readings('p1', [{ point: 'p1.x', ts: i * 100, value: i, quality: 'good' }]);
+  all.flush();
+  t.match(all.metrics(), { ml_univariate_values_total: 50, ml_univariate_decimated_total: 0 });
+  t.throws(() => new PointDetectors(new Map(), () => {}, { minSpacingMs: -1 }, false), /minSpacingMs/);
 });
