@@ -67,6 +67,8 @@ interface Subscriber {
    * cannot take a subscriber far past it before its socket sees any of them.
    */
   pendingBytes: number;
+  /** It is in the turn's list of subscribers to write to (`touched`). */
+  listed: boolean;
   /** A 'drain' listener is set on its socket. */
   drainArmed: boolean;
   /** When its socket went past the bound (0: it is not). */
@@ -229,7 +231,7 @@ export class Fanout {
   private subscriberOf(client: Client): Subscriber {
     let s = this.subscribers.get(client);
     if (s === undefined) {
-      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], pendingBytes: 0, drainArmed: false, congestedSince: 0, missed: [], missedFlags: new Uint8Array(0), missedAt: 0, waiting: false };
+      s = { client, conn: client.conn as Duplex, filters: new Map(), pending: [], pendingBytes: 0, listed: false, drainArmed: false, congestedSince: 0, missed: [], missedFlags: new Uint8Array(0), missedAt: 0, waiting: false };
       this.subscribers.set(client, s);
     }
     return s;
@@ -251,7 +253,8 @@ export class Fanout {
 
   /** Queues a frame for the subscriber, written at `flush`. */
   private queue(s: Subscriber, frame: Buffer): void {
-    if (s.pending.length === 0) {
+    if (!s.listed) {
+      s.listed = true;
       this.touched.push(s);
       if (!this.scheduled) this.schedule();
     }
@@ -413,6 +416,11 @@ export class Fanout {
         if (this.subscribers.delete(s.client)) this.generation++;
         continue;
       }
+      // Worker mode: the turn's frames alone past the bound while the socket has room (a reader
+      // that keeps up, a worker's turn carrying several of the poller's): written now, so the
+      // socket's own bound decides, as in the poller's thread, instead of values missed and
+      // caught up a turn later.
+      if (this.countPending && s.pendingBytes > 0 && conn.writableLength + s.pendingBytes > this.maxBufferedBytes && conn.writableLength < this.maxBufferedBytes / 2) this.writeNow(s);
       if (conn.writableLength + (this.countPending ? s.pendingBytes : 0) > this.maxBufferedBytes) {
         this.stats.dropped++;
         // Its latest value goes once the socket drains: a slow reader skips values, never ends up with an old one.
@@ -483,6 +491,14 @@ export class Fanout {
     }
   }
 
+  /** Writes the subscriber's queued frames now, before the turn's flush (worker mode, `deliver`). */
+  private writeNow(s: Subscriber): void {
+    const frames = s.pending;
+    s.conn.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, s.pendingBytes));
+    frames.length = 0;
+    s.pendingBytes = 0;
+  }
+
   /** Writes what `deliver` queued: one buffer per subscriber, shared by those that get the same frames. */
   readonly flush = (): void => {
     this.scheduled = false;
@@ -494,7 +510,7 @@ export class Fanout {
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
       const frames = s.pending;
-      if (s.conn.destroyed) continue;
+      if (s.conn.destroyed || frames.length === 0) continue;
       if (frames.length === 1) s.conn.write(frames[0]!);
       else {
         if (prev === undefined || !sameFrames(prev, frames)) joined = Buffer.concat(frames);
@@ -506,6 +522,7 @@ export class Fanout {
       const s = list[i]!;
       s.pending.length = 0;
       s.pendingBytes = 0;
+      s.listed = false;
       // Values missed for what was pending, not for a full socket: a socket that took it all
       // will not emit 'drain' — catch up at the next turn instead.
       if (this.countPending && s.waiting && !s.conn.writableNeedDrain && !s.conn.destroyed) setImmediate(() => (s.waiting && !s.conn.writableNeedDrain ? this.catchUp(s) : undefined));
