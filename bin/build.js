@@ -64,6 +64,77 @@ export function freshBuild(root = ROOT) {
   }
 }
 
+/**
+ * TypeBox's entry points the compiled copy imports from one bundle (`vendor/`) instead of
+ * TypeBox's own ~700 ES modules, and the bundle's file for each. Loaded one module at a
+ * time those cost ~26 MB of RSS in a process that imports them (each module's source, its
+ * compiled code and the loader's records; 8.1 MB of V8 heap), bundled ~5 MB (3.9 MB of
+ * heap): issue 3's RSS with 10,000 points. A compiled file that imports another TypeBox
+ * subpath fails the build: the bundle and a second copy from node_modules would not share
+ * state, so every subpath used must be listed here.
+ */
+export const VENDORED_TYPEBOX = { typebox: 'typebox.js', 'typebox/compile': 'typebox-compile.js', 'typebox/value': 'typebox-value.js' };
+
+/** Every compiled .js file under `dir`, but the vendor bundle's. */
+function compiledFiles(dir, out = []) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const f = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'vendor') compiledFiles(f, out);
+    } else if (e.name.endsWith('.js')) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * Bundles the TypeBox entry points the compiled files import into `outDir/vendor/` (ES
+ * modules, shared code in chunks, so the three share one copy of TypeBox) and points those
+ * imports at it. Nothing when no compiled file imports TypeBox.
+ */
+async function vendorTypeBox(esbuild, outDir) {
+  const spec = /(\bfrom\s*|\bimport\s*\(?\s*)"(typebox(?:\/[^"]*)?)"/g;
+  const importers = [];
+  const used = new Set();
+  for (const f of compiledFiles(outDir)) {
+    const text = readFileSync(f, 'utf8');
+    if (!text.includes('"typebox')) continue;
+    let found = false;
+    for (const m of text.matchAll(spec)) {
+      if (!(m[2] in VENDORED_TYPEBOX)) throw new Error(`bin/build.js: ${path.relative(outDir, f)} imports "${m[2]}", which the TypeBox bundle does not hold: add it to VENDORED_TYPEBOX`);
+      used.add(m[2]);
+      found = true;
+    }
+    if (found) importers.push([f, text]);
+  }
+  if (used.size === 0) return;
+  const vendorDir = path.join(outDir, 'vendor');
+  const entryDir = path.join(vendorDir, 'entries');
+  mkdirSync(entryDir, { recursive: true });
+  const entryPoints = {};
+  for (const s of used) {
+    const name = VENDORED_TYPEBOX[s].replace(/\.js$/, '');
+    const file = path.join(entryDir, `${name}.mjs`);
+    writeFileSync(file, `export * from '${s}';\nexport { default } from '${s}';\n`);
+    entryPoints[name] = file;
+  }
+  await esbuild.build({
+    entryPoints,
+    outdir: vendorDir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    chunkNames: 'chunks/[name]-[hash]',
+    logLevel: 'warning',
+  });
+  rmSync(entryDir, { recursive: true, force: true });
+  for (const [f, text] of importers) {
+    const rel = path.relative(path.dirname(f), vendorDir).split(path.sep).join('/');
+    writeFileSync(f, text.replace(spec, (_, head, s) => `${head}"${rel.startsWith('.') ? rel : `./${rel}`}/${VENDORED_TYPEBOX[s]}"`));
+  }
+}
+
 /** Compiles the sources of `root` into its node_modules/.cache/steward/; the fingerprint is written last, so a failed build is never used. */
 export async function build(root = ROOT) {
   // tsx's own esbuild: the same transform the sources get when they run through tsx.
@@ -91,6 +162,7 @@ export async function build(root = ROOT) {
       js: `const __stewardSourceUrl = ((u) => { const i = u.lastIndexOf(${JSON.stringify(mark)}); return u.slice(0, i + 1) + u.slice(i + ${mark.length}).replace(/\\.js$/, '.ts'); })(import.meta.url);`,
     },
   });
+  await vendorTypeBox(esbuild, outDir);
   // Under node_modules/ no package.json of ours applies: say the compiled files are ES modules.
   writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`);
   const after = fingerprint(root, files);

@@ -4,10 +4,10 @@
  * so paths beside the sources (models/, device-profiles/, package.json) mean the same.
  * Built here into a scratch root, never into this checkout's own copy (other tests run it).
  */
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import t from 'tap';
 import { build, freshBuild } from '../bin/build.js';
 
@@ -77,4 +77,39 @@ t.test('a source esbuild cannot compile fails the build and leaves no build to r
   writeFileSync(path.join(root, 'gateway/src/part/broken.ts'), 'export const = ;\n');
   await t.rejects(build(root));
   t.equal(freshBuild(root), undefined);
+});
+
+t.test('TypeBox comes from one bundle in the build, not its ~700 modules; an unlisted subpath fails the build', async (t) => {
+  const root = scratchRoot();
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  // The checkout's TypeBox, as the scratch root's dependency.
+  mkdirSync(path.join(root, 'node_modules'));
+  symlinkSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../node_modules/typebox'), path.join(root, 'node_modules/typebox'), 'dir');
+  writeFileSync(
+    path.join(root, 'gateway/src/part/schema.ts'),
+    [
+      "import { Type } from 'typebox';",
+      "import { Compile } from 'typebox/compile';",
+      "import { Value } from 'typebox/value';",
+      'const T = Type.Object({ n: Type.Number({ minimum: 0 }) });',
+      'export const check = (v: unknown): [boolean, boolean] => [Compile(T).Check(v), Value.Check(T, v)];',
+      '',
+    ].join('\n'),
+  );
+  await build(root);
+  const out = path.join(root, 'node_modules/.cache/steward');
+  const compiled = readFileSync(path.join(out, 'gateway/src/part/schema.js'), 'utf8');
+  t.match(compiled, /from "\.\.\/\.\.\/\.\.\/vendor\/typebox\.js"/, 'typebox from the bundle');
+  t.match(compiled, /from "\.\.\/\.\.\/\.\.\/vendor\/typebox-compile\.js"/);
+  t.match(compiled, /from "\.\.\/\.\.\/\.\.\/vendor\/typebox-value\.js"/);
+  t.notMatch(compiled, /"typebox/, 'no import left to node_modules');
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [e.name]));
+  t.ok(files(path.join(out, 'vendor')).length <= 6, `a handful of files (${files(path.join(out, 'vendor')).join(', ')})`);
+  const { check } = (await import(pathToFileURL(path.join(out, 'gateway/src/part/schema.js')).href)) as { check(v: unknown): [boolean, boolean] };
+  t.same(check({ n: 1 }), [true, true], 'the bundle validates');
+  t.same(check({ n: -1 }), [false, false]);
+
+  writeFileSync(path.join(root, 'gateway/src/part/other.ts'), "import { Guard } from 'typebox/guard';\nexport const g = Guard;\n");
+  await t.rejects(build(root), /imports "typebox\/guard".*VENDORED_TYPEBOX/, 'a subpath the bundle does not hold: a clear error');
+  t.equal(freshBuild(root), undefined, 'and no build to run');
 });
