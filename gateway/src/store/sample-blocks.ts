@@ -218,6 +218,10 @@ export function decodeBlock(minute: number, data: Uint8Array, from: number, to: 
  * path's store CPU. A packed row is marked gone (point 0); the arrays are compacted (or
  * grown) when an append reaches their end.
  */
+/** tsOf's mark of a ts kept aside; the offsets reach TS_HALF ms (~24.9 days) either side of the newest row's. */
+const TS_FAR = 0xffffffff;
+const TS_HALF = 2 ** 31;
+
 export class SampleTail {
   size = 0;
   /** Every unpacked log row with an id ≤ end is here. */
@@ -227,7 +231,14 @@ export class SampleTail {
   private written: number;
   /** Point of each slot; 0: no row (packed, rolled back, or never there). */
   private pointOf: Int32Array;
-  private tsOf: Float64Array;
+  /**
+   * Timestamps as whole ms after `tsBase` (4 bytes a row instead of 8: the tail holds about
+   * a minute and a quarter of samples, ~350,000 rows at the nominal poll); TS_FAR: the
+   * exact ts is in `tsFar` (not a whole ms, or more than ~24 days from the others).
+   */
+  private tsOf: Uint32Array;
+  private tsBase = Number.NaN;
+  private readonly tsFar = new Map<number, number>();
   /** NaN for null (SQLite stores NaN as NULL too). */
   private numOf: Float64Array;
   private qOf: Uint8Array;
@@ -251,7 +262,7 @@ export class SampleTail {
     this.base = end + 1;
     this.written = end;
     this.pointOf = new Int32Array(capacity);
-    this.tsOf = new Float64Array(capacity);
+    this.tsOf = new Uint32Array(capacity);
     this.numOf = new Float64Array(capacity);
     this.qOf = new Uint8Array(capacity);
     this.nextOf = new Int32Array(capacity);
@@ -265,7 +276,7 @@ export class SampleTail {
     for (let g = Math.max(this.written + 1, this.base); g < id; g++) this.pointOf[g - this.base] = 0;
     const s = id - this.base;
     this.pointOf[s] = point;
-    this.tsOf[s] = ts;
+    this.setTs(s, id, ts);
     this.numOf[s] = num ?? Number.NaN;
     this.qOf[s] = quality;
     this.nextOf[s] = 0;
@@ -281,6 +292,29 @@ export class SampleTail {
     this.end = id;
     this.written = id;
     return true;
+  }
+
+  /** Keeps `ts` of the row of `id` at slot `s`: as an offset from tsBase when it fits, else exactly, aside. */
+  private setTs(s: number, id: number, ts: number): void {
+    if (this.tsBase !== this.tsBase && Number.isFinite(ts)) this.tsBase = Math.floor(ts) - TS_HALF;
+    const o = ts - this.tsBase;
+    if (o >= 0 && o < TS_FAR && Number.isInteger(o)) this.tsOf[s] = o;
+    else {
+      this.tsOf[s] = TS_FAR;
+      this.tsFar.set(id, ts);
+    }
+  }
+
+  /** The ts of the row of `id` at slot `s`. */
+  private tsAt(s: number, id: number): number {
+    const o = this.tsOf[s]!;
+    return o !== TS_FAR ? this.tsBase + o : this.tsFar.get(id)!;
+  }
+
+  /** Forgets what is kept aside for the row of `id` (its text, its exact ts). */
+  private forget(id: number): void {
+    if (this.txtOf.size > 0) this.txtOf.delete(id);
+    if (this.tsFar.size > 0) this.tsFar.delete(id);
   }
 
   private growPoints(point: number): void {
@@ -317,7 +351,7 @@ export class SampleTail {
     // given back and taken again stay with malloc anyway.
     let cap = this.pointOf.length;
     if (need > cap * 0.75) cap = Math.ceil(need * 1.5);
-    const move = <T extends Int32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    const move = <T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       if (cap === a.length) {
         if (keep > 0) a.copyWithin(0, from, from + keep);
         return a;
@@ -327,12 +361,52 @@ export class SampleTail {
       return b;
     };
     this.pointOf = move(this.pointOf, (n) => new Int32Array(n));
-    this.tsOf = move(this.tsOf, (n) => new Float64Array(n));
+    this.tsOf = move(this.tsOf, (n) => new Uint32Array(n));
     this.numOf = move(this.numOf, (n) => new Float64Array(n));
     this.qOf = move(this.qOf, (n) => new Uint8Array(n));
     this.nextOf = move(this.nextOf, (n) => new Int32Array(n));
     this.base = live;
     if (this.written < live - 1) this.written = live - 1;
+    this.rebase(keep);
+  }
+
+  /**
+   * Centres tsBase on the newest row kept (of the first `keep` slots), so that the offsets
+   * keep fitting however long the gateway runs: a row that no longer fits goes aside.
+   */
+  private rebase(keep: number): void {
+    let newest = Number.NaN;
+    for (let s = keep - 1; s >= 0; s--) {
+      if (this.pointOf[s] === 0) continue;
+      const ts = this.tsAt(s, this.base + s);
+      if (Number.isFinite(ts)) {
+        newest = ts;
+        break;
+      }
+    }
+    if (newest !== newest) {
+      if (this.size === 0) {
+        // Nothing held: the next row sets it.
+        this.tsBase = Number.NaN;
+        this.tsFar.clear();
+      }
+      return;
+    }
+    const old = this.tsBase;
+    const base = Math.floor(newest) - TS_HALF;
+    if (base === old) return;
+    this.tsBase = base;
+    const ts = this.tsOf;
+    for (let s = 0; s < keep; s++) {
+      const o = ts[s]!;
+      if (o === TS_FAR || this.pointOf[s] === 0) continue;
+      const n = old + o - base;
+      if (n >= 0 && n < TS_FAR) ts[s] = n;
+      else {
+        ts[s] = TS_FAR;
+        this.tsFar.set(this.base + s, old + o);
+      }
+    }
   }
 
   /** Moves `end` over a row that is not to be kept (packed already). */
@@ -348,7 +422,7 @@ export class SampleTail {
     for (; n < k && n < held; n++) {
       const s = id - this.base;
       this.pointOf[s] = 0;
-      if (this.txtOf.size > 0) this.txtOf.delete(id);
+      this.forget(id);
       id += this.nextOf[s]!;
     }
     this.count[point] = held - n;
@@ -365,7 +439,7 @@ export class SampleTail {
       const point = this.pointOf[s]!;
       if (point === 0) continue;
       this.pointOf[s] = 0;
-      this.txtOf.delete(i);
+      this.forget(i);
       this.count[point]!--;
       this.size--;
       touched.add(point);
@@ -414,7 +488,7 @@ export class SampleTail {
     let k = 0;
     for (let at = this.first[point]!; k < held && at <= upTo; k++) {
       const s = at - this.base;
-      fn(this.tsOf[s]!, this.numOf[s]!, texts ? (this.txtOf.get(at) ?? null) : null, this.qOf[s]!);
+      fn(this.tsAt(s, at), this.numOf[s]!, texts ? (this.txtOf.get(at) ?? null) : null, this.qOf[s]!);
       at += this.nextOf[s]!;
     }
     return k;
@@ -446,7 +520,7 @@ export class SampleTail {
     for (let id = Math.max(from, this.base); id <= this.written; id++) {
       const s = id - this.base;
       if (this.pointOf[s] === 0) continue;
-      const ts = this.tsOf[s]!;
+      const ts = this.tsAt(s, id);
       if (ts >= cutoff && ts < far) {
         late = id;
         break;
@@ -462,7 +536,7 @@ export class SampleTail {
     let at = this.first[point]!;
     for (let k = 0; k < held; k++) {
       const s = at - this.base;
-      const ts = this.tsOf[s]!;
+      const ts = this.tsAt(s, at);
       if (ts >= from && ts < to) {
         const txt = this.txtOf.size > 0 ? (this.txtOf.get(at) ?? null) : null;
         const num = this.numOf[s]!;

@@ -99,3 +99,39 @@ t.test('a rolled-back write that had moved the slots: the next appends start whe
   t.same(out.map((s) => [s.ts, s.value]), [[4, 'x'], [5, 'x'], [6, 'x']]);
   t.equal(tail.countOf(2), 0);
 });
+
+t.test('timestamps: whole ms kept as offsets, any other ts kept exactly, across compactions and months of time', async (t) => {
+  const DAY = 86_400_000;
+  const T0 = Date.UTC(2026, 10, 28);
+  const tail = new SampleTail(1e9, 0, 16);
+  const model: { id: number; point: number; ts: number }[] = [];
+  let id = 0;
+  const odd = [T0 - 40 * DAY, T0 + 0.5, Number.NaN, T0 + 30 * DAY, -1, 2 ** 53, Infinity];
+  // 400 rows a day apart (so the newest is more than a year after the first), every seventh an odd one.
+  for (let i = 0; i < 400; i++) {
+    const ts = i % 7 === 3 ? odd[((i / 7) | 0) % odd.length]! : T0 + i * DAY;
+    const point = 1 + (i % 2);
+    t.ok(tail.push(++id, point, ts, i, null, 0));
+    model.push({ id, point, ts });
+    if (i % 25 === 24) {
+      // Packed: all but the last 10 rows of each point (the slots compact, the offsets move).
+      for (const p of [1, 2]) {
+        const rows = model.filter((r) => r.point === p);
+        const k = Math.max(0, rows.length - 10);
+        tail.dropPrefix(p, k);
+        const gone = new Set(rows.slice(0, k).map((r) => r.id));
+        for (let m = model.length - 1; m >= 0; m--) if (gone.has(model[m]!.id)) model.splice(m, 1);
+      }
+    }
+    for (const p of [1, 2]) {
+      const got: number[] = [];
+      tail.eachUpTo(p, Infinity, (ts) => got.push(ts));
+      t.same(got, model.filter((r) => r.point === p).map((r) => r.ts), `row ${i}: point ${p}'s timestamps`);
+    }
+  }
+  const out: RawSample[] = [];
+  tail.collect(1, T0 + 390 * DAY, Infinity, out);
+  t.same(out.map((s) => s.ts), model.filter((r) => r.point === 1 && r.ts >= T0 + 390 * DAY && r.ts < Infinity).map((r) => r.ts), 'collect by time, late rows');
+  const late = model.find((r) => r.ts >= T0 + 399 * DAY && r.ts < Infinity)!;
+  t.equal(tail.boundary(T0 + 399 * DAY, Infinity), late.id - 1, 'the boundary reads the timestamps too');
+});
