@@ -5,8 +5,10 @@
  * on holding registers 0–199, simulator in a child process) read every second, in one
  * run, one after the other so that they never compete for the cores:
  *
- * - Steward: the gateway's polling path in this process (`startGateway`, no cloud):
- *   coalesced reads (two per device: 0–119, 120–199), decode, scale, deadband, SQLite;
+ * - Steward: the gateway's polling path (`startGateway`, no cloud) in a process of its own
+ *   (`bench poll --child-run`, as the poll bench runs it: a fresh heap for each run, no
+ *   earlier run's garbage), coalesced reads (two per device: 0–119, 120–199), decode,
+ *   scale, deadband, SQLite;
  * - Node-RED 4.1 + node-red-contrib-modbus 5.60, child process, "typical" flow: one
  *   `modbus-read` node per 10-register block per device (20 per device), as users build
  *   them, client settings at their defaults;
@@ -30,7 +32,7 @@
  * exception) in SQLite: the comparison is to Steward's disadvantage. A point is one
  * register on both sides (the map is laid out so: see lib/poll-rig.ts).
  *
- * CPU: Steward's from `process.cpuUsage()` (this process, every thread); Node-RED's from
+ * CPU: Steward's from `process.cpuUsage()` (its process, every thread); Node-RED's from
  * `/proc/<pid>/stat` (utime + stime, every thread) between two of its own count reports,
  * so that counts and CPU cover the same window. Requests: counted by the simulator's
  * servers, read through its control API.
@@ -48,6 +50,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchOptions, BenchResult } from './run.js';
+import { runInChild } from './poll.js';
 import { readsOf, runBareClient } from './lib/bare-client.js';
 import {
   cpuPer1k,
@@ -56,7 +59,6 @@ import {
   MAX_REGISTERS_PER_READ,
   POINTS_PER_DEVICE,
   procCpuSeconds,
-  runSteward,
   sleep,
   startSimOnFreePorts,
   stopChild,
@@ -357,7 +359,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     return { name, seconds: b.seconds, points: b.pointsRead, requests: (b.pointsRead / POINTS_PER_DEVICE) * reads.length, cpuS: b.cpuS, rssMb: b.rssMb, errors: b.failedReads };
   };
   const stewardSide = async (name: string, file: string): Promise<SideResult> => {
-    const s = await runSteward(file, sim, { warmupMs, seconds });
+    const { run: s } = await runInChild({ file, simPid: sim.pid, controlUrl: sim.controlUrl, name, mqttSubscribers: 0, warmupMs, seconds });
     return { name, seconds: s.seconds, points: s.pointsRead, requests: s.requests, cpuS: s.cpuS, rssMb: s.rssMb, errors: s.failedCycles };
   };
   let steward: SideResult;

@@ -76,7 +76,7 @@ import { cpuPer1k, deviceId, MAX_REGISTERS_PER_READ, percentile, POINTS_PER_DEVI
 const ratio = (a: number, b: number): number => Number((a / b).toPrecision(3));
 
 /** A gateway run as the parent asks a child process for it (`--child-run JSON`). */
-interface ChildRunRequest {
+export interface ChildRunRequest {
   readonly file: string;
   readonly simPid: number;
   readonly controlUrl: string;
@@ -98,7 +98,7 @@ async function childRun(request: ChildRunRequest): Promise<BenchResult> {
 }
 
 /** Runs `request` in a fresh process (`bin/steward.js bench poll --child-run …`, as this one was started). */
-function runInChild(request: ChildRunRequest): Promise<{ run: StewardRun; bus?: BusWindow }> {
+export function runInChild(request: ChildRunRequest): Promise<{ run: StewardRun; bus?: BusWindow }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [path.join(root, 'bin/steward.js'), 'bench', 'poll', '--child-run', JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
