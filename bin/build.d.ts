@@ -5,3 +5,7 @@ export function fingerprint(root?: string, files?: readonly string[]): string;
 export function freshBuild(root?: string): string | undefined;
 /** Compiles the sources of `root` into `root`/node_modules/.cache/steward/. */
 export function build(root?: string): Promise<{ files: number; dir: string }>;
+/** Whether `root` has a compiled copy at all, fresh or not. */
+export function builtOnce(root?: string): boolean;
+/** TypeBox's entry points the compiled copy takes from its bundle, and the bundle's file for each. */
+export const VENDORED_TYPEBOX: Readonly<Record<string, string>>;

@@ -135,6 +135,11 @@ async function vendorTypeBox(esbuild, outDir) {
   }
 }
 
+/** Whether `root` has a compiled copy at all (fresh or not): `bin/steward.js` says when it has one it cannot use. */
+export function builtOnce(root = ROOT) {
+  return existsSync(path.join(root, 'node_modules', '.cache', 'steward', 'fingerprint.json'));
+}
+
 /** Compiles the sources of `root` into its node_modules/.cache/steward/; the fingerprint is written last, so a failed build is never used. */
 export async function build(root = ROOT) {
   // tsx's own esbuild: the same transform the sources get when they run through tsx.

@@ -15,13 +15,18 @@
 // "poll"). Without a build, or once a source has changed since, the sources run through
 // tsx's loader as they always did, so an edit takes effect at once and nothing needs
 // rebuilding by hand. STEWARD_FROM_SOURCES=1 runs the sources through tsx regardless.
-import { freshBuild } from './build.js';
+import { builtOnce, freshBuild } from './build.js';
 
 const compiled = process.env.STEWARD_FROM_SOURCES === '1' ? undefined : freshBuild();
 let main;
 if (compiled !== undefined) {
   ({ main } = await import(compiled));
 } else {
+  // A build that no longer matches the sources is easy to miss: a benchmark then measures
+  // tsx's loader too (~40–70 MB of RSS, and its transform's CPU). Say so, once, on stderr.
+  if (process.env.STEWARD_FROM_SOURCES !== '1' && builtOnce()) {
+    process.stderr.write('steward: sources changed since the last `npm run build`: running them through tsx (run `npm run build` to use the compiled copy)\n');
+  }
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('./cli.ts'));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import t from 'tap';
-import { build, freshBuild } from '../bin/build.js';
+import { build, builtOnce, freshBuild } from '../bin/build.js';
 
 function scratchRoot(): string {
   const root = mkdtempSync(path.join(tmpdir(), 'steward-build-'));
@@ -43,6 +43,7 @@ t.test('a build runs as its sources would, and only while they are unchanged', a
   const root = scratchRoot();
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   t.equal(freshBuild(root), undefined, 'no build yet: the sources run through tsx');
+  t.equal(builtOnce(root), false, 'and bin/steward.js has nothing to warn of');
 
   const { files } = await build(root);
   t.equal(files, 2, 'bin/ and gateway/src/ compiled, tests left out');
@@ -61,6 +62,7 @@ t.test('a build runs as its sources would, and only while they are unchanged', a
   const later = new Date(Date.now() + 5000);
   utimesSync(where, later, later);
   t.equal(freshBuild(root), undefined, 'a source edited since the build');
+  t.equal(builtOnce(root), true, 'a build that does not match: bin/steward.js says it runs the sources');
   await build(root);
   t.ok(freshBuild(root), 'built again');
   writeFileSync(path.join(root, 'gateway/src/part/new.ts'), 'export const n = 1;\n');
