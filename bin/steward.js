@@ -23,8 +23,9 @@ if (compiled !== undefined) {
   ({ main } = await import(compiled));
 } else {
   // A build that no longer matches the sources is easy to miss: a benchmark then measures
-  // tsx's loader too (~40–70 MB of RSS, and its transform's CPU). Say so, once, on stderr.
-  if (process.env.STEWARD_FROM_SOURCES !== '1' && builtOnce()) {
+  // tsx's loader too (~40–70 MB of RSS, and its transform's CPU). `bench` says so, once, on
+  // stderr (the other commands keep their stderr to themselves: tests read it).
+  if (process.argv[2] === 'bench' && process.env.STEWARD_FROM_SOURCES !== '1' && builtOnce()) {
     process.stderr.write('steward: sources changed since the last `npm run build`: running them through tsx (run `npm run build` to use the compiled copy)\n');
   }
   const { register } = await import('tsx/esm/api');
