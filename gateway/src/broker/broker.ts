@@ -28,7 +28,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import type { MqttConfig } from '../core/config/mqtt.js';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { DeviceState, GatewayEvent, Reading, Value } from '../core/model.js';
+import { holdSlot, type DeviceState, type GatewayEvent, type Reading, type Value } from '../core/model.js';
 import { Rights, type Role } from './acl.js';
 import { MqttBridge, type BridgeStats } from './bridge.js';
 import { slotAt, takeChange } from './by-position.js';
@@ -341,17 +341,17 @@ export class LocalBroker {
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
       // By the point's slot when the poller gave them (stable), else by position in the cycle.
-      const s = slots === undefined ? -1 : slots[i]!;
-      if (s >= bySlot.length) for (let k = bySlot.length; k <= s; k++) bySlot.push(undefined);
-      let p = s < 0 ? slotAt(order, points, i, r.point) : slotAt(bySlot, points, s, r.point);
+      const table = slots === undefined ? order : bySlot;
+      const at = slots === undefined ? i : slots[i]!;
+      holdSlot(table, at);
+      let p = slotAt(table, points, at, r.point);
       if (p !== undefined) {
         if (!takeChange(p, r)) continue;
         p.changes++;
       } else {
         p = new PointSlot(r.point, this.topics.value(device, r.point.slice(r.point.indexOf('.') + 1)), r.point.slice(r.point.indexOf('.') + 1), r.value, r.ts, r.quality);
         points.set(r.point, p);
-        if (s < 0) order[i] = p;
-        else bySlot[s] = p;
+        table[at] = p;
         fanout.retain(p);
       }
       n++;

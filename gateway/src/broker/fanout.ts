@@ -144,8 +144,19 @@ function sameFrames(a: readonly Buffer[], b: readonly Buffer[]): boolean {
 }
 
 /** Bytes of the MQTT "remaining length" varint of `n`. */
-function varintLength(n: number): number {
+export function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
+}
+
+/** Writes `n` as MQTT's "remaining length" varint (7 bits a byte, least significant first) at `at`; returns the offset after it. */
+export function writeVarint(buf: Buffer, at: number, n: number): number {
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    buf[at++] = byte;
+  } while (n > 0);
+  return at;
 }
 
 export interface FanoutStats {
@@ -391,14 +402,7 @@ export class Fanout {
     const start = 1 + varintLength(remaining);
     const frame = Buffer.allocUnsafe(start + remaining);
     frame[0] = retain ? 0x31 : 0x30;
-    let n = remaining;
-    let i = 1;
-    do {
-      let byte = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) byte |= 0x80;
-      frame[i++] = byte;
-    } while (n > 0);
+    writeVarint(frame, 1, remaining);
     slot.head.copy(frame, start);
     frame.write(payload, start + slot.head.length, 'utf8');
     return { frame, payload: frame.subarray(start + slot.head.length) };

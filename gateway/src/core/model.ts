@@ -52,3 +52,8 @@ export function pointSlot(id: string): number {
   if (s === undefined) slots.set(id, (s = slots.size));
   return s;
 }
+
+/** Grows a table indexed by `pointSlot` to hold slot `s` — with undefined, so that it stays a packed array, never a holey one. */
+export function holdSlot<T>(table: (T | undefined)[], s: number): void {
+  for (let k = table.length; k <= s; k++) table.push(undefined);
+}

@@ -15,7 +15,7 @@
  * At most about one value a second a point (`minSpacingMs`, 900 by default): a value less
  * than that after the last one taken is counted (`ml_univariate_decimated_total`), not
  * scored. A point polled every second passes every value (its poll's jitter is well under
- * 100 ms); one polled every 100 ms passes about one in ten. The detector's patterns and
+ * 100 ms); one polled every 100 ms passes about one in nine. The detector's patterns and
  * history are counted in values (the defaults were chosen on NAB's 5-minute series), so
  * feeding it ten values a second would shrink its 250-pattern history from ~4 minutes to
  * 25 s; and its nearest-neighbour search (~8 µs a value) would cost a 2,000-point site
@@ -30,7 +30,7 @@
  * - site-wide, at most `maxEventsPerMinute`; the rest are counted
  *   (`ml_univariate_suppressed_total`), not emitted.
  */
-import type { Reading } from '../core/model.js';
+import { holdSlot, type Reading } from '../core/model.js';
 import { UnivariateDetector, type UnivariateDetectorOptions } from './detectors/univariate-detector.js';
 import type { MlEvent, MlSink } from './runtime.js';
 
@@ -197,7 +197,7 @@ export class PointDetectors {
       else {
         // By the point's process-wide slot (core/model.ts `pointSlot`): an array, not the Map; null: not watched.
         const s = slots[k]!;
-        if (s >= bySlot.length) for (let g = bySlot.length; g <= s; g++) bySlot.push(undefined);
+        holdSlot(bySlot, s);
         w = bySlot[s];
         if (w === undefined) bySlot[s] = w = this.watched.get(r.point.startsWith(prefix) ? r.point : `${prefix}${r.point}`) ?? null;
       }

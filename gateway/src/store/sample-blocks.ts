@@ -202,6 +202,10 @@ export function decodeBlock(minute: number, data: Uint8Array, from: number, to: 
   return out.length - n0;
 }
 
+/** tsOf's mark of a ts kept aside; the offsets reach TS_HALF ms (~24.9 days) either side of the newest row's. */
+const TS_FAR = 0xffffffff;
+const TS_HALF = 2 ** 31;
+
 /**
  * The log rows not packed yet, in memory: the raw tail of a trend without a per-point
  * index, and what the maintenance loop packs from (no reading back from SQLite). It holds
@@ -218,10 +222,6 @@ export function decodeBlock(minute: number, data: Uint8Array, from: number, to: 
  * path's store CPU. A packed row is marked gone (point 0); the arrays are compacted (or
  * grown) when an append reaches their end.
  */
-/** tsOf's mark of a ts kept aside; the offsets reach TS_HALF ms (~24.9 days) either side of the newest row's. */
-const TS_FAR = 0xffffffff;
-const TS_HALF = 2 ** 31;
-
 export class SampleTail {
   size = 0;
   /** Every unpacked log row with an id ≤ end is here. */

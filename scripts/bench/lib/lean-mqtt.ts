@@ -15,6 +15,7 @@
  * missing when the next one is due closes the connection (3.1.2.10).
  */
 import net from 'node:net';
+import { varintLength, writeVarint } from '../../../gateway/src/broker/fanout.js';
 
 /** Control packet types (the fixed header's high nibble). */
 export const PacketType = {
@@ -41,14 +42,9 @@ export const MAX_REMAINING_LENGTH = 268_435_455;
 /** Encodes MQTT's variable-length "remaining length" (1–4 bytes). */
 export function encodeRemainingLength(n: number): Buffer {
   if (!Number.isInteger(n) || n < 0 || n > MAX_REMAINING_LENGTH) throw new RangeError(`MQTT remaining length out of range: ${n}`);
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
+  const out = Buffer.allocUnsafe(varintLength(n));
+  writeVarint(out, 0, n);
+  return out;
 }
 
 /**
