@@ -48,8 +48,8 @@ export interface PointDetectorsSettings {
   readonly maxEventsPerMinute: number;
   /**
    * Points watched at most (default 2,000; the rest are counted, not watched). A point's
-   * detector is made at its first value and holds ~6 kB (250 patterns: each value kept once
-   * as float64, 2 context means a pattern and 500 novelties as float32; detectors/univariate-detector.ts).
+   * detector is made at its first value and holds ~5 kB (250 patterns: each value kept once,
+   * 2 context means a pattern and 500 novelties, all as float32; detectors/univariate-detector.ts).
    */
   readonly maxPoints: number;
   /** Queued values per point between two scoring passes (default 200; older ones dropped, counted). */
