@@ -116,6 +116,9 @@ export class DevicePoller {
   private readCount = 0;
   /** The indices of this cycle's readings that passed report by exception (emit). */
   private readonly passed: Int32Array;
+  /** emit's scratch for the readings that passed and their slots (`points.n` each). */
+  private readonly keptScratch: (Reading | undefined)[];
+  private readonly slotScratch: number[];
   /** Index of every point, for the stale readings of an offline device. */
   private readonly allIndices: readonly number[];
   /** Points the driver pushes (after a successful subscribe); empty when none. */
@@ -148,6 +151,8 @@ export class DevicePoller {
     this.due = new Int32Array(this.points.n);
     this.cycleRead = new Int32Array(this.points.n);
     this.passed = new Int32Array(this.points.n);
+    this.keptScratch = new Array<Reading | undefined>(this.points.n).fill(undefined);
+    this.slotScratch = new Array<number>(this.points.n).fill(0);
     this.every = Float64Array.from(device.profile.points, (p) => p.pollIntervalMs ?? device.pollIntervalMs);
     this.allIndices = device.profile.points.map((_, i) => i);
     const byPoint = new Map<string, DeviceEventRuleSpec[]>();
@@ -417,17 +422,21 @@ export class DevicePoller {
     }
     this.stats.pointsSuppressed += n - m;
     if (m === 0) return;
-    // Made at their final size (not grown reading by reading): they live until the store's flush.
-    // The slots a plain array: a small typed array here would be a malloc'd buffer for the GC to free.
-    const kept = new Array<Reading>(m);
-    const slots = new Array<number>(m);
+    // Filled in scratch arrays and copied out at their final size by `slice`, a builtin that
+    // gives V8 no allocation site to pretenure (see PolledReading in points.ts): they live
+    // until the store's flush. The slots a plain array: a small typed array here would be a
+    // malloc'd buffer for the GC to free. The scratch lets go of the readings at once.
+    const scratch = this.keptScratch;
+    const slotScratch = this.slotScratch;
     const pointSlots = points.slots;
     for (let k = 0; k < m; k++) {
       const i = passed[k]!;
-      kept[k] = points.reading(i);
-      slots[k] = pointSlots[i]!;
+      scratch[k] = points.reading(i);
+      slotScratch[k] = pointSlots[i]!;
     }
-    this.sink.readings(this.device.id, kept, slots);
+    const kept = scratch.slice(0, m);
+    scratch.fill(undefined, 0, m);
+    this.sink.readings(this.device.id, kept as Reading[], slotScratch.slice(0, m));
   }
 
   /**

@@ -35,6 +35,26 @@ const D_NONE = 0;
 const D_ABS = 1;
 const D_REL = 2;
 
+/**
+ * A reading as the poller hands it on: made with `new`, not as an object literal. V8 tracks
+ * an object literal's (and `new Array`'s) allocation site, and once most of a site's objects
+ * have outlived a young-generation collection it allocates them straight in the old
+ * generation ("pretenuring"), for good. A reading lives until the store's next flush (≤ 250 ms),
+ * so a scavenge that caught a few cycles' worth waiting (at start-up, or while the store
+ * packed a minute) was enough: from then on every reading went to the old generation and
+ * died there, and the old generation filled and was marked again every ~10 s (at the 1 s
+ * poll of 10,000 points, ~0.45 MB a second; docs/benchmarks.md "poll", eighth session).
+ * Objects made by a constructor have no allocation site: they stay young and die young.
+ */
+class PolledReading implements Reading {
+  constructor(
+    readonly point: string,
+    readonly ts: number,
+    readonly value: Value | null,
+    readonly quality: Quality,
+  ) {}
+}
+
 export class PointTable {
   readonly n: number;
   /** `deviceId.pointName` of each point. */
@@ -241,7 +261,7 @@ export class PointTable {
 
   /** This cycle's reading as the rest of the gateway takes it. */
   reading(i: number): Reading {
-    return { point: this.ids[i]!, ts: this.curTs[i]!, value: this.value(i), quality: QUALITY[this.curQ[i]!]! };
+    return new PolledReading(this.ids[i]!, this.curTs[i]!, this.value(i), QUALITY[this.curQ[i]!]!);
   }
 
   /**
