@@ -103,8 +103,21 @@ export class Slot {
     this.head = Buffer.allocUnsafe(2 + bytes.length);
     this.head.writeUInt16BE(bytes.length, 0);
     bytes.copy(this.head, 2);
-    this.levels = topic.split('/');
+    this.levels = sharedLevels(topic);
   }
+}
+
+/** Topic levels but the last (prefix, site, device), one string each for every slot: 10,000 points' slots held ~40,000 copies. */
+const LEVELS = new Map<string, string>();
+function sharedLevels(topic: string): string[] {
+  const levels = topic.split('/');
+  for (let i = 0; i < levels.length - 1; i++) {
+    const level = levels[i]!;
+    const known = LEVELS.get(level);
+    if (known === undefined) LEVELS.set(level, level);
+    else levels[i] = known;
+  }
+  return levels;
 }
 
 /**

@@ -46,6 +46,16 @@ function addressOf(point: PointSpec): ModbusAddress {
 }
 
 /** `"<unitId>/<table>"` → its parts. */
+/** Space names, one string each however many points are located in them (a 10,000-point gateway made 10,000 copies of "1/holding"). */
+const SPACES = new Map<string, string>();
+function spaceName(unitId: number, table: ModbusTable): string {
+  const name = `${unitId}/${table}`;
+  const known = SPACES.get(name);
+  if (known !== undefined) return known;
+  SPACES.set(name, name);
+  return name;
+}
+
 function parseSpace(space: string): { unitId: number; table: ModbusTable } {
   const slash = space.indexOf('/');
   const unitId = Number(space.slice(0, slash));
@@ -102,7 +112,7 @@ class ModbusDriver implements Driver {
   locate(point: PointSpec): Location {
     const address = addressOf(point);
     const unitId = address.unitId ?? this.conn.unitId;
-    return { space: `${unitId}/${address.table}`, start: address.register, count: isBitTable(address.table) ? 1 : registerCount(point) };
+    return { space: spaceName(unitId, address.table), start: address.register, count: isBitTable(address.table) ? 1 : registerCount(point) };
   }
 
   limits(space: string): { readonly maxCount: number; readonly maxGap: number } {
