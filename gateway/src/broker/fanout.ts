@@ -45,6 +45,7 @@
 import type { Aedes, Client } from 'aedes';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+import { sharedString } from '../core/model.js';
 
 /** The shortest time between two writes of queued frames (see `schedule`), ms. */
 const FLUSH_INTERVAL_MS = 10;
@@ -107,16 +108,10 @@ export class Slot {
   }
 }
 
-/** Topic levels but the last (prefix, site, device), one string each for every slot: 10,000 points' slots held ~40,000 copies. */
-const LEVELS = new Map<string, string>();
+/** A topic's levels, all but the last (prefix, site, device) shared by every slot (core/model.ts `sharedString`). */
 function sharedLevels(topic: string): string[] {
   const levels = topic.split('/');
-  for (let i = 0; i < levels.length - 1; i++) {
-    const level = levels[i]!;
-    const known = LEVELS.get(level);
-    if (known === undefined) LEVELS.set(level, level);
-    else levels[i] = known;
-  }
+  for (let i = 0; i < levels.length - 1; i++) levels[i] = sharedString(levels[i]!);
   return levels;
 }
 

@@ -13,6 +13,7 @@ import type { DeviceConfig } from '../../core/config/load.js';
 import type { PointSpec } from '../../core/config/profile.js';
 import { GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { sharedString } from '../../core/model.js';
 import type { Driver, Location, NumericBlockReader, PointResult, RawValue, ReadBlock } from '../driver.js';
 import { decode, decodeNumbers, encode, layoutOf, numericOps, type Layout } from './codec.js';
 import { acquireLink, linkKeyOf, releaseLink, type ModbusClient, type ModbusLink } from './link.js';
@@ -46,16 +47,6 @@ function addressOf(point: PointSpec): ModbusAddress {
 }
 
 /** `"<unitId>/<table>"` → its parts. */
-/** Space names, one string each however many points are located in them (a 10,000-point gateway made 10,000 copies of "1/holding"). */
-const SPACES = new Map<string, string>();
-function spaceName(unitId: number, table: ModbusTable): string {
-  const name = `${unitId}/${table}`;
-  const known = SPACES.get(name);
-  if (known !== undefined) return known;
-  SPACES.set(name, name);
-  return name;
-}
-
 function parseSpace(space: string): { unitId: number; table: ModbusTable } {
   const slash = space.indexOf('/');
   const unitId = Number(space.slice(0, slash));
@@ -112,7 +103,7 @@ class ModbusDriver implements Driver {
   locate(point: PointSpec): Location {
     const address = addressOf(point);
     const unitId = address.unitId ?? this.conn.unitId;
-    return { space: spaceName(unitId, address.table), start: address.register, count: isBitTable(address.table) ? 1 : registerCount(point) };
+    return { space: sharedString(`${unitId}/${address.table}`), start: address.register, count: isBitTable(address.table) ? 1 : registerCount(point) };
   }
 
   limits(space: string): { readonly maxCount: number; readonly maxGap: number } {

@@ -119,8 +119,7 @@ export class UnivariateDetector {
     // 2,000 watched points in per-buffer bookkeeping).
     const nValues = this.span + o.window - 1;
     const nContexts = o.historyLength * o.contextScales.length;
-    const wide = 8 * (o.shortLength + this.dim) + (this.narrow ? 0 : 8 * (nValues + nContexts + o.longLength));
-    const buf = new ArrayBuffer(wide + (this.narrow ? 4 * (nValues + nContexts + o.longLength) : 0));
+    const buf = new ArrayBuffer(8 * (o.shortLength + this.dim) + (this.narrow ? 4 : 8) * (nValues + nContexts + o.longLength));
     this.shortRing = new Float64Array(buf, 0, o.shortLength);
     this.current = new Float64Array(buf, 8 * o.shortLength, this.dim);
     let at = 8 * (o.shortLength + this.dim);
